@@ -1,0 +1,207 @@
+"""Apply a plan through a journal: idempotent, and resumable after SIGKILL.
+
+The whole action list is written to the journal (atomically) before the
+first change; every action is safe to run again; the journal is removed only
+after the last one.  A run that finds a journal replays it first, so a run
+killed at any point and run again ends in the same tree, and no file is
+lost: a file is removed only when its kept copy is in place.
+"""
+
+import json
+import os
+import shutil
+import stat
+
+from . import log
+from .errors import TreeError
+
+JOURNAL_VERSION = 1
+_TEMPORARY_SUFFIX = ".dh-pyshared-new"
+
+
+def journal_path(package):
+    return os.path.join("debian", ".debhelper", "pyshared", f"{package}.journal")
+
+
+def write_journal(path, root, actions):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    document = {"version": JOURNAL_VERSION, "root": root, "actions": [a.to_dict() for a in actions]}
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, ensure_ascii=False, indent=0)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def apply(root, actions, journal, verbose=False):
+    if not actions:
+        return
+    write_journal(journal, root, actions)
+    _run(root, [a.to_dict() for a in actions], verbose, [a.describe() for a in actions])
+    os.unlink(journal)
+
+
+def resume(journal, verbose=False):
+    """Replay an interrupted run's journal; True when there was one."""
+    if not os.path.exists(journal):
+        return False
+    with open(journal, encoding="utf-8") as handle:
+        document = json.load(handle)
+    if document.get("version") != JOURNAL_VERSION:
+        raise TreeError(
+            "journal of an interrupted run has an unknown format",
+            journal,
+            "restore the package tree from a clean build and delete the journal",
+        )
+    actions = document["actions"]
+    _run(document["root"], actions, verbose, [f"{a['op']} {a['path']} (resumed)" for a in actions])
+    os.unlink(journal)
+    return True
+
+
+def _run(root, actions, verbose, descriptions):
+    guard = _TreeGuard(root)
+    fault_after = int(os.environ.get("DH_PYSHARED_FAULT_AFTER_ACTIONS", "-1"))
+    for number, (action, description) in enumerate(zip(actions, descriptions)):
+        if number == fault_after:
+            os.kill(os.getpid(), 9)  # test hook: a SIGKILL between two actions
+        if verbose:
+            log.action(description)
+        _OPERATIONS[action["op"]](guard, action)
+
+
+class _TreeGuard:
+    """Paths inside the tree whose every parent is a real directory."""
+
+    def __init__(self, root):
+        self.root = root
+        self.checked = {""}
+
+    def path(self, rel):
+        parent = os.path.dirname(rel)
+        missing = []
+        while parent not in self.checked:
+            missing.append(parent)
+            parent = os.path.dirname(parent)
+        for directory in reversed(missing):
+            mode = os.lstat(os.path.join(self.root, directory)).st_mode
+            if not stat.S_ISDIR(mode):
+                raise TreeError(
+                    "a parent directory was replaced by something else during the run",
+                    f"{directory} in {self.root}",
+                    "restore the package tree from a clean build",
+                )
+            self.checked.add(directory)
+        return os.path.join(self.root, rel)
+
+    def forget(self, rel):
+        self.checked.discard(rel)
+
+
+def _lstat(path):
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _mkdir(guard, action):
+    path = guard.path(action["path"])
+    info = _lstat(path)
+    if info and stat.S_ISDIR(info.st_mode):
+        return
+    if info:
+        _inconsistent(action, "is not a directory")
+    os.mkdir(path, 0o755)
+
+
+def _copy(guard, action):
+    source, dest = guard.path(action["source"]), guard.path(action["path"])
+    source_info, dest_info = _lstat(source), _lstat(dest)
+    if source_info is None:
+        if dest_info and stat.S_ISREG(dest_info.st_mode):
+            return
+        _inconsistent(action, "has lost its source")
+    if dest_info and stat.S_ISREG(dest_info.st_mode) and _equal(source, dest):
+        return
+    temporary = dest + _TEMPORARY_SUFFIX
+    shutil.copyfile(source, temporary, follow_symlinks=False)
+    os.chmod(temporary, stat.S_IMODE(source_info.st_mode))
+    os.replace(temporary, dest)
+
+
+def _move(guard, action):
+    source, dest = guard.path(action["source"]), guard.path(action["path"])
+    source_info = _lstat(source)
+    if source_info and stat.S_ISREG(source_info.st_mode):
+        os.replace(source, dest)
+        return
+    dest_info = _lstat(dest)
+    if dest_info and stat.S_ISREG(dest_info.st_mode):
+        return
+    _inconsistent(action, "has lost its source")
+
+
+def _symlink(guard, action):
+    dest = guard.path(action["path"])
+    info = _lstat(dest)
+    if info and stat.S_ISLNK(info.st_mode) and os.readlink(dest) == action["target"]:
+        return
+    temporary = dest + _TEMPORARY_SUFFIX
+    if _lstat(temporary):
+        os.unlink(temporary)
+    os.symlink(action["target"], temporary)
+    os.replace(temporary, dest)
+
+
+def _unlink(guard, action):
+    path = guard.path(action["path"])
+    info = _lstat(path)
+    if info is None:
+        return
+    if stat.S_ISDIR(info.st_mode):
+        _inconsistent(action, "is a directory")
+    keep = action.get("keep")
+    if keep:
+        kept = _lstat(guard.path(keep))
+        if kept is None or not stat.S_ISREG(kept.st_mode):
+            _inconsistent(action, f"would be removed but its kept copy {keep} is missing")
+    os.unlink(path)
+    guard.forget(action["path"])
+
+
+def _rmdir(guard, action):
+    path = guard.path(action["path"])
+    info = _lstat(path)
+    if info is None:
+        return
+    try:
+        os.rmdir(path)
+    except OSError as error:
+        _inconsistent(action, f"cannot be removed ({error.strerror})")
+    guard.forget(action["path"])
+
+
+def _equal(a, b):
+    from .plan import same_content
+
+    return same_content("", a, b)
+
+
+def _inconsistent(action, problem):
+    raise TreeError(
+        f"{action['path']} {problem}",
+        f"while applying {action['op']}",
+        "the tree changed during the run; restore it from a clean build and run again",
+    )
+
+
+_OPERATIONS = {
+    "mkdir": _mkdir,
+    "copy": _copy,
+    "move": _move,
+    "symlink": _symlink,
+    "unlink": _unlink,
+    "rmdir": _rmdir,
+}

@@ -1,0 +1,107 @@
+"""dh_pyshared: options -> packages -> scan -> plan -> apply -> substvars.
+
+Every package is scanned and planned (and so validated) before the first
+change to any of them.  PysharedError is caught here, and only here.
+"""
+
+import os
+import sys
+
+from . import log
+from .errors import PysharedError
+
+
+def main(argv=None):
+    try:
+        return run(sys.argv[1:] if argv is None else argv, os.environ)
+    except PysharedError as error:
+        log.error(str(error))
+        return error.exit_code
+    except BrokenPipeError:
+        return 1
+
+
+def run(argv, environ):
+    from .apply import apply, journal_path, resume
+    from .buildenv import HostFacts
+    from .control import package_tree, read_control, select_packages
+    from .options import parse_command_line
+    from .scan import scan
+    from .steps import build_plan
+    from .substvars import DEPENDS, python3_depends, substvars_path, write
+
+    options = parse_command_line(argv, environ)
+    control = read_control()
+    facts = HostFacts(environ)
+    packages = select_packages(control, options, facts)
+    context = _context(options, control, facts)
+
+    plans = []
+    for package in packages:
+        root = package_tree(options, package)
+        if not options.no_act:
+            resume(journal_path(package), options.verbose)
+        if not os.path.isdir(root) and not (options.explicit_packages or options.tmpdir):
+            continue
+        inventory = scan(root, package, options.shared_dir)
+        if inventory.has_python:
+            plans.append(build_plan(inventory, context))
+
+    substvars = {}
+    for plan in plans:
+        if plan.python3_modules:
+            lowest = lambda: min(context.supported_versions())  # noqa: E731
+            substvars[plan.package] = {DEPENDS: python3_depends(plan, lowest)}
+    for plan in plans:
+        for message in plan.warnings:
+            log.warning(message)
+    if options.json:
+        from .report import print_json
+
+        print_json(plans, substvars)
+    elif options.no_act:
+        from .report import print_plan
+
+        print_plan(plans, substvars)
+    if options.no_act:
+        return 0
+    for plan in plans:
+        apply(plan.root, plan.actions, journal_path(plan.package), options.verbose)
+        for name, value in substvars.get(plan.package, {}).items():
+            write(substvars_path(plan.package), name, value)
+    return 0
+
+
+def _context(options, control, facts):
+    from functools import cache
+
+    from . import elf
+    from .plan import Context
+    from .tags import SuffixResolver
+
+    @cache
+    def supported():
+        from .pyversions import supported_versions
+
+        return supported_versions(control.source.get("X-Python3-Version"))
+
+    @cache
+    def default():
+        from .pyversions import default_version
+
+        return default_version()
+
+    resolver = SuffixResolver(
+        options.tags,
+        host_multiarch=lambda: facts.host_multiarch,
+        build_multiarch=lambda: facts.build_multiarch,
+        query=not options.tags,
+    )
+    return Context(
+        shared_dir=options.shared_dir,
+        resolver=resolver,
+        supported_versions=supported,
+        default_version=default,
+        classify=elf.classify_shared_object,
+        strict=options.strict,
+    )

@@ -1,0 +1,168 @@
+"""ELF facts as small pure functions over a file's bytes (auditwheel style).
+
+pyelftools costs tens of milliseconds to import, so only the functions that
+parse import it, and extension_module_name() rules most files out with a byte
+search first: a symbol name that is not in the file cannot be exported by it.
+"""
+
+import errno
+import io
+import os
+import stat
+import struct
+
+from pyshared_tools.errors import TreeError
+
+ELF_MAGIC = b"\x7fELF"
+
+_INIT_PREFIXES = {3: "PyInit_", 2: "init"}
+_LEGACY_SUFFIX = "module"  # Python 2 era spelling: foomodule.so holds module foo
+
+# The ELF header after e_ident, by e_ident[EI_CLASS]; byte order by e_ident[EI_DATA].
+_HEADER_FORMATS = {1: "HHIIIIIHHHHHH", 2: "HHIQQQIHHHHHH"}
+_BYTE_ORDERS = {1: "<", 2: ">"}
+
+
+def read_candidate(path: str | os.PathLike, where: str | None = None) -> bytes:
+    """Return the bytes of a file the caller lstat'ed as regular; never follow a link."""
+    where = where or os.fsdecode(path)
+    try:
+        # O_NONBLOCK: a FIFO swapped in since the caller's lstat must not hang us.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _changed(
+                "symbolic link where a regular file was expected", where
+            ) from exc
+        raise _unreadable(exc, where) from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _changed("not a regular file", where)
+        with open(fd, "rb", closefd=False) as stream:
+            return stream.read()
+    except OSError as exc:
+        raise _unreadable(exc, where) from exc
+    finally:
+        os.close(fd)
+
+
+def is_elf(data: bytes) -> bool:
+    return data[:4] == ELF_MAGIC
+
+
+def exported_functions(data: bytes, where: str | None = None) -> frozenset[str]:
+    """Names of the functions the dynamic symbol table defines as global or weak."""
+    if not is_elf(data):
+        return frozenset()
+    return _parse(data, where, _defined_functions)
+
+
+def dt_needed(data: bytes, where: str | None = None) -> tuple[str, ...]:
+    """The DT_NEEDED entries (sonames the object links to), in file order."""
+    if not is_elf(data):
+        return ()
+    return _parse(data, where, _needed_sonames)
+
+
+def extension_module_name(
+    data: bytes, stem: str, major: int, where: str | None = None
+) -> str | None:
+    """The module a CPython `major` extension named `stem` initialises, else None.
+
+    A name is only returned when the object exports the init function for it
+    (PyInit_<name>, or init<name> for Python 2). Non-ASCII module names, whose
+    init function is PyInitU_<punycode> (PEP 489), are not recognised.
+    """
+    if not is_elf(data):
+        return None
+    _check_tables_inside(data, where)
+    prefix = _INIT_PREFIXES[major]
+    wanted = {
+        prefix + name: name
+        for name in _module_names(stem)
+        if (prefix + name).encode() + b"\0" in data
+    }
+    if not wanted:
+        return None
+    exported = exported_functions(data, where)
+    return next((name for symbol, name in wanted.items() if symbol in exported), None)
+
+
+def classify_shared_object(
+    path: str | os.PathLike, stem: str, major: int, where: str | None = None
+) -> str | None:
+    where = where or os.fsdecode(path)
+    return extension_module_name(read_candidate(path, where), stem, major, where)
+
+
+def _module_names(stem):
+    names = [stem]
+    if stem.endswith(_LEGACY_SUFFIX):
+        names.append(stem[: -len(_LEGACY_SUFFIX)])
+    return [name for name in names if name and name.isascii()]
+
+
+def _defined_functions(elf):
+    return frozenset(
+        symbol.name
+        for section in elf.iter_sections("SHT_DYNSYM")
+        for symbol in section.iter_symbols()
+        if symbol["st_shndx"] != "SHN_UNDEF"
+        and symbol["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK")
+        and symbol["st_info"]["type"] == "STT_FUNC"
+    )
+
+
+def _needed_sonames(elf):
+    return tuple(
+        tag.needed
+        for section in elf.iter_sections("SHT_DYNAMIC")
+        for tag in section.iter_tags("DT_NEEDED")
+    )
+
+
+def _parse(data, where, read):
+    """Return read(ELFFile), reporting anything pyelftools cannot parse as a TreeError."""
+    from elftools.elf.elffile import ELFFile
+
+    _check_tables_inside(data, where)
+    try:
+        return read(ELFFile(io.BytesIO(data)))
+    # On corrupt input pyelftools raises nearly any type (KeyError, TypeError,
+    # OverflowError, RecursionError, its own ELFError, ...), so take them all.
+    except Exception as exc:
+        raise _corrupt(where) from exc
+
+
+def _check_tables_inside(data, where):
+    """Catch truncation cheaply: the header's program and section tables must fit in the file."""
+    try:
+        header_format = _BYTE_ORDERS[data[5]] + _HEADER_FORMATS[data[4]]
+        fields = struct.unpack_from(header_format, data, 16)
+    except (IndexError, KeyError, struct.error) as exc:
+        raise _corrupt(where) from exc
+    phoff, shoff, _, _, phentsize, phnum, shentsize, shnum, _ = fields[4:]
+    if max(phoff + phentsize * phnum, shoff + shentsize * shnum) > len(data):
+        raise _corrupt(where)
+
+
+def _corrupt(where):
+    return TreeError(
+        "truncated or corrupt ELF file",
+        where,
+        "rebuild it or remove it from the package",
+    )
+
+
+def _changed(what, where):
+    return TreeError(
+        what, where, "do not change the package tree while dh_pyshared runs"
+    )
+
+
+def _unreadable(exc, where):
+    return TreeError(
+        f"cannot read file ({exc.strerror})",
+        where,
+        "make it readable or remove it from the package",
+    )

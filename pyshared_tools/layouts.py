@@ -1,0 +1,114 @@
+"""Where Python modules live in a package tree: the table of locations.
+
+Each rule is data: a regular expression over a tree-relative directory, what
+kind of place it is, and for which Python.  ``home`` places are final (modules
+stay there); every other place is dissolved: its modules are moved to a home
+and the place is removed once empty.  Stdlib directories (lib-dynload and the
+interpreter's own files) never match.
+"""
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str  # stable identifier, used in reports and --json
+    pattern: str  # full match against a tree-relative directory
+    major: int | None  # 2, 3, or None when the place served both
+    home: bool = False
+    storage: bool = False  # not on any sys.path: only the farm links made it importable
+    description: str = ""
+
+
+# The order matters only for documentation; patterns do not overlap.
+RULES = (
+    Rule("python3-shared", r"usr/lib/python3/dist-packages", 3, home=True,
+         description="Debian's one directory for every Python 3 version"),
+    Rule("python2-dist", r"usr/lib/python(?P<version>2\.\d+)/dist-packages", 2, home=True,
+         description="Python 2 public modules (no PEP 3149 tags ever existed for 2.x)"),
+    Rule("python2-site", r"usr/lib/python(?P<version>2\.\d+)/site-packages", 2,
+         description="upstream install into site-packages"),
+    Rule("python3-versioned", r"usr/lib/python(?P<version>3\.\d+)/(?:dist|site)-packages", 3,
+         description="upstream or per-version install"),
+    Rule("local", r"usr/local/lib/python(?P<version>[23]\.\d+)/(?:dist|site)-packages", None,
+         description="upstream install under /usr/local (Policy 9.1.2 forbids shipping it)"),
+    Rule("pyshared", r"usr/share/pyshared", None, storage=True,
+         description="python-support, python-central and dh_python2 2010-2014: pure modules"),
+    Rule("pyshared-ext", r"usr/lib/pyshared/python(?P<version>[23]\.\d+)", None, storage=True,
+         description="python-support extensions (real) or dh_python2 conflict links"),
+    Rule("pymodules", r"usr/lib/pymodules/python(?P<version>[23]\.\d+)", None,
+         description="python-support's per-version tree"),
+    Rule("python-support-var", r"var/lib/python-support/python(?P<version>[23]\.\d+)", None,
+         description="python-support before 0.90"),
+    Rule("python-support-legacy", r"usr/share/python-support/(?P<package>[^/]+)", 2, storage=True,
+         description="python-support before 0.90: public modules of one package"),
+    Rule("python-support-legacy-ext",
+         r"usr/lib/python-support/python(?P<version>2\.\d+)/(?P<package>[^/]+)", 2, storage=True,
+         description="python-support before 0.90: public extensions of one package"),
+    Rule("pycentral-legacy", r"usr/share/pycentral/(?P<package>[^/]+)/site-packages", 2, storage=True,
+         description="python-central before /usr/share/pyshared"),
+)
+
+# Helper metadata that only the old helper read; removed with the farm.
+METADATA_PATTERNS = (
+    (r"usr/share/python-support/[^/]+\.(?:public|private|dirs)", "python-support"),
+    (r"usr/share/pyshared-data/[^/]+", "python-central"),
+)
+
+# Directories that may hold a place from RULES; the scanner lists only these.
+SEARCH_PARENTS = (
+    "usr/lib",
+    "usr/local/lib",
+    "usr/share",
+    "usr/lib/pyshared",
+    "usr/lib/pymodules",
+    "var/lib/python-support",
+    "usr/share/python-support",
+    "usr/lib/python-support",
+    "usr/share/pycentral",
+)
+
+# Directories never removed even when emptied by the move.
+KEEP_DIRECTORIES = frozenset({"", "usr", "usr/lib", "usr/share", "var", "var/lib"})
+
+_COMPILED = tuple((rule, re.compile(rule.pattern)) for rule in RULES)
+_METADATA = tuple((re.compile(pattern), helper) for pattern, helper in METADATA_PATTERNS)
+
+
+@dataclass(frozen=True)
+class Place:
+    path: str  # tree-relative directory
+    rule: Rule
+    version: tuple | None  # (3, 11) when the place belongs to one interpreter
+
+    @property
+    def major(self):
+        if self.version:
+            return self.version[0]
+        return self.rule.major
+
+    @property
+    def home(self):
+        return self.rule.home
+
+
+def match_place(path, shared_dir="usr/lib/python3/dist-packages"):
+    """The Place a tree-relative directory is, or None."""
+    if path == shared_dir:
+        return Place(path, RULES[0], None)
+    for rule, regex in _COMPILED:
+        match = regex.fullmatch(path)
+        if match:
+            version_text = match.groupdict().get("version")
+            version = tuple(int(p) for p in version_text.split(".")) if version_text else None
+            return Place(path, rule, version)
+    return None
+
+
+def match_metadata(path):
+    """The helper a farm metadata file belonged to, or None."""
+    for regex, helper in _METADATA:
+        if regex.fullmatch(path):
+            return helper
+    return None

@@ -1,0 +1,111 @@
+"""Lexical symlink resolution inside a package tree.
+
+The kernel is never asked to follow a link: every component is looked up
+with lstat under the package root, links are expanded by hand (absolute
+targets are taken relative to the package root, as dpkg would install them),
+and a path that climbs above the root or runs through more than
+MAXIMUM_LINK_DEPTH links is refused, as lintian does.
+"""
+
+import os
+import stat
+from dataclasses import dataclass
+
+from .errors import LinkError
+
+MAXIMUM_LINK_DEPTH = 18
+
+
+@dataclass(frozen=True)
+class Resolution:
+    path: str  # tree-relative, no leading slash ("" is the root)
+    mode: int | None  # lstat st_mode of the final entry, None when missing
+    chain: tuple  # the links followed, in order
+
+    @property
+    def exists(self):
+        return self.mode is not None
+
+    @property
+    def is_file(self):
+        return self.mode is not None and stat.S_ISREG(self.mode)
+
+    @property
+    def is_dir(self):
+        return self.mode is not None and stat.S_ISDIR(self.mode)
+
+
+def link_target_in_tree(link_rel, target):
+    """Where a link's target text points, tree-relative, or None if it climbs out."""
+    if target.startswith("/"):
+        joined = target.lstrip("/")
+    else:
+        joined = os.path.join(os.path.dirname(link_rel), target)
+    parts = []
+    for part in joined.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/".join(parts)
+
+
+def resolve(root, rel, package=None):
+    """Follow every link on the way to ``rel`` (including the last component).
+
+    Raises LinkError when a link climbs out of the tree or links loop.
+    """
+    chain = []
+    pending = [p for p in rel.split("/") if p not in ("", ".")]
+    resolved = []
+    mode = os.lstat(root).st_mode
+    while pending:
+        part = pending.pop(0)
+        if part == "..":
+            if not resolved:
+                raise _escape(root, chain, package)
+            resolved.pop()
+            mode = os.lstat(os.path.join(root, *resolved)).st_mode if resolved else os.lstat(root).st_mode
+            continue
+        resolved.append(part)
+        current = "/".join(resolved)
+        try:
+            mode = os.lstat(os.path.join(root, current)).st_mode
+        except FileNotFoundError:
+            return Resolution("/".join(resolved + pending), None, tuple(chain))
+        except NotADirectoryError:
+            return Resolution("/".join(resolved + pending), None, tuple(chain))
+        if stat.S_ISLNK(mode):
+            if len(chain) >= MAXIMUM_LINK_DEPTH:
+                raise LinkError(
+                    "symlink loop",
+                    f"{' -> '.join(chain + [current])} in {_tree_name(root, package)}",
+                    "make the links point at a real file or directory",
+                )
+            chain.append(current)
+            target = os.readlink(os.path.join(root, current))
+            if target.startswith("/"):
+                resolved = []
+                mode = os.lstat(root).st_mode
+            else:
+                resolved.pop()
+            pending = [p for p in target.split("/") if p not in ("", ".")] + pending
+    return Resolution("/".join(resolved), mode, tuple(chain))
+
+
+def _tree_name(root, package):
+    return package or root
+
+
+def _escape(root, chain, package):
+    link = chain[-1] if chain else "?"
+    target = os.readlink(os.path.join(root, link)) if chain else "?"
+    return LinkError(
+        "link leaves the package tree",
+        f"{link} -> {target} in {_tree_name(root, package)}",
+        "point the link at a path inside the package (or ship the file itself)",
+    )

@@ -1,0 +1,193 @@
+"""From an Inventory to what each interpreter sees: the module views.
+
+A farm link is replaced by what it points at: a link in
+``usr/lib/python2.7/dist-packages`` to ``usr/share/pyshared/foo.py`` becomes
+the module ``foo.py`` of Python 2.7's view, with that file as its source.
+Nothing here touches the tree.
+"""
+
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+
+from .errors import LinkError, TreeError
+
+_LIBRARY_NAME = re.compile(r"[^/]*\.so(\.[0-9]+)*")
+_SYSTEM_LIBRARY_DIRS = ("usr/lib/", "lib/", "usr/lib64/", "lib64/", "usr/lib32/", "lib32/")
+
+
+@dataclass(frozen=True)
+class ModuleFile:
+    major: int | None  # None: decided later (unlinked /usr/share/pyshared files)
+    version: tuple | None  # None: the file served every version of its major
+    rel: str  # path inside the module directory, as imported
+    source: str  # tree-relative real file
+    origin: str  # tree-relative path where it was found (a link or the file)
+    home_path: str | None = None  # where it sits now when that is already a home
+
+
+@dataclass(frozen=True)
+class KeptLink:
+    """A library link (foo.so -> /usr/lib/<triplet>/libfoo.so.1): moved, never followed."""
+
+    major: int | None
+    version: tuple | None
+    rel: str
+    target: str  # the link text, as found
+    origin: str
+
+
+@dataclass
+class Views:
+    modules: list = field(default_factory=list)
+    kept_links: list = field(default_factory=list)
+    removed_links: list = field(default_factory=list)  # (path, reason)
+    home_dir_links: list = field(default_factory=list)  # directory links inside a home
+    consumed: set = field(default_factory=set)  # storage files reached through links
+    untouched_links: list = field(default_factory=list)
+
+
+class _Places:
+    def __init__(self, places):
+        self.by_path = sorted(places, key=lambda p: len(p.path), reverse=True)
+
+    def containing(self, path):
+        for place in self.by_path:
+            if path == place.path or path.startswith(place.path + "/"):
+                return place
+        return None
+
+
+def build_views(inventory):
+    places = _Places(inventory.places)
+    entries_under = {}
+    for entry in inventory.entries:
+        entries_under.setdefault(entry.place.path, []).append(entry)
+    views = Views()
+    builder = _Builder(inventory, places, views)
+    for entry in inventory.entries:
+        if entry.kind == "file":
+            builder.add_file(entry.place, entry.rel, entry.path, entry.path)
+        elif entry.kind == "link":
+            builder.add_link(entry.place, entry.rel, entry.path)
+    views.modules = [
+        m for m in views.modules
+        if not (m.origin == m.source and m.source in views.consumed and _storage(places, m.source))
+    ]
+    return views
+
+
+def _storage(places, path):
+    place = places.containing(path)
+    return place is not None and place.rule.storage
+
+
+class _Builder:
+    def __init__(self, inventory, places, views):
+        self.inventory = inventory
+        self.root = inventory.root
+        self.places = places
+        self.views = views
+
+    def _module(self, place, rel, source, origin):
+        home_path = origin if (place.home and origin == source) else None
+        self.views.modules.append(
+            ModuleFile(place.major, place.version, rel, source, origin, home_path)
+        )
+
+    def add_file(self, place, rel, source, origin):
+        self._module(place, rel, source, origin)
+
+    def add_link(self, place, rel, link_path):
+        resolution = self.inventory.resolutions[link_path]
+        target_place = self.places.containing(resolution.path) if resolution.exists else None
+        if resolution.exists and target_place is not None and target_place.home and not place.home:
+            self.views.removed_links.append((link_path, "conflict-link"))
+            return
+        if resolution.is_file:
+            if place.home and (target_place is None or target_place.home):
+                self.views.untouched_links.append(link_path)
+                return
+            self.views.consumed.add(resolution.path)
+            self._module(place, rel, resolution.path, link_path)
+            if not place.home:
+                self.views.removed_links.append((link_path, "farm-link"))
+        elif resolution.is_dir:
+            if place.home and (target_place is None or target_place.home):
+                self.views.untouched_links.append(link_path)
+                return
+            if place.home:
+                self.views.home_dir_links.append(link_path)
+            else:
+                self.views.removed_links.append((link_path, "farm-link"))
+            self._add_directory(place, rel, resolution.path, depth=0)
+        elif resolution.exists:
+            raise TreeError(
+                "link points at something that is not a file or directory",
+                f"{link_path} in {self.inventory.package}",
+                "ship a regular file instead",
+            )
+        else:
+            self._dangling(place, rel, link_path, resolution)
+
+    def _add_directory(self, place, rel, target_dir, depth):
+        if depth > 18:
+            raise LinkError(
+                "directory links nest too deeply",
+                f"{place.path}/{rel} in {self.inventory.package}",
+                "make the farm point at real directories",
+            )
+        with os.scandir(os.path.join(self.root, target_dir)) as it:
+            children = sorted(it, key=lambda e: e.name)
+        for child in children:
+            child_path = f"{target_dir}/{child.name}"
+            child_rel = f"{rel}/{child.name}"
+            mode = child.stat(follow_symlinks=False).st_mode
+            if stat.S_ISREG(mode):
+                self.views.consumed.add(child_path)
+                self._module(place, child_rel, child_path, f"{place.path}/{child_rel}")
+            elif stat.S_ISDIR(mode):
+                self._add_directory(place, child_rel, child_path, depth)
+            elif stat.S_ISLNK(mode):
+                self._add_nested_link(place, child_rel, child_path, depth)
+            else:
+                raise TreeError(
+                    "not a regular file, directory or symlink",
+                    f"{child_path} in {self.inventory.package}",
+                    "remove it from the package tree",
+                )
+
+    def _add_nested_link(self, place, rel, link_path, depth):
+        from .links import resolve
+
+        resolution = self.inventory.resolutions.get(link_path) or resolve(
+            self.root, link_path, self.inventory.package
+        )
+        if resolution.is_file:
+            self.views.consumed.add(resolution.path)
+            self._module(place, rel, resolution.path, link_path)
+        elif resolution.is_dir:
+            self._add_directory(place, rel, resolution.path, depth + 1)
+        else:
+            self._dangling(place, rel, link_path, resolution)
+
+    def _dangling(self, place, rel, link_path, resolution):
+        target = os.readlink(os.path.join(self.root, link_path))
+        name = rel.rsplit("/", 1)[-1]
+        if _LIBRARY_NAME.fullmatch(name) and resolution.path.startswith(_SYSTEM_LIBRARY_DIRS):
+            if place.home:
+                self.views.untouched_links.append(link_path)
+            else:
+                self.views.kept_links.append(
+                    KeptLink(place.major, place.version, rel, target, link_path)
+                )
+            return
+        if place.home:
+            self.views.untouched_links.append(link_path)
+            return
+        raise LinkError(
+            "link points outside the package tree",
+            f"{link_path} -> {target} in {self.inventory.package}",
+            "ship the file it points at in this package, or remove the link",
+        )

@@ -1,0 +1,287 @@
+"""Plan: decide where every module goes.  Reads files, changes nothing.
+
+Python 3 modules go to the shared directory, extensions under the tag their
+interpreter imports; a top-level package whose pure files differ between
+versions stays in each version's own dist-packages.  Python 2 modules go to
+their version's dist-packages, untagged.  The result is a list of
+Placements that steps.py turns into ordered, validated actions.
+"""
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from . import tags
+from .errors import CollisionError, TagError
+from .modules import build_views
+
+_EGG_VERSION = re.compile(r"-py\d\.\d+(?=\.egg-info$)")
+_BYTECODE = re.compile(r"(^|/)__pycache__(/|$)|\.py[co]$")
+GENERATED_METADATA = frozenset(
+    {"RECORD", "WHEEL", "INSTALLER", "REQUESTED", "direct_url.json", "SOURCES.txt",
+     "installed-files.txt"}
+)
+_METADATA_DIR = re.compile(r"[^/]+\.(?:egg|dist)-info")
+
+
+@dataclass(frozen=True)
+class Extension:
+    version: tuple | None  # None for abi3
+    name: str  # final file name
+
+
+@dataclass(frozen=True)
+class Placement:
+    dest: str
+    module: object  # modules.ModuleFile or modules.KeptLink
+    extension: Extension | None = None
+    duplicate_ok: bool = False  # the planner already chose this dest's copy by rule
+
+
+@dataclass
+class Context:
+    shared_dir: str
+    resolver: object  # tags.SuffixResolver
+    supported_versions: object  # callable -> list of versions
+    default_version: object  # callable -> version
+    classify: object  # callable(path, stem, major, where) -> module name or None
+    strict: bool = False
+
+
+@dataclass
+class Decisions:
+    placements: list = field(default_factory=list)
+    bytecode: list = field(default_factory=list)  # ModuleFile to delete
+    warnings: list = field(default_factory=list)
+    views: object = None
+
+
+def version_text(version):
+    return ".".join(str(v) for v in version)
+
+
+def normalise_rel(rel):
+    first, _, rest = rel.partition("/")
+    first = _EGG_VERSION.sub("", first)
+    return f"{first}/{rest}" if rest else first
+
+
+def top_level_name(rel):
+    first, slash, _ = rel.partition("/")
+    if slash:
+        return first
+    if first.endswith((".py", ".so")):
+        return first.split(".", 1)[0]
+    return first
+
+
+def same_content(root, a, b):
+    if a == b:
+        return True
+    path_a, path_b = os.path.join(root, a), os.path.join(root, b)
+    if os.lstat(path_a).st_size != os.lstat(path_b).st_size:
+        return False
+    with open(path_a, "rb") as fa, open(path_b, "rb") as fb:
+        while True:
+            chunk_a, chunk_b = fa.read(1 << 20), fb.read(1 << 20)
+            if chunk_a != chunk_b:
+                return False
+            if not chunk_a:
+                return True
+
+
+def decide(inventory, context):
+    views = build_views(inventory)
+    decisions = Decisions(views=views)
+    python2_versions = _python2_targets(inventory)
+    default_major = _unlinked_storage_major(inventory, views)
+    python3 = []
+    for module in views.modules:
+        if _BYTECODE.search(module.rel):
+            decisions.bytecode.append(module)
+            continue
+        major = module.major or default_major
+        if major == 2:
+            for version in [module.version] if module.version else python2_versions:
+                dest = f"usr/lib/python{version_text(version)}/dist-packages/{normalise_rel(module.rel)}"
+                decisions.placements.append(Placement(dest, module))
+        else:
+            python3.append(module)
+    _decide_python3(inventory, context, python3, decisions)
+    for link in views.kept_links:
+        major = link.major or default_major
+        if major == 2:
+            base = f"usr/lib/python{version_text(link.version or python2_versions[-1])}/dist-packages"
+        else:
+            base = context.shared_dir
+        decisions.placements.append(Placement(f"{base}/{normalise_rel(link.rel)}", link))
+    return decisions
+
+
+def _python2_targets(inventory):
+    versions = sorted({p.version for p in inventory.places if p.version and p.version[0] == 2})
+    return versions or [(2, 7)]
+
+
+def _unlinked_storage_major(inventory, views):
+    """Which Python an unlinked /usr/share/pyshared file was for."""
+    linked = {m.major for m in views.modules if m.origin != m.source and m.major}
+    if len(linked) == 1:
+        return linked.pop()
+    if inventory.metadata:
+        return 2  # python-support and python-central served Python 2 only
+    majors = {p.major for p in inventory.places if p.major and not p.rule.storage}
+    if len(majors) == 1:
+        return majors.pop()
+    return 3 if inventory.package.startswith("python3-") or not inventory.package.startswith("python-") else 2
+
+
+def _decide_python3(inventory, context, modules, decisions):
+    groups = {}
+    for module in modules:
+        extension = _extension(inventory, context, module)
+        rel = normalise_rel(module.rel)
+        if extension:
+            rel = f"{os.path.dirname(rel)}/{extension.name}".lstrip("/")
+        groups.setdefault(top_level_name(rel), []).append((rel, module, extension))
+    for name in sorted(groups):
+        _decide_group(inventory, context, name, groups[name], decisions)
+
+
+def _extension(inventory, context, module):
+    name = module.rel.rsplit("/", 1)[-1]
+    parsed = tags.split_module_filename(name)
+    if parsed is None:
+        return None
+    tag_text = parsed.tag_text
+    if tag_text and tag_text.split("-", 1)[0] == "abi3":
+        return Extension(None, name)
+    resolver = context.resolver
+    if tag_text and tag_text.startswith("cpython-"):
+        version = resolver.version_of_tag(tag_text)
+        if f".{tag_text}.so" in resolver.imported_suffixes(version):
+            return Extension(version, name)
+    module_name = context.classify(
+        os.path.join(inventory.root, module.source), parsed.stem, 3,
+        f"{module.origin} in {inventory.package}",
+    )
+    if module_name is None:
+        return None
+    if tag_text and tag_text.startswith("cpython-"):
+        version = resolver.version_of_tag(tag_text)
+    else:
+        version = module.version or _untagged_version(context, module, inventory)
+    if version == "abi3":
+        return Extension(None, f"{module_name}.abi3.so")
+    return Extension(version, module_name + resolver.suffix_for(version))
+
+
+def _untagged_version(context, module, inventory):
+    tagged = sorted(context.resolver.tagged_versions())
+    if len(tagged) == 1:
+        return tagged[0]
+    if not tagged and context.resolver.abi3_requested:
+        return "abi3"
+    where = f"{module.origin} in {inventory.package}"
+    if len(tagged) > 1:
+        raise TagError(
+            "untagged extension outside a pythonX.Y directory but several --tag versions given",
+            where,
+            "install each version's build into /usr/lib/pythonX.Y/dist-packages, or give one --tag",
+        )
+    supported = context.supported_versions()
+    if len(supported) == 1:
+        return supported[0]
+    default = context.default_version()
+    if default in supported:
+        return default
+    raise TagError(
+        "cannot tell which Python 3 version an untagged extension was built for",
+        where,
+        "pass --tag for it, or install it into /usr/lib/pythonX.Y/dist-packages",
+    )
+
+
+def _decide_group(inventory, context, name, members, decisions):
+    by_rel = {}
+    for rel, module, extension in members:
+        by_rel.setdefault(rel, []).append((module, extension))
+    split_versions = set()
+    chosen = {}
+    for rel, copies in sorted(by_rel.items()):
+        chosen[rel], differs = _choose_copy(inventory, context, rel, copies, decisions)
+        if differs:
+            split_versions.add(rel)
+    if split_versions:
+        _place_per_version(inventory, context, name, members, split_versions, decisions)
+        return
+    for rel, (module, extension) in sorted(chosen.items()):
+        decisions.placements.append(Placement(f"{context.shared_dir}/{rel}", module, extension))
+        for other, _ in by_rel[rel]:
+            if other is not module:
+                decisions.placements.append(
+                    Placement(f"{context.shared_dir}/{rel}", other, extension, duplicate_ok=True)
+                )
+
+
+def _order(copy):
+    module = copy[0]
+    return (module.home_path is None, tuple(-v for v in (module.version or (99, 99))))
+
+
+def _choose_copy(inventory, context, rel, copies, decisions):
+    """The copy that lands on ``rel``; whether the versions' copies differ for real."""
+    copies = sorted(copies, key=_order)
+    first = copies[0][0]
+    different = [m for m, _ in copies[1:] if not same_content(inventory.root, first.source, m.source)]
+    if not different:
+        return copies[0], False
+    versions = ", ".join(sorted({version_text(m.version) for m, _ in copies if m.version}))
+    where = f"{rel} ({versions}) in {inventory.package}"
+    extension = copies[0][1]
+    if extension is not None and extension.version is None:
+        lowest = sorted(copies, key=lambda c: c[0].version or (0, 0))[0]
+        decisions.warnings.append(
+            f"stable-ABI extension differs between versions, {where}, kept the copy built for "
+            f"{version_text(lowest[0].version) if lowest[0].version else 'the shared directory'}"
+        )
+        return lowest, False
+    if extension is not None:
+        raise CollisionError(
+            "two different builds would land on one file name",
+            f"{first.origin} and {different[0].origin} -> {rel} in {inventory.package}",
+            "remove one of them from the build",
+        )
+    if rel.rsplit("/", 1)[-1] in GENERATED_METADATA and _METADATA_DIR.match(rel):
+        decisions.warnings.append(
+            f"generated packaging metadata differs between versions, {where}, kept the copy of "
+            f"Python {version_text(first.version) if first.version else '3'}"
+        )
+        return copies[0], False
+    if any(m.version is None for m, _ in copies):
+        sources = sorted({m.origin for m, _ in copies})
+        raise CollisionError(
+            "two sources with different content would land on one destination",
+            f"{sources[0]} and {sources[1]} -> {rel} in {inventory.package}",
+            "make the copies identical or remove one from the build",
+        )
+    return copies[0], True
+
+
+def _place_per_version(inventory, context, name, members, split_rels, decisions):
+    shared = [m for _, m, _ in members if m.version is None]
+    if shared:
+        raise CollisionError(
+            "pure files differ between Python versions but the package is also in the shared directory",
+            f"{', '.join(sorted(split_rels))} and {shared[0].origin} in {inventory.package}",
+            "make the versions' copies identical, or drop the shared copy",
+        )
+    versions = sorted({m.version for _, m, _ in members})
+    decisions.warnings.append(
+        f"pure files differ between Python versions, {', '.join(sorted(split_rels))} "
+        f"({', '.join(version_text(v) for v in versions)}) in {inventory.package}, "
+        f"kept {name} in each version's /usr/lib/python3.X/dist-packages"
+    )
+    for rel, module, extension in members:
+        dest = f"usr/lib/python{version_text(module.version)}/dist-packages/{rel}"
+        decisions.placements.append(Placement(dest, module, extension))

@@ -1,0 +1,168 @@
+"""Scan: list the Python places of one package tree and everything in them.
+
+Nothing here follows a symlink or changes the tree.  Links are recorded with
+their lexical resolution (links.resolve), so later stages never need to ask
+the kernel to follow one.
+"""
+
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+
+from . import layouts
+from .errors import TreeError
+from .links import resolve
+
+_VERSIONED_DIR = re.compile(r"python\d\.\d+")
+
+
+@dataclass(frozen=True)
+class Entry:
+    place: layouts.Place
+    rel: str  # relative to the place
+    kind: str  # "file", "link", "dir"
+    mode: int
+
+    @property
+    def path(self):
+        return f"{self.place.path}/{self.rel}"
+
+
+@dataclass
+class Inventory:
+    root: str
+    package: str
+    places: list = field(default_factory=list)
+    entries: list = field(default_factory=list)  # files and links (and dirs, for emptiness)
+    metadata: list = field(default_factory=list)  # (path, helper)
+    resolutions: dict = field(default_factory=dict)  # link path -> links.Resolution
+
+    @property
+    def has_python(self):
+        return bool(self.places or self.metadata)
+
+
+def _list_dirs(root, rel, pattern=None):
+    try:
+        with os.scandir(os.path.join(root, rel)) as it:
+            names = sorted(e.name for e in it if e.is_dir(follow_symlinks=False))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [f"{rel}/{n}" for n in names if pattern is None or pattern.fullmatch(n)]
+
+
+def _list_files(root, rel):
+    try:
+        with os.scandir(os.path.join(root, rel)) as it:
+            return sorted(f"{rel}/{e.name}" for e in it if not e.is_dir(follow_symlinks=False))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def candidate_directories(root, shared_dir):
+    """Every directory that the layout table might classify, in a stable order."""
+    yield shared_dir
+    yield "usr/lib/python3/dist-packages"
+    for base in ("usr/lib", "usr/local/lib"):
+        for versioned in _list_dirs(root, base, _VERSIONED_DIR):
+            yield f"{versioned}/dist-packages"
+            yield f"{versioned}/site-packages"
+    yield "usr/share/pyshared"
+    for base in ("usr/lib/pyshared", "usr/lib/pymodules", "var/lib/python-support"):
+        yield from _list_dirs(root, base, _VERSIONED_DIR)
+    yield from _list_dirs(root, "usr/share/python-support")
+    for versioned in _list_dirs(root, "usr/lib/python-support", _VERSIONED_DIR):
+        yield from _list_dirs(root, versioned)
+    for package in _list_dirs(root, "usr/share/pycentral"):
+        yield f"{package}/site-packages"
+
+
+def candidate_metadata(root):
+    yield from _list_files(root, "usr/share/python-support")
+    yield from _list_files(root, "usr/share/pyshared-data")
+
+
+def check_name(path, package):
+    if "\n" in path or "\r" in path:
+        raise TreeError(
+            "file name contains a line break",
+            f"{path!r} in {package}",
+            "rename it in the upstream build: dpkg-deb refuses such names",
+        )
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TreeError(
+            "file name is not valid UTF-8",
+            f"{path.encode('utf-8', 'surrogateescape')!r} in {package}",
+            "rename it to UTF-8 in the upstream build",
+        ) from None
+
+
+def scan(root, package, shared_dir="usr/lib/python3/dist-packages"):
+    if not os.path.isdir(root) or os.path.islink(root):
+        raise TreeError(
+            "package tree does not exist",
+            f"{root} for {package}",
+            "run dh_auto_install first, or pass -P with the right directory",
+        )
+    inventory = Inventory(root=root, package=package)
+    seen = set()
+    for path in candidate_directories(root, shared_dir):
+        if path in seen:
+            continue
+        seen.add(path)
+        place = layouts.match_place(path, shared_dir)
+        if place is None:
+            continue
+        try:
+            mode = os.lstat(os.path.join(root, path)).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if not stat.S_ISDIR(mode):
+            continue
+        if not _parents_are_directories(root, path):
+            continue
+        inventory.places.append(place)
+        _walk(inventory, place, "")
+    for path in candidate_metadata(root):
+        helper = layouts.match_metadata(path)
+        if helper and stat.S_ISREG(os.lstat(os.path.join(root, path)).st_mode):
+            check_name(path, package)
+            inventory.metadata.append((path, helper))
+    for entry in inventory.entries:
+        if entry.kind == "link":
+            inventory.resolutions[entry.path] = resolve(root, entry.path, package)
+    return inventory
+
+
+def _parents_are_directories(root, path):
+    parts = path.split("/")
+    for i in range(1, len(parts)):
+        if not stat.S_ISDIR(os.lstat(os.path.join(root, *parts[:i])).st_mode):
+            return False
+    return True
+
+
+def _walk(inventory, place, rel):
+    directory = os.path.join(inventory.root, place.path, rel)
+    with os.scandir(directory) as it:
+        children = sorted(it, key=lambda e: e.name)
+    for child in children:
+        child_rel = f"{rel}/{child.name}" if rel else child.name
+        check_name(f"{place.path}/{child_rel}", inventory.package)
+        mode = child.stat(follow_symlinks=False).st_mode
+        if stat.S_ISLNK(mode):
+            inventory.entries.append(Entry(place, child_rel, "link", mode))
+        elif stat.S_ISDIR(mode):
+            inventory.entries.append(Entry(place, child_rel, "dir", mode))
+            _walk(inventory, place, child_rel)
+        elif stat.S_ISREG(mode):
+            inventory.entries.append(Entry(place, child_rel, "file", mode))
+        else:
+            raise TreeError(
+                "not a regular file, directory or symlink",
+                f"{place.path}/{child_rel} in {inventory.package}",
+                "remove the device, socket or FIFO from the package tree",
+            )

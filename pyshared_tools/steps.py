@@ -1,0 +1,277 @@
+"""Turn the planner's placements into an ordered, validated list of actions.
+
+Order: directory farm links in a home go first (their paths become real
+directories), then mkdir, copy, move, new library links, removals, and rmdir
+deepest first.  Every check happens here, before apply.py changes anything.
+"""
+
+import os
+import stat
+from dataclasses import asdict, dataclass, field
+
+from . import layouts
+from .errors import CollisionError, LeftoverError
+from .modules import KeptLink
+from .plan import decide, same_content, version_text
+
+
+@dataclass(frozen=True)
+class Action:
+    op: str  # mkdir, copy, move, symlink, unlink, rmdir
+    path: str
+    source: str | None = None
+    target: str | None = None
+    keep: str | None = None
+    reason: str | None = None
+
+    def to_dict(self):
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def describe(self):
+        if self.op == "move":
+            verb = "rename" if os.path.basename(self.source) != os.path.basename(self.path) else "move"
+            return f"{verb} {self.source} -> {self.path}"
+        if self.op == "copy":
+            return f"copy {self.source} -> {self.path}"
+        if self.op == "symlink":
+            return f"link {self.path} -> {self.target}"
+        if self.op == "unlink":
+            return f"remove {self.path} ({self.reason})"
+        return f"{self.op} {self.path}"
+
+
+@dataclass
+class Plan:
+    package: str
+    root: str
+    actions: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    extensions: list = field(default_factory=list)  # (path, version or None for abi3)
+    python3_pure: bool = False
+    python3_modules: bool = False
+    python2_modules: bool = False
+
+
+def build_plan(inventory, context):
+    decisions = decide(inventory, context)
+    plan = Plan(inventory.package, inventory.root, warnings=list(decisions.warnings))
+    views = decisions.views
+
+    by_dest = {}
+    for placement in decisions.placements:
+        by_dest.setdefault(placement.dest, []).append(placement)
+
+    chosen = {}
+    for dest, placements in by_dest.items():
+        first = placements[0]
+        for other in placements[1:]:
+            _check_duplicate(inventory, first, other)
+        chosen[dest] = first
+        if first.extension:
+            plan.extensions.append((dest, first.extension.version))
+        if dest.startswith("usr/lib/python2."):
+            plan.python2_modules = True
+        else:
+            plan.python3_modules = True
+            if dest.endswith(".py"):
+                plan.python3_pure = True
+
+    home_dir_links = set(views.home_dir_links)
+    sources_staying = {d for d, p in chosen.items() if not isinstance(p.module, KeptLink) and p.module.source == d}
+    replaced_links = {p.module.origin for d, p in chosen.items()
+                      if not isinstance(p.module, KeptLink) and p.module.origin == d and p.module.source != d}
+    moving = {}
+    for dest, placement in sorted(chosen.items()):
+        module = placement.module
+        if isinstance(module, KeptLink) or module.source == dest:
+            continue
+        moving.setdefault(module.source, []).append(dest)
+
+    removed = set()
+    actions = [Action("unlink", p, reason="directory farm link") for p in sorted(home_dir_links)]
+    removed.update(home_dir_links)
+
+    _validate_destinations(inventory, chosen, sources_staying, replaced_links, home_dir_links, moving)
+    new_dirs = _directories_to_make(inventory.root, chosen, home_dir_links)
+    actions += [Action("mkdir", d) for d in new_dirs]
+    for source, dests in sorted(moving.items()):
+        final = [] if source in sources_staying else dests[-1:]
+        actions += [Action("copy", d, source=source) for d in dests if d not in final]
+        actions += [Action("move", d, source=source) for d in final]
+        if final:
+            removed.add(source)
+    for dest, placement in sorted(chosen.items()):
+        if isinstance(placement.module, KeptLink):
+            actions.append(Action("symlink", dest, target=_rebased(placement.module, dest)))
+
+    removals = []
+    bytecode = {id(m) for m in decisions.bytecode}
+    dest_of = {id(p.module): d for d, ps in by_dest.items() for p in ps}
+    for module in views.modules:
+        if module.source in removed or module.source in sources_staying or module.source in moving:
+            continue
+        if id(module) in bytecode:
+            removals.append(Action("unlink", module.source, reason="bytecode"))
+        else:
+            removals.append(Action("unlink", module.source, keep=dest_of[id(module)], reason="duplicate"))
+        removed.add(module.source)
+    for link_path, reason in views.removed_links:
+        removals.append(Action("unlink", link_path, reason=reason))
+    removed_links = {p for p, _ in views.removed_links}
+    for module in views.modules:
+        origin = module.origin
+        if origin in inventory.resolutions and origin not in replaced_links and origin not in chosen \
+                and origin not in removed_links:
+            removals.append(Action("unlink", origin, reason="farm link"))
+    for link in views.kept_links:
+        removals.append(Action("unlink", link.origin, reason="library link moved"))
+    for path, helper in inventory.metadata:
+        removals.append(Action("unlink", path, reason=f"{helper} metadata"))
+    seen = set()
+    for action in removals:
+        if action.path not in seen and action.path not in chosen:
+            seen.add(action.path)
+            actions.append(action)
+            removed.add(action.path)
+
+    actions += [Action("rmdir", d) for d in _emptied_directories(inventory, removed, chosen, new_dirs)]
+    plan.actions = actions
+    _stale_tag_warnings(plan, context)
+    if context.strict and plan.warnings:
+        raise LeftoverError(
+            f"{len(plan.warnings)} leftover(s) with --strict: " + "; ".join(plan.warnings),
+            f"in {inventory.package}",
+            "fix the build, or drop --strict",
+        )
+    return plan
+
+
+def _check_duplicate(inventory, first, other):
+    if other.duplicate_ok or isinstance(first.module, KeptLink) or isinstance(other.module, KeptLink):
+        if isinstance(first.module, KeptLink) != isinstance(other.module, KeptLink):
+            _collision(inventory, first, other)
+        return
+    if not same_content(inventory.root, first.module.source, other.module.source):
+        _collision(inventory, first, other)
+
+
+def _collision(inventory, first, other):
+    raise CollisionError(
+        "two sources with different content would land on one destination",
+        f"{first.module.origin} and {other.module.origin} -> {first.dest} in {inventory.package}",
+        "make them identical, or remove one from the build",
+    )
+
+
+def _validate_destinations(inventory, chosen, staying, replaced_links, home_dir_links, moving):
+    root = inventory.root
+    for dest in chosen:
+        parts = dest.split("/")
+        for i in range(1, len(parts) + 1):
+            partial = "/".join(parts[:i])
+            try:
+                mode = os.lstat(os.path.join(root, partial)).st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                break
+            last = i == len(parts)
+            if stat.S_ISLNK(mode):
+                if partial in home_dir_links or (last and partial in replaced_links):
+                    break
+                raise CollisionError(
+                    "destination runs through or onto a symlink",
+                    f"{partial} (for {dest}) in {inventory.package}",
+                    "replace the link with a real directory or file in the build",
+                )
+            if last:
+                if stat.S_ISDIR(mode):
+                    raise CollisionError(
+                        "a file would replace a directory",
+                        f"{dest} in {inventory.package}",
+                        "rename one of them in the build",
+                    )
+                if dest not in staying:
+                    raise CollisionError(
+                        "destination already holds another file",
+                        f"{dest} in {inventory.package}",
+                        "remove one of them from the build",
+                    )
+            elif not stat.S_ISDIR(mode):
+                raise CollisionError(
+                    "a directory is needed where a file is",
+                    f"{partial} (for {dest}) in {inventory.package}",
+                    "rename one of them in the build",
+                )
+
+
+def _directories_to_make(root, chosen, home_dir_links):
+    needed = set()
+    for dest in chosen:
+        parent = os.path.dirname(dest)
+        while parent and parent not in needed:
+            needed.add(parent)
+            parent = os.path.dirname(parent)
+    missing = []
+    for directory in sorted(needed, key=lambda d: (d.count("/"), d)):
+        full = os.path.join(root, directory)
+        if os.path.dirname(directory) in missing or directory in home_dir_links \
+                or os.path.islink(full) or not os.path.isdir(full):
+            missing.append(directory)
+    return missing
+
+
+def _rebased(link, dest):
+    from .links import link_target_in_tree
+
+    if link.target.startswith("/"):
+        return link.target
+    target = link_target_in_tree(link.origin, link.target)
+    return os.path.relpath(target, os.path.dirname(dest))
+
+
+def _emptied_directories(inventory, removed, chosen, new_dirs):
+    root = inventory.root
+    occupied = set(new_dirs)
+    for dest in chosen:
+        parent = os.path.dirname(dest)
+        while parent:
+            occupied.add(parent)
+            parent = os.path.dirname(parent)
+    candidates = set()
+    for place in inventory.places:
+        if not place.home:
+            candidates.add(place.path)
+    for entry in inventory.entries:
+        if entry.kind == "dir" and (not entry.place.home or entry.rel.split("/")[-1] == "__pycache__"):
+            candidates.add(entry.path)
+    for path in removed:
+        candidates.add(os.path.dirname(path))
+    for path in list(candidates):
+        parent = os.path.dirname(path)
+        while parent and parent not in layouts.KEEP_DIRECTORIES:
+            candidates.add(parent)
+            parent = os.path.dirname(parent)
+    home_paths = {p.path for p in inventory.places if p.home}
+    candidates -= occupied | home_paths | layouts.KEEP_DIRECTORIES
+    removable = set()
+    for directory in sorted(candidates, key=lambda d: -d.count("/")):
+        full = os.path.join(root, directory)
+        if os.path.islink(full) or not os.path.isdir(full):
+            continue
+        children = [f"{directory}/{name}" for name in os.listdir(full)]
+        if all(c in removed or c in removable for c in children):
+            removable.add(directory)
+    return sorted(removable, key=lambda d: (-d.count("/"), d))
+
+
+def _stale_tag_warnings(plan, context):
+    versions = [v for _, v in plan.extensions if v is not None]
+    if not versions:
+        return
+    supported = set(context.supported_versions())
+    for path, version in sorted(plan.extensions, key=lambda e: e[0]):
+        if version is not None and version not in supported:
+            plan.warnings.append(
+                f"stale tag: extension for Python {version_text(version)}, which the package does not "
+                f"support ({', '.join(version_text(v) for v in sorted(supported))}), {path} in {plan.package}, "
+                "drop it from the build or widen X-Python3-Version"
+            )

@@ -1,0 +1,236 @@
+"""Every layout a maintainer may hand the tool, each with a golden result tree.
+
+The golden files (tests/golden/<case>.txt) list the tree after the run, each
+file labelled with the input path its bytes came from.  Regenerate them with
+PYSHARED_UPDATE_GOLDEN=1 and read the diff before committing.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import MULTIARCH, provenance, snapshot
+
+GOLDEN = Path(__file__).parent / "golden"
+# Bytecode, farm metadata and the lower version's generated RECORD go on purpose.
+REMOVED_ON_PURPOSE = (".pyc", ".public", "pyshared-data/python-demo", "python3.10/dist-packages/foo-1.0.dist-info/RECORD")
+PY311 = "usr/lib/python3.11"
+SHARED = "usr/lib/python3/dist-packages"
+
+
+def upstream_site(src):
+    base = f"{PY311}/site-packages"
+    src.write(f"{base}/foo/__init__.py", "from foo._speed import variant\n")
+    src.write(f"{base}/foo/core.py", "ANSWER = 42\n")
+    src.extension(f"{base}/foo/_speed.so")
+    src.library(f"{base}/foo/libhelper.so")
+    src.write(f"{base}/foo-1.0-py3.11.egg-info/PKG-INFO", "Name: foo\nVersion: 1.0\n")
+    src.write(f"{base}/foo/__pycache__/core.cpython-311.pyc", b"\x00bytecode")
+
+
+def upstream_local(src):
+    base = "usr/local/lib/python3.11/dist-packages"
+    src.write(f"{base}/bar.py", "X = 1\n")
+    src.extension(f"{base}/_bar.so")
+
+
+def upstream_dist_with_shared(src):
+    src.write(f"{SHARED}/foo/__init__.py", "")
+    src.write(f"{PY311}/dist-packages/foo/extra.py", "Y = 2\n")
+    src.extension(f"{PY311}/dist-packages/foo/_speed.so")
+
+
+def draft_farm(src):
+    """PEP 3149 draft: pure in /usr/share/pyshared, extensions in
+    /usr/lib/pyshared/python3.11, shipped links from python3.11's dist-packages."""
+    src.write("usr/share/pyshared/foo/__init__.py", "from foo._speed import variant\n")
+    src.write("usr/share/pyshared/foo/core.py", "ANSWER = 42\n")
+    src.extension("usr/lib/pyshared/python3.11/foo/_speed.so")
+    for name in ("__init__.py", "core.py"):
+        src.link(f"{PY311}/dist-packages/foo/{name}", f"../../../../share/pyshared/foo/{name}")
+    src.link(f"{PY311}/dist-packages/foo/_speed.so", "../../../pyshared/python3.11/foo/_speed.so")
+
+
+def draft_farm_32(src):
+    src.write("usr/share/pyshared/foo/__init__.py", "")
+    src.extension("usr/lib/pyshared/python3.2/foo/_speed.so")
+    src.link("usr/lib/python3.2/dist-packages/foo/__init__.py", "/usr/share/pyshared/foo/__init__.py")
+    src.link("usr/lib/python3.2/dist-packages/foo/_speed.so", "/usr/lib/pyshared/python3.2/foo/_speed.so")
+
+
+def python_support(src):
+    src.write("usr/share/pyshared/foo/__init__.py", "")
+    src.write("usr/share/pyshared/foo/core.py", "ANSWER = 42\n")
+    src.write("usr/lib/pyshared/python2.7/foo/_speed.so", b"\x7fELF python 2 build")
+    src.write("usr/share/python-support/python-demo.public",
+              "pyversions=2.7\n\n/usr/share/pyshared/foo/__init__.py\n")
+    src.write("usr/lib/pymodules/python2.7/baz.py", "Z = 3\n")
+
+
+def python_central(src):
+    src.write("usr/share/pyshared/foo/__init__.py", "")
+    src.write("usr/share/pyshared/foo/core.py", "ANSWER = 42\n")
+    src.write("usr/lib/python2.7/dist-packages/foo/_speed.so", b"\x7fELF python 2 build")
+    src.write("usr/share/pyshared-data/python-demo", "[python-package]\npython-version=2.7\n")
+
+
+def python_central_old(src):
+    src.write("usr/share/pycentral/python-demo/site-packages/foo/__init__.py", "")
+    src.write("usr/lib/python2.6/site-packages/foo/_speed.so", b"\x7fELF python 2.6 build")
+
+
+def dh_python2(src):
+    src.write("usr/share/pyshared/foo/__init__.py", "")
+    src.write("usr/share/pyshared/foo/core.py", "ANSWER = 42\n")
+    for version in ("2.6", "2.7"):
+        for name in ("__init__.py", "core.py"):
+            src.link(f"usr/lib/python{version}/dist-packages/foo/{name}",
+                     f"../../../../share/pyshared/foo/{name}")
+        src.write(f"usr/lib/python{version}/dist-packages/foo/_speed.so", f"\x7fELF {version}".encode())
+        src.link(f"usr/lib/pyshared/python{version}/foo/_speed.so",
+                 f"../../../python{version}/dist-packages/foo/_speed.so")
+
+
+def shared_both_majors(src):
+    """lsb-release 11.1: one file linked from Python 2.7 and Python 3."""
+    src.write("usr/share/pyshared/lsb_release.py", "def get(): return {}\n")
+    src.link("usr/lib/python2.7/dist-packages/lsb_release.py", "../../../share/pyshared/lsb_release.py")
+    src.link(f"{SHARED}/lsb_release.py", "../../../share/pyshared/lsb_release.py")
+
+
+def directory_farm(src):
+    src.write("usr/share/pyshared/bar/__init__.py", "")
+    src.write("usr/share/pyshared/bar/sub/mod.py", "M = 1\n")
+    src.link(f"{SHARED}/bar", "../../../share/pyshared/bar")
+
+
+def multi_version(src):
+    for version, include in (("3.11", None),):
+        base = f"usr/lib/python{version}/dist-packages"
+        src.write(f"{base}/foo/__init__.py", "from foo._speed import variant\n")
+        src.extension(f"{base}/foo/_speed.so", value=f"built for {version}", include_dirs=include)
+    src.write("usr/lib/python3.10/dist-packages/foo/__init__.py", "from foo._speed import variant\n")
+    src.extension("usr/lib/python3.10/dist-packages/foo/_speed.so", value="built for 3.10 (3.11 headers)")
+
+
+def differing_pure(src):
+    for version in ("3.10", "3.11"):
+        base = f"usr/lib/python{version}/dist-packages"
+        src.write(f"{base}/foo/__init__.py", "")
+        src.write(f"{base}/foo/compat.py", f"VERSION = {version!r}\n")
+    src.write("usr/lib/python3.10/dist-packages/other.py", "O = 1\n")
+    src.write("usr/lib/python3.11/dist-packages/other.py", "O = 1\n")
+
+
+def metadata_generated(src):
+    for version in ("3.10", "3.11"):
+        base = f"usr/lib/python{version}/dist-packages"
+        src.write(f"{base}/foo/__init__.py", "")
+        src.write(f"{base}/foo-1.0.dist-info/METADATA", "Name: foo\n")
+        src.write(f"{base}/foo-1.0.dist-info/RECORD", f"foo/__init__.py,,\n# {version}\n")
+
+
+def library_chain(src):
+    base = f"{PY311}/site-packages/torchish"
+    src.write(f"{base}/__init__.py", "")
+    src.link(f"{base}/lib/libtorch.so", f"/usr/lib/{MULTIARCH}/libtorch.so.2")
+
+
+CASES = {
+    "upstream-site": (upstream_site, ()),
+    "upstream-local": (upstream_local, ()),
+    "upstream-dist-with-shared": (upstream_dist_with_shared, ()),
+    "draft-farm": (draft_farm, ()),
+    "draft-farm-32": (draft_farm_32, ("--tag", "cpython-32mu")),
+    "python-support": (python_support, ()),
+    "python-central": (python_central, ()),
+    "python-central-old": (python_central_old, ()),
+    "dh-python2": (dh_python2, ()),
+    "shared-both-majors": (shared_both_majors, ()),
+    "directory-farm": (directory_farm, ()),
+    "multi-version": (multi_version, ()),
+    "differing-pure": (differing_pure, ()),
+    "metadata-generated": (metadata_generated, ()),
+    "library-chain": (library_chain, ()),
+}
+
+
+def check_golden(name, text):
+    path = GOLDEN / f"{name}.txt"
+    text = text.replace(MULTIARCH, "<MULTIARCH>")
+    if os.environ.get("PYSHARED_UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"no golden file {path}; run with PYSHARED_UPDATE_GOLDEN=1"
+    assert text == path.read_text()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_layout_golden_and_idempotent(make_source, name):
+    build, args = CASES[name]
+    src = make_source(source_fields="X-Python3-Version: >= 3.10\n")
+    build(src)
+    before = snapshot(src.tree())
+    result = src.run(*args)
+    after = snapshot(src.tree())
+    report = provenance(before, after) + "--- stderr\n" + result.stderr.replace(str(src.root), "<SRC>")
+    report += "--- substvars\n" + (src.substvars() or "")
+    check_golden(name, report)
+    assert not (src.root / "debian/.debhelper/pyshared").exists() or not any(
+        (src.root / "debian/.debhelper/pyshared").iterdir()
+    ), "journal left behind"
+    substvars = src.substvars()
+    second = src.run(*args)
+    assert snapshot(src.tree()) == after, "second run changed the tree"
+    assert src.substvars() == substvars, "second run changed the substvars"
+    assert second.stdout == ""
+    for rel, entry in before.items():
+        if entry[0] == "file" and not rel.endswith(REMOVED_ON_PURPOSE):
+            assert any(e[0] == "file" and e[1] == entry[1] for e in after.values()), f"lost {rel}"
+
+
+def test_already_correct_tree_is_byte_for_byte_unchanged(source):
+    source.write(f"{SHARED}/foo/__init__.py", "")
+    source.extension(f"{SHARED}/foo/_speed.cpython-311-{MULTIARCH}.so")
+    source.write(f"{SHARED}/foo/_helper.abi3.so", b"\x7fELF stable abi")
+    source.library(f"{SHARED}/foo/libhelper.so")
+    source.link(f"{SHARED}/foo/static", "/usr/share/javascript/jquery")
+    tree = source.tree()
+    before = snapshot(tree)
+    times = {p: os.lstat(p).st_mtime_ns for p in tree.rglob("*")}
+    result = source.run("-v")
+    assert result.stdout == ""
+    assert snapshot(tree) == before
+    assert {p: os.lstat(p).st_mtime_ns for p in tree.rglob("*")} == times
+    assert source.substvars() == (
+        "pyshared:Depends=python3 (>= 3.11~), python3 (<< 3.12), python3:any\n"
+    )
+
+
+def test_verbose_prints_each_action(source):
+    upstream_site(source)
+    result = source.run("-v")
+    assert f"\trename usr/lib/python3.11/site-packages/foo/_speed.so -> {SHARED}/foo/_speed.cpython-311-{MULTIARCH}.so\n" in result.stdout
+    assert "\trmdir usr/lib/python3.11\n" in result.stdout
+
+
+def test_silent_without_verbose(source):
+    upstream_site(source)
+    result = source.run()
+    assert result.stdout == "" and result.stderr == ""
+
+
+def test_package_without_python_is_skipped_silently(source):
+    source.write("usr/share/doc/python3-demo/README", "hello\n")
+    before = snapshot(source.tree())
+    result = source.run("-v")
+    assert result.stdout == "" and result.stderr == ""
+    assert snapshot(source.tree()) == before
+    assert source.substvars() is None
+
+
+def test_stdlib_lib_dynload_is_never_touched(source):
+    source.extension(f"{PY311}/lib-dynload/_speed.so")
+    source.write(f"{PY311}/site-packages/x.py", "")
+    source.run()
+    assert (source.tree() / f"{PY311}/lib-dynload/_speed.so").is_file()
