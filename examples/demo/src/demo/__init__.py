@@ -1,0 +1,6 @@
+"""pyshared-demo: a pure package with one C extension."""
+
+from demo._speedups import built_with
+from demo.core import answer
+
+__all__ = ["answer", "built_with"]
