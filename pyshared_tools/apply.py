@@ -7,7 +7,6 @@ killed at any point and run again ends in the same tree, and no file is
 lost: a file is removed only when its kept copy is in place.
 """
 
-import json
 import os
 import shutil
 import stat
@@ -24,6 +23,8 @@ def journal_path(package):
 
 
 def write_journal(path, root, actions):
+    import json
+
     os.makedirs(os.path.dirname(path), exist_ok=True)
     document = {"version": JOURNAL_VERSION, "root": root, "actions": [a.to_dict() for a in actions]}
     temporary = path + ".tmp"
@@ -46,6 +47,8 @@ def resume(journal, verbose=False):
     """Replay an interrupted run's journal; True when there was one."""
     if not os.path.exists(journal):
         return False
+    import json
+
     with open(journal, encoding="utf-8") as handle:
         document = json.load(handle)
     if document.get("version") != JOURNAL_VERSION:
@@ -123,6 +126,8 @@ def _copy(guard, action):
         if dest_info and stat.S_ISREG(dest_info.st_mode):
             return
         _inconsistent(action, "has lost its source")
+    if not stat.S_ISREG(source_info.st_mode):
+        _inconsistent(action, "has a source that is no longer a regular file")
     if dest_info and stat.S_ISREG(dest_info.st_mode) and _equal(source, dest):
         return
     temporary = dest + _TEMPORARY_SUFFIX

@@ -268,6 +268,12 @@ def _stale_tag_warnings(plan, context):
     if not versions:
         return
     supported = set(context.supported_versions())
+    for version in sorted(set(context.resolver.tagged_versions()) - supported):
+        plan.warnings.append(
+            f"--tag for Python {version_text(version)}, which the package does not support "
+            f"({', '.join(version_text(v) for v in sorted(supported))}), in {plan.package}, "
+            "drop that --tag or widen X-Python3-Version"
+        )
     for path, version in sorted(plan.extensions, key=lambda e: e[0]):
         if version is not None and version not in supported:
             plan.warnings.append(
