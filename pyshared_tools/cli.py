@@ -31,6 +31,8 @@ def run(argv, environ):
     from .substvars import DEPENDS, python3_depends, substvars_path, write
 
     options = parse_command_line(argv, environ)
+    for message in options.warnings:
+        log.warning(message)
     control = read_control()
     facts = HostFacts(environ)
     packages = select_packages(control, options, facts)

@@ -1,0 +1,154 @@
+"""Build environment facts: ``DEB_HOST_*`` / ``DEB_BUILD_*`` from the
+environment, else from one ``dpkg-architecture`` call; Debian architecture
+wildcard matching without spawning anything.
+"""
+
+import os
+import re
+from collections.abc import Mapping
+
+from pyshared_tools.errors import ExternalToolError
+
+DPKG_ARCHITECTURE = "dpkg-architecture"
+HOST_ARCH = "DEB_HOST_ARCH"
+
+# dpkg's Dpkg::Arch reads "linux-<arch>" as "<arch>" when it is no wildcard.
+LINUX_ARCH_ALIAS = re.compile(r"linux-([^-]*)")
+
+
+class HostFacts:
+    """Architecture facts of the build, computed at most once.
+
+    An exported, non-empty variable wins (as in debhelper's
+    dpkg_architecture_value); a missing one comes from a single
+    ``dpkg-architecture`` run, given ``-a$DEB_HOST_ARCH`` when that is
+    exported so that a cross build requested through the environment holds.
+    """
+
+    def __init__(self, environ: Mapping[str, str] | None = None):
+        self._environ = os.environ if environ is None else environ
+        self._queried: dict[str, str] | None = None
+
+    def value(self, variable: str) -> str:
+        exported = self._environ.get(variable, "")
+        if exported:
+            return exported
+        queried = self._query_dpkg_architecture()
+        if variable not in queried:
+            raise ExternalToolError(
+                f"{DPKG_ARCHITECTURE} did not report {variable}",
+                "while reading the build architecture",
+                f"export {variable} or install a dpkg-dev that knows it",
+            )
+        return queried[variable]
+
+    @property
+    def host_arch(self) -> str:
+        return self.value(HOST_ARCH)
+
+    @property
+    def host_arch_os(self) -> str:
+        return self.value("DEB_HOST_ARCH_OS")
+
+    @property
+    def host_arch_cpu(self) -> str:
+        return self.value("DEB_HOST_ARCH_CPU")
+
+    @property
+    def host_arch_abi(self) -> str:
+        return self.value("DEB_HOST_ARCH_ABI")
+
+    @property
+    def host_arch_libc(self) -> str:
+        return self.value("DEB_HOST_ARCH_LIBC")
+
+    @property
+    def host_multiarch(self) -> str:
+        return self.value("DEB_HOST_MULTIARCH")
+
+    @property
+    def host_gnu_type(self) -> str:
+        return self.value("DEB_HOST_GNU_TYPE")
+
+    @property
+    def build_multiarch(self) -> str:
+        return self.value("DEB_BUILD_MULTIARCH")
+
+    @property
+    def host_tuple(self) -> tuple[str, str, str, str]:
+        """The host's Debian tuple: (abi, libc, os, cpu), as in dpkg's tupletable."""
+        return (self.host_arch_abi, self.host_arch_libc, self.host_arch_os, self.host_arch_cpu)
+
+    @property
+    def build_profiles(self) -> frozenset[str]:
+        return frozenset(self._environ.get("DEB_BUILD_PROFILES", "").split())
+
+    def _query_dpkg_architecture(self) -> dict[str, str]:
+        if self._queried is None:
+            self._queried = self._run_dpkg_architecture()
+        return self._queried
+
+    def _run_dpkg_architecture(self) -> dict[str, str]:
+        import sh
+
+        requested_host = self._environ.get(HOST_ARCH, "")
+        arguments = ["-a" + requested_host] if requested_host else []
+        command_line = " ".join([DPKG_ARCHITECTURE, *arguments])
+        search_path = self._environ.get("PATH", os.defpath).split(os.pathsep)
+        try:
+            dpkg_architecture = sh.Command(DPKG_ARCHITECTURE, search_paths=search_path)
+        except sh.CommandNotFound:
+            raise ExternalToolError(
+                f"{DPKG_ARCHITECTURE} is not installed",
+                "needed to learn the host architecture",
+                "install dpkg-dev or export the DEB_HOST_* variables",
+            ) from None
+        try:
+            result = dpkg_architecture(*arguments, _env=dict(self._environ), _tty_out=False)
+        except sh.ErrorReturnCode as error:
+            detail = error.stderr.decode(errors="replace").strip()
+            raise ExternalToolError(
+                f"{command_line} failed with exit code {error.exit_code}: {detail}",
+                "while reading the build architecture",
+                "fix DEB_HOST_ARCH or the dpkg-dev installation",
+            ) from None
+        return parse_dpkg_architecture_output(result.stdout.decode())
+
+
+def parse_dpkg_architecture_output(text: str) -> dict[str, str]:
+    """Parse the ``VAR=value`` lines printed by ``dpkg-architecture``."""
+    variables = {}
+    for line in text.splitlines():
+        name, separator, value = line.partition("=")
+        if separator:
+            variables[name] = value
+    return variables
+
+
+def _wildcard_tuple(wildcard: str) -> tuple[str, ...] | None:
+    """Dpkg::Arch::debwildcard_to_debtuple for wildcards; None for a plain name."""
+    parts = wildcard.split("-", 3)
+    if "any" not in parts:
+        return None
+    return ("any",) * (4 - len(parts)) + tuple(parts)
+
+
+def _arch_is(host_arch: str, candidate: str, facts: HostFacts) -> bool:
+    """Dpkg::Arch::debarch_is(host_arch, candidate)."""
+    if candidate in (host_arch, "any"):
+        return True
+    pattern = _wildcard_tuple(candidate)
+    if pattern is None:
+        alias = LINUX_ARCH_ALIAS.match(candidate)
+        return alias is not None and alias.group(1) == host_arch
+    return all(wanted in (actual, "any") for wanted, actual in zip(pattern, facts.host_tuple, strict=True))
+
+
+def arch_matches(arch_field_value: str, facts: HostFacts) -> bool:
+    """Whether an Architecture field builds on the host (debhelper's samearch).
+
+    ``all`` does not match: an Architecture: all package is selected as an
+    architecture-independent package, never through this test.
+    """
+    host_arch = facts.host_arch
+    return any(_arch_is(host_arch, candidate, facts) for candidate in arch_field_value.split())

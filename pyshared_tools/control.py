@@ -1,0 +1,261 @@
+"""debian/control through python-debian, and debhelper's package selection
+(``-p -N -a -i``, DH_INTERNAL_OPTIONS, Build-Profiles) as in Dh_Getopt.pm."""
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from pyshared_tools.buildenv import HostFacts, arch_matches
+from pyshared_tools.errors import ControlError, UsageError
+from pyshared_tools.options import Options
+
+CONTROL_PATH = "debian/control"
+PACKAGE_NAME = re.compile(r"[a-z0-9][-+.a-z0-9]+")
+FIELD_LINE = re.compile(r"([^\s:]+):")
+BUILD_PROFILE_FORMULA = re.compile(r"(?:<[^<>]*>\s*)+")
+BUILD_PROFILE_GROUP = re.compile(r"<([^<>]*)>")
+
+
+@dataclass(frozen=True)
+class BinaryPackage:
+    name: str
+    architecture: str
+    fields: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Control:
+    path: str
+    source: Mapping[str, str]
+    packages: tuple[BinaryPackage, ...]
+
+    @property
+    def package_names(self) -> tuple[str, ...]:
+        return tuple(package.name for package in self.packages)
+
+
+@dataclass(frozen=True)
+class _Paragraph:
+    first_line: int
+    lines: tuple[str, ...]
+
+
+def _read_text(path):
+    try:
+        with open(path, "rb") as control_file:
+            data = control_file.read()
+    except FileNotFoundError:
+        raise ControlError(
+            f"{path} not found",
+            "in the current directory",
+            "run dh_pyshared from the top directory of the unpacked source package",
+        ) from None
+    except OSError as error:
+        raise ControlError(f"cannot read {path}: {error.strerror}", path, "make it readable") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line_number = data.count(b"\n", 0, error.start) + 1
+        raise ControlError(
+            f"{path} is not valid UTF-8",
+            f"{path} line {line_number}",
+            "re-encode the file as UTF-8",
+        ) from None
+
+
+def _split_paragraphs(path, text):
+    """Split into paragraphs, rejecting what debhelper's parser rejects."""
+    paragraphs = []
+    current_lines = []
+    first_line = 0
+    seen_fields = {}
+    for line_number, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip()
+        if line.startswith("#"):
+            continue
+        if not line:
+            if current_lines:
+                paragraphs.append(_Paragraph(first_line, tuple(current_lines)))
+                current_lines, seen_fields = [], {}
+            continue
+        if line[0].isspace():
+            if not current_lines:
+                raise ControlError(
+                    "continuation line outside a paragraph",
+                    f"{path} line {line_number}",
+                    "indent it under a field or remove it",
+                )
+        else:
+            field_match = FIELD_LINE.match(line)
+            if field_match is None:
+                raise ControlError(
+                    f"cannot parse {line!r}",
+                    f"{path} line {line_number}",
+                    "write fields as 'Name: value' and indent continuation lines",
+                )
+            field_name = field_match.group(1).lower()
+            if field_name in seen_fields:
+                raise ControlError(
+                    f"field {field_match.group(1)} appears twice in one paragraph",
+                    f"{path} lines {seen_fields[field_name]} and {line_number}",
+                    "keep only one of them",
+                )
+            seen_fields[field_name] = line_number
+            if not current_lines:
+                first_line = line_number
+        current_lines.append(line)
+    if current_lines:
+        paragraphs.append(_Paragraph(first_line, tuple(current_lines)))
+    return paragraphs
+
+
+def _required_field(path, paragraph, fields, name):
+    value = " ".join(fields.get(name, "").split())
+    if not value:
+        raise ControlError(
+            f"binary package paragraph has no {name} field",
+            f"{path} paragraph starting at line {paragraph.first_line}",
+            f"add the {name} field to it",
+        )
+    return value
+
+
+def _check_package_name(path, paragraph, name):
+    if not PACKAGE_NAME.fullmatch(name):
+        raise ControlError(
+            f"{name!r} is not a valid package name",
+            f"{path} paragraph starting at line {paragraph.first_line}",
+            "use lower-case letters, digits and + - . (at least two characters)",
+        )
+
+
+def read_control(path: str = CONTROL_PATH) -> Control:
+    from debian.deb822 import Deb822
+
+    paragraphs = _split_paragraphs(path, _read_text(path))
+    if not paragraphs:
+        raise ControlError(f"{path} is empty", path, "write the Source paragraph and the binary packages")
+    source_paragraph, *binary_paragraphs = paragraphs
+    source = Deb822(list(source_paragraph.lines))
+    source_name = source.get("Source", "").strip()
+    if not source_name:
+        raise ControlError(
+            "the first paragraph has no Source field",
+            f"{path} line {source_paragraph.first_line}",
+            "start the file with the source package paragraph (Source: NAME)",
+        )
+    _check_package_name(path, source_paragraph, source_name)
+
+    packages = []
+    first_line_of = {}
+    for paragraph in binary_paragraphs:
+        fields = Deb822(list(paragraph.lines))
+        name = _required_field(path, paragraph, fields, "Package")
+        _check_package_name(path, paragraph, name)
+        if name in first_line_of:
+            raise ControlError(
+                f"binary package {name} is listed twice",
+                f"{path} lines {first_line_of[name]} and {paragraph.first_line}",
+                "remove or rename one of the paragraphs",
+            )
+        first_line_of[name] = paragraph.first_line
+        architecture = _required_field(path, paragraph, fields, "Architecture")
+        packages.append(BinaryPackage(name, architecture, MappingProxyType(fields)))
+    return Control(path, MappingProxyType(source), tuple(packages))
+
+
+def build_profile_enabled(package: BinaryPackage, active_profiles: frozenset[str], path: str) -> bool:
+    """Evaluate the Build-Profiles restriction formula like Dpkg::BuildProfiles."""
+    formula = package.fields.get("Build-Profiles", "").strip()
+    if not formula:
+        return True
+    if not BUILD_PROFILE_FORMULA.fullmatch(formula):
+        raise ControlError(
+            f"cannot parse Build-Profiles {formula!r} of {package.name}",
+            path,
+            "write it as groups like <!nocheck> <cross>",
+        )
+    return any(
+        all(
+            (term[1:] not in active_profiles) if term.startswith("!") else (term in active_profiles)
+            for term in group.split()
+        )
+        for group in BUILD_PROFILE_GROUP.findall(formula)
+    )
+
+
+def _check_known(control, names, how):
+    known = control.package_names
+    for name in names:
+        if name not in known:
+            raise UsageError(
+                f"requested unknown package {name} via {how}",
+                f"{control.path} lists {' '.join(known) or 'no binary packages'}",
+                "fix the package name",
+            )
+
+
+def select_packages(control: Control, options: Options, facts: HostFacts) -> list[str]:
+    """The packages to act on, in debian/control order, as debhelper selects them.
+
+    An empty list means debhelper would warn and exit successfully: every
+    requested package was excluded, or -a/-i found no package of its kind.
+    """
+    internal = options.internal_selection
+    _check_known(control, options.packages, "-p/--package")
+    _check_known(control, options.no_packages, "-N/--no-package")
+    _check_known(control, internal.packages, "-p in DH_INTERNAL_OPTIONS")
+
+    active_profiles = facts.build_profiles
+    enabled = [
+        package
+        for package in control.packages
+        if build_profile_enabled(package, active_profiles, control.path)
+    ]
+    enabled_names = {package.name for package in enabled}
+    indep_names = {package.name for package in enabled if package.architecture == "all"}
+
+    @functools.cache
+    def arch_names():
+        return {
+            package.name
+            for package in enabled
+            if package.architecture != "all"
+            and (package.architecture == "any" or arch_matches(package.architecture, facts))
+        }
+
+    requested = {name for name in options.packages if name in enabled_names}
+    if options.arch:
+        requested |= arch_names()
+    if options.indep:
+        requested |= indep_names
+    if not requested:
+        if options.packages or options.arch or options.indep:
+            return []
+        requested = indep_names | arch_names()
+
+    excluded = set(options.no_packages)
+    if internal:
+        internal_names = {name for name in internal.packages if name in enabled_names}
+        if internal.arch:
+            internal_names |= arch_names()
+        if internal.indep:
+            internal_names |= indep_names
+        excluded |= set(control.package_names) - internal_names
+
+    selected = [name for name in control.package_names if name in requested and name not in excluded]
+    if options.tmpdir and len(selected) > 1:
+        raise UsageError(
+            f"-P/--tmpdir {options.tmpdir} given while acting on {len(selected)} packages "
+            f"({' '.join(selected)})",
+            "in the options",
+            "add -p PACKAGE to act on one package, or drop -P",
+        )
+    return selected
+
+
+def package_tree(options: Options, package: str) -> str:
+    """The directory holding the package's files: -P if given, else debian/PACKAGE."""
+    return options.tmpdir or f"debian/{package}"

@@ -1,0 +1,384 @@
+"""The option table (data), the argparse parser built from it, and debhelper's
+ways of passing options: ``DH_INTERNAL_OPTIONS``, ``DH_OPTIONS``, ``-O``,
+``DH_VERBOSE`` and ``DH_NO_ACT``.
+
+Sources are read in debhelper's order, later ones overriding earlier ones:
+``DH_INTERNAL_OPTIONS``, then ``DH_OPTIONS``, then the command line; inside
+each source the ``-O`` values are applied after the source's own options.
+"""
+
+import argparse
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from pyshared_tools import __version__
+from pyshared_tools.errors import UsageError
+
+PROG = "dh_pyshared"
+DEBHELPER_GROUP = "debhelper"
+TOOL_GROUP = "tool"
+DEFAULT_SHARED_DIR = "/usr/lib/python3/dist-packages"
+
+# dh joins the entries of DH_INTERNAL_OPTIONS with an ASCII record separator.
+INTERNAL_OPTIONS_SEPARATOR = "\x1e"
+
+PERL_WHITESPACE = re.compile(r"[ \t\n\r\f\v]+")
+
+SEE_HELP = "see dh_pyshared --help"
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One row of the option table; ``help`` is a complete sentence for the man page."""
+
+    flags: tuple[str, ...]
+    dest: str
+    action: str
+    group: str
+    help: str
+    metavar: str | None = None
+    default: object = None
+
+
+OPTION_TABLE = (
+    OptionSpec(
+        flags=("-p", "--package"),
+        dest="packages",
+        action="append",
+        metavar="PACKAGE",
+        group=DEBHELPER_GROUP,
+        help="Act on the named binary package; repeat the option to act on several packages.",
+    ),
+    OptionSpec(
+        flags=("-N", "--no-package"),
+        dest="no_packages",
+        action="append",
+        metavar="PACKAGE",
+        group=DEBHELPER_GROUP,
+        help="Do not act on the named binary package, even if another option selects it.",
+    ),
+    OptionSpec(
+        flags=("-a", "--arch"),
+        dest="arch",
+        action="store_true",
+        group=DEBHELPER_GROUP,
+        help="Act on every architecture-dependent package that builds on the host architecture.",
+    ),
+    OptionSpec(
+        flags=("-i", "--indep"),
+        dest="indep",
+        action="store_true",
+        group=DEBHELPER_GROUP,
+        help="Act on every architecture-independent (Architecture: all) package.",
+    ),
+    OptionSpec(
+        flags=("-P", "--tmpdir"),
+        dest="tmpdir",
+        action="store",
+        metavar="DIR",
+        group=DEBHELPER_GROUP,
+        help=(
+            "Use DIR as the package build directory instead of debian/PACKAGE; "
+            "this is only allowed when acting on a single package."
+        ),
+    ),
+    OptionSpec(
+        flags=("-v", "--verbose"),
+        dest="verbose",
+        action="store_true",
+        group=DEBHELPER_GROUP,
+        help="Print every change to the package tree as it is made.",
+    ),
+    OptionSpec(
+        flags=("--no-act",),
+        dest="no_act",
+        action="store_true",
+        group=DEBHELPER_GROUP,
+        help="Print what would be done without changing anything.",
+    ),
+    OptionSpec(
+        flags=("-O",),
+        dest="deferred_options",
+        action="append",
+        metavar="OPTION",
+        group=DEBHELPER_GROUP,
+        help=(
+            "Apply OPTION if dh_pyshared knows it and ignore it silently otherwise; "
+            "dh passes its own options to every command this way."
+        ),
+    ),
+    OptionSpec(
+        flags=("--tag",),
+        dest="tags",
+        action="append",
+        metavar="TAG",
+        group=TOOL_GROUP,
+        help=(
+            "Use the ABI tag TAG (for example cpython-311-x86_64-linux-gnu or abi3) instead of "
+            "asking the installed interpreters which tags they import; "
+            "repeat the option for several tags."
+        ),
+    ),
+    OptionSpec(
+        flags=("--shared-dir",),
+        dest="shared_dir",
+        action="store",
+        metavar="DIR",
+        default=DEFAULT_SHARED_DIR,
+        group=TOOL_GROUP,
+        help=(
+            "Move modules into the absolute directory DIR inside each package tree "
+            f"(default: {DEFAULT_SHARED_DIR})."
+        ),
+    ),
+    OptionSpec(
+        flags=("--json",),
+        dest="json",
+        action="store_true",
+        group=TOOL_GROUP,
+        help="Print the plan as JSON on standard output instead of as text.",
+    ),
+    OptionSpec(
+        flags=("--strict",),
+        dest="strict",
+        action="store_true",
+        group=TOOL_GROUP,
+        help="Treat every warning as an error.",
+    ),
+    OptionSpec(
+        flags=("-h", "--help"),
+        dest="help",
+        action="help",
+        group=TOOL_GROUP,
+        help="Print a summary of the options and exit.",
+    ),
+    OptionSpec(
+        flags=("--version",),
+        dest="version",
+        action="version",
+        group=TOOL_GROUP,
+        help="Print the version of dh_pyshared and exit.",
+    ),
+)
+
+INFORMATIONAL_ACTIONS = ("help", "version")
+VALUE_FLAGS = frozenset(
+    flag for spec in OPTION_TABLE if spec.action in ("store", "append") for flag in spec.flags
+)
+
+
+@dataclass(frozen=True)
+class PackageSelection:
+    """The -p/-a/-i choice dh made for an override target (via DH_INTERNAL_OPTIONS).
+
+    debhelper does not act on these packages because of it; it excludes every
+    package outside the selection, so -p on the command line can narrow it.
+    """
+
+    packages: tuple[str, ...] = ()
+    arch: bool = False
+    indep: bool = False
+
+    def __bool__(self):
+        return bool(self.packages) or self.arch or self.indep
+
+
+@dataclass(frozen=True)
+class Options:
+    packages: tuple[str, ...] = ()
+    no_packages: tuple[str, ...] = ()
+    arch: bool = False
+    indep: bool = False
+    tmpdir: str | None = None
+    verbose: bool = False
+    no_act: bool = False
+    tags: tuple[str, ...] = ()
+    shared_dir: str = DEFAULT_SHARED_DIR.lstrip("/")
+    json: bool = False
+    strict: bool = False
+    explicit_packages: bool = False
+    internal_selection: PackageSelection = PackageSelection()
+    warnings: tuple[str, ...] = ()
+
+
+class _ParserError(Exception):
+    pass
+
+
+class _RaisingArgumentParser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _ParserError(message)
+
+
+def build_parser(*, informational=True):
+    """Build the argparse parser from OPTION_TABLE.
+
+    With ``informational=False`` the parser has no --help/--version, so that
+    ``-O--help`` or ``DH_OPTIONS=--help`` cannot print and exit.
+    """
+    parser = _RaisingArgumentParser(
+        prog=PROG,
+        description="Move Python modules of Debian packages into one shared directory.",
+        add_help=False,
+        allow_abbrev=False,
+    )
+    groups = {
+        DEBHELPER_GROUP: parser.add_argument_group("common debhelper options"),
+        TOOL_GROUP: parser.add_argument_group("dh_pyshared options"),
+    }
+    for spec in OPTION_TABLE:
+        if spec.action in INFORMATIONAL_ACTIONS and not informational:
+            continue
+        arguments = {"action": spec.action, "help": spec.help}
+        if spec.action == "version":
+            arguments["version"] = f"{PROG} {__version__}"
+        else:
+            arguments["dest"] = spec.dest
+        if spec.metavar:
+            arguments["metavar"] = spec.metavar
+        if spec.default is not None:
+            arguments["default"] = spec.default
+        groups[spec.group].add_argument(*spec.flags, **arguments)
+    return parser
+
+
+def split_internal_options(value):
+    """Split DH_INTERNAL_OPTIONS like Dh_Getopt (on \\x1e); empty entries carry nothing."""
+    return [entry for entry in value.split(INTERNAL_OPTIONS_SEPARATOR) if entry]
+
+
+def split_options_string(value):
+    """Split DH_OPTIONS on Perl's whitespace; str.split() would also split on \\x1c-\\x1f."""
+    return [word for word in PERL_WHITESPACE.split(value) if word]
+
+
+def _attach_separate_values(args):
+    """Join ``-O --strict`` into ``-O--strict``: Getopt::Long takes the next
+    word as the value even when it starts with a dash, argparse refuses it."""
+    joined = []
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        if arg == "--":
+            joined.extend(args[position:])
+            break
+        following = args[position + 1] if position + 1 < len(args) else None
+        if arg in VALUE_FLAGS and following is not None and following.startswith("-"):
+            separator = "=" if arg.startswith("--") else ""
+            joined.append(arg + separator + following)
+            position += 2
+        else:
+            joined.append(arg)
+            position += 1
+    return joined
+
+
+def _apply_deferred(parser, value, namespace):
+    """Apply one -O value if it parses as known options, else return namespace unchanged."""
+    trial = argparse.Namespace(**vars(namespace))
+    trial.deferred_options = []
+    try:
+        trial, unknown = parser.parse_known_args([value], trial)
+    except _ParserError:
+        return namespace
+    if unknown:
+        return namespace
+    nested, trial.deferred_options = trial.deferred_options, []
+    for nested_value in nested:
+        trial = _apply_deferred(parser, nested_value, trial)
+    return trial
+
+
+def _parse_source(parser, deferred_parser, args, namespace, where):
+    """Parse one option source into namespace; return (namespace, unknown words)."""
+    namespace.deferred_options = []
+    try:
+        namespace, unknown = parser.parse_known_args(_attach_separate_values(args), namespace)
+    except _ParserError as error:
+        raise UsageError(str(error), where, SEE_HELP) from None
+    deferred, namespace.deferred_options = namespace.deferred_options, []
+    for value in deferred:
+        namespace = _apply_deferred(deferred_parser, value, namespace)
+    return namespace, unknown
+
+
+def _unique(values):
+    return tuple(dict.fromkeys(values or ()))
+
+
+def _tree_relative_shared_dir(shared_dir):
+    if not shared_dir.startswith("/"):
+        raise UsageError(
+            f"--shared-dir {shared_dir!r} is not an absolute path",
+            "in the options",
+            f"give the directory as installed, for example --shared-dir={DEFAULT_SHARED_DIR}",
+        )
+    relative = posixpath.normpath(shared_dir).lstrip("/")
+    if relative in ("", "."):
+        raise UsageError(
+            "--shared-dir must not be the root directory",
+            "in the options",
+            f"give a directory such as {DEFAULT_SHARED_DIR}",
+        )
+    return relative
+
+
+def _is_set(environ, name):
+    return environ.get(name, "") != ""
+
+
+def parse_command_line(argv: Sequence[str], environ: Mapping[str, str]) -> Options:
+    """Parse ``argv`` (without the program name) together with debhelper's variables.
+
+    Unknown options are an error on the command line, a warning in
+    DH_OPTIONS and DH_INTERNAL_OPTIONS (returned in ``Options.warnings``, as
+    debhelper only warns there) and silently ignored inside -O.
+    """
+    environment_parser = build_parser(informational=False)
+    warnings = []
+
+    internal_words = split_internal_options(environ.get("DH_INTERNAL_OPTIONS", ""))
+    namespace, unknown = _parse_source(
+        environment_parser, environment_parser, internal_words, argparse.Namespace(), "in DH_INTERNAL_OPTIONS"
+    )
+    if unknown:
+        warnings.append("ignored unknown options in DH_INTERNAL_OPTIONS: " + " ".join(unknown))
+    internal_selection = PackageSelection(_unique(namespace.packages), namespace.arch, namespace.indep)
+    namespace.packages, namespace.arch, namespace.indep = None, False, False
+
+    namespace, unknown = _parse_source(
+        environment_parser,
+        environment_parser,
+        split_options_string(environ.get("DH_OPTIONS", "")),
+        namespace,
+        "in DH_OPTIONS",
+    )
+    if unknown:
+        warnings.append("ignored unknown options in DH_OPTIONS: " + " ".join(unknown))
+
+    namespace, unknown = _parse_source(
+        build_parser(), environment_parser, list(argv), namespace, "on the command line"
+    )
+    if unknown:
+        kind = "unknown option" if unknown[0].startswith("-") else "unexpected argument"
+        raise UsageError(f"{kind} {unknown[0]}", "on the command line", SEE_HELP)
+
+    packages = _unique(namespace.packages)
+    return Options(
+        packages=packages,
+        no_packages=_unique(namespace.no_packages),
+        arch=namespace.arch,
+        indep=namespace.indep,
+        tmpdir=namespace.tmpdir or None,
+        verbose=namespace.verbose or _is_set(environ, "DH_VERBOSE"),
+        no_act=namespace.no_act or _is_set(environ, "DH_NO_ACT"),
+        tags=_unique(namespace.tags),
+        shared_dir=_tree_relative_shared_dir(namespace.shared_dir),
+        json=namespace.json,
+        strict=namespace.strict,
+        explicit_packages=bool(packages),
+        internal_selection=internal_selection,
+        warnings=tuple(warnings),
+    )
