@@ -8,7 +8,6 @@ lost: a file is removed only when its kept copy is in place.
 """
 
 import os
-import shutil
 import stat
 
 from . import log
@@ -66,7 +65,7 @@ def resume(journal, verbose=False):
 def _run(root, actions, verbose, descriptions):
     guard = _TreeGuard(root)
     fault_after = int(os.environ.get("DH_PYSHARED_FAULT_AFTER_ACTIONS", "-1"))
-    for number, (action, description) in enumerate(zip(actions, descriptions)):
+    for number, (action, description) in enumerate(zip(actions, descriptions, strict=True)):
         if number == fault_after:
             os.kill(os.getpid(), 9)  # test hook: a SIGKILL between two actions
         if verbose:
@@ -130,6 +129,8 @@ def _copy(guard, action):
         _inconsistent(action, "has a source that is no longer a regular file")
     if dest_info and stat.S_ISREG(dest_info.st_mode) and _equal(source, dest):
         return
+    import shutil
+
     temporary = dest + _TEMPORARY_SUFFIX
     shutil.copyfile(source, temporary, follow_symlinks=False)
     os.chmod(temporary, stat.S_IMODE(source_info.st_mode))

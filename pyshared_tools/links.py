@@ -37,10 +37,7 @@ class Resolution:
 
 def link_target_in_tree(link_rel, target):
     """Where a link's target text points, tree-relative, or None if it climbs out."""
-    if target.startswith("/"):
-        joined = target.lstrip("/")
-    else:
-        joined = os.path.join(os.path.dirname(link_rel), target)
+    joined = target.lstrip("/") if target.startswith("/") else os.path.join(os.path.dirname(link_rel), target)
     parts = []
     for part in joined.split("/"):
         if part in ("", "."):
@@ -83,7 +80,7 @@ def resolve(root, rel, package=None):
             if len(chain) >= MAXIMUM_LINK_DEPTH:
                 raise LinkError(
                     "symlink loop",
-                    f"{' -> '.join(chain + [current])} in {_tree_name(root, package)}",
+                    f"{' -> '.join([*chain, current])} in {_tree_name(root, package)}",
                     "make the links point at a real file or directory",
                 )
             chain.append(current)

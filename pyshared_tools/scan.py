@@ -139,10 +139,7 @@ def scan(root, package, shared_dir="usr/lib/python3/dist-packages"):
 
 def _parents_are_directories(root, path):
     parts = path.split("/")
-    for i in range(1, len(parts)):
-        if not stat.S_ISDIR(os.lstat(os.path.join(root, *parts[:i])).st_mode):
-            return False
-    return True
+    return all(stat.S_ISDIR(os.lstat(os.path.join(root, *parts[:i])).st_mode) for i in range(1, len(parts)))
 
 
 def _walk(inventory, place, rel):

@@ -77,9 +77,9 @@ def build_plan(inventory, context):
                 plan.python3_pure = True
 
     home_dir_links = set(views.home_dir_links)
-    sources_staying = {d for d, p in chosen.items() if not isinstance(p.module, KeptLink) and p.module.source == d}
-    replaced_links = {p.module.origin for d, p in chosen.items()
-                      if not isinstance(p.module, KeptLink) and p.module.origin == d and p.module.source != d}
+    files = {d: p.module for d, p in chosen.items() if not isinstance(p.module, KeptLink)}
+    sources_staying = {d for d, module in files.items() if module.source == d}
+    replaced_links = {module.origin for d, module in files.items() if module.origin == d != module.source}
     moving = {}
     for dest, placement in sorted(chosen.items()):
         module = placement.module
@@ -278,6 +278,7 @@ def _stale_tag_warnings(plan, context):
         if version is not None and version not in supported:
             plan.warnings.append(
                 f"stale tag: extension for Python {version_text(version)}, which the package does not "
-                f"support ({', '.join(version_text(v) for v in sorted(supported))}), {path} in {plan.package}, "
+                f"support ({', '.join(version_text(v) for v in sorted(supported))}), "
+                f"{path} in {plan.package}, "
                 "drop it from the build or widen X-Python3-Version"
             )

@@ -47,7 +47,10 @@ def build_two_versions(src, interpreters, layout="dist-packages"):
         build_extension(interpreter, base / "_speed.so", f"built by {version}")
 
 
-@pytest.mark.parametrize("tags", [(), ("--tag", f"cpython-39-{MULTIARCH}", "--tag", f"cpython-311-{MULTIARCH}")])
+BOTH_TAGS = ("--tag", f"cpython-39-{MULTIARCH}", "--tag", f"cpython-311-{MULTIARCH}")
+
+
+@pytest.mark.parametrize("tags", [(), BOTH_TAGS])
 def test_each_interpreter_imports_its_own_build_from_one_directory(make_source, interpreters, tags):
     src = make_source(source_fields="X-Python3-Version: >= 3.9\n")
     build_two_versions(src, interpreters)

@@ -13,7 +13,9 @@ from conftest import MULTIARCH, provenance, snapshot
 
 GOLDEN = Path(__file__).parent / "golden"
 # Bytecode, farm metadata and the lower version's generated RECORD go on purpose.
-REMOVED_ON_PURPOSE = (".pyc", ".public", "pyshared-data/python-demo", "python3.10/dist-packages/foo-1.0.dist-info/RECORD")
+REMOVED_ON_PURPOSE = (
+    ".pyc", ".public", "pyshared-data/python-demo", "python3.10/dist-packages/foo-1.0.dist-info/RECORD"
+)
 PY311 = "usr/lib/python3.11"
 SHARED = "usr/lib/python3/dist-packages"
 
@@ -210,7 +212,8 @@ def test_already_correct_tree_is_byte_for_byte_unchanged(source):
 def test_verbose_prints_each_action(source):
     upstream_site(source)
     result = source.run("-v")
-    assert f"\trename usr/lib/python3.11/site-packages/foo/_speed.so -> {SHARED}/foo/_speed.cpython-311-{MULTIARCH}.so\n" in result.stdout
+    renamed = f"{SHARED}/foo/_speed.cpython-311-{MULTIARCH}.so"
+    assert f"\trename usr/lib/python3.11/site-packages/foo/_speed.so -> {renamed}\n" in result.stdout
     assert "\trmdir usr/lib/python3.11\n" in result.stdout
 
 
