@@ -1,0 +1,497 @@
+"""Real bookworm packages: Debian's tree, turned back into an upstream install,
+must come out of dh_pyshared exactly as Debian ships it.
+
+The .debs are fetched with the system's apt (`apt-get download`, after one
+`apt-get update` if the first attempt fails) into the tests cache directory
+(tests/helpers/interpreters.py: $PYSHARED_TEST_CACHE, default
+~/.cache/dh-pyshared-tests), once, under a lock.  A fetch failure fails the
+tests; nothing is skipped.
+
+For each package:
+
+* what Debian ships = `dpkg-deb -x` of the .deb;
+* "turned back" = that tree with usr/lib/python3/dist-packages moved to an
+  upstream location (usr/lib/python3.11/site-packages or
+  usr/local/lib/python3.11/dist-packages), every
+  `X.cpython-311-<multiarch>.so` renamed `X.so` (`.abi3.so` kept) and
+  `Name-V.egg-info` renamed `Name-V-py3.11.egg-info`;
+* dh_pyshared (the real command) on the turned-back tree must give Debian's
+  tree: same paths, bytes, modes and link targets;
+* dh_pyshared on Debian's tree as-is must change nothing, not even an mtime;
+* pyshared:Depends must state the bounds on python3 that Debian's Depends
+  states;
+* the converted modules import with /usr/bin/python3 from the output tree alone.
+"""
+
+import fcntl
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import MULTIARCH, SourcePackage, snapshot
+from helpers.interpreters import FetchError, cache_directory
+
+# Small packages with extension modules, plus numpy (4.8 MB) for size: ~8 MB in all.
+PACKAGES = (
+    "python3-bcrypt",  # abi3, cffi-generated
+    "python3-cffi-backend",  # one top-level extension, no pure module
+    "python3-lxml",  # many extensions, .pxi/.h data next to them
+    "python3-markupsafe",
+    "python3-msgpack",
+    "python3-nacl",  # abi3, dist-info
+    "python3-numpy",  # big; a symlink from usr/include into dist-packages
+    "python3-psutil",
+    "python3-regex",
+    "python3-simplejson",
+    "python3-ujson",  # top-level extension next to an egg-info
+    "python3-yaml",  # dist-info with RECORD
+)
+# Modules to import from the output tree, when the package's shared-library
+# dependencies are installed on this machine (checked at collection).
+# bcrypt and nacl need _cffi_backend from another package; numpy and ujson
+# need libraries this image does not usually have.
+IMPORTS = {
+    "python3-cffi-backend": ("_cffi_backend",),
+    "python3-lxml": ("lxml", "lxml.etree", "lxml.objectify", "lxml.html.diff"),
+    "python3-markupsafe": ("markupsafe", "markupsafe._speedups"),
+    "python3-msgpack": ("msgpack", "msgpack._cmsgpack"),
+    "python3-psutil": ("psutil", "psutil._psutil_linux", "psutil._psutil_posix"),
+    "python3-regex": ("regex", "regex._regex"),
+    "python3-simplejson": ("simplejson", "simplejson._speedups"),
+    "python3-yaml": ("yaml", "yaml._yaml"),
+}
+
+# What Debian ships beyond an upstream install, that dh_pyshared folds into
+# the shared directory by design: numpy's .deb carries a second, identical
+# copy of numpy/core/_multiarray_umath.cpython-311-*.so in
+# usr/lib/python3.11/dist-packages, shadowed on sys.path by the shared one.
+# Debian's tree minus these paths is the "already correct" tree.
+DEBIAN_EXTRAS = {
+    "python3-numpy": "usr/lib/python3.11",
+}
+
+SHARED = "usr/lib/python3/dist-packages"
+UPSTREAM = {
+    "site": "usr/lib/python3.11/site-packages",
+    "local": "usr/local/lib/python3.11/dist-packages",
+    "dist": "usr/lib/python3.11/dist-packages",
+}
+TAG_ARGS = ("--tag", f"cpython-311-{MULTIARCH}")
+# name: (upstream location, rename tagged extensions to X.so, dh_pyshared arguments)
+VARIANTS = {
+    "site": ("site", True, ()),
+    "local": ("local", True, ()),
+    "dist": ("dist", True, ()),
+    "site-tag": ("site", True, TAG_ARGS),
+    # Current setuptools already tags: only the location is wrong.
+    "site-tagged-names": ("site", False, ()),
+}
+# bookworm supports exactly 3.11 (/usr/share/python3/debian_defaults).
+SOURCE_FIELDS = "X-Python3-Version: >= 3.11\n"
+TAGGED_SO = re.compile(rf"(?P<stem>[^.]+)\.cpython-311-{re.escape(MULTIARCH)}\.so")
+EGG_INFO = re.compile(r"(?P<base>.+)\.egg-info")
+PYTHON = "/usr/bin/python3"
+DEB_CACHE_NAME = "bookworm-debs"
+MARKER_NAME = "downloaded.ok"
+
+
+# --- fetching ---------------------------------------------------------------
+
+
+@functools.cache
+def bookworm_debs():
+    """{package: .deb path}, downloaded once into the tests cache directory."""
+    cache = cache_directory() / DEB_CACHE_NAME
+    cache.mkdir(parents=True, exist_ok=True)
+    marker = cache / MARKER_NAME
+    expected = "\n".join(PACKAGES) + "\n"
+    # Concurrent test runs may share the cache: one fetches, the others wait.
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (marker.exists() and marker.read_text() == expected):
+            marker.unlink(missing_ok=True)
+            _download(cache)
+            marker.write_text(expected)
+        return {package: _one_deb(cache, package) for package in PACKAGES}
+
+
+def _download(cache):
+    scratch = cache / "partial"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
+    # Root downloads into a root-owned directory: _apt could not write there.
+    command = ["apt-get", "-q", "-oAPT::Sandbox::User=root", "download", *PACKAGES]
+    if _apt(command, scratch).returncode != 0:
+        update = _apt(["apt-get", "-q", "update"], scratch)
+        if update.returncode != 0:
+            raise FetchError(f"apt-get update failed ({update.returncode}):\n{update.stderr}")
+        retry = _apt(command, scratch)
+        if retry.returncode != 0:
+            raise FetchError(f"{' '.join(command)} failed ({retry.returncode}):\n{retry.stderr}")
+    for old in cache.glob("*.deb"):
+        old.unlink()
+    for deb in scratch.glob("*.deb"):
+        deb.rename(cache / deb.name)
+    scratch.rmdir()
+
+
+def _apt(command, cwd):
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+
+
+def _one_deb(cache, package):
+    debs = sorted(cache.glob(f"{package}_*.deb"))
+    if len(debs) != 1:
+        raise FetchError(f"expected one {package}_*.deb in {cache}, got {[d.name for d in debs]}")
+    return debs[0]
+
+
+def deb_field(deb, field):
+    return subprocess.run(
+        ["dpkg-deb", "-f", str(deb), field], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def extract(deb, directory):
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(directory)], check=True, capture_output=True)
+    return directory
+
+
+def library_dependencies_installed(deb):
+    """True if every non-Python dependency of `deb` is installed here."""
+    from debian.deb822 import PkgRelation
+
+    for alternatives in PkgRelation.parse_relations(deb_field(deb, "Depends")):
+        names = [a["name"] for a in alternatives]
+        if any(name.startswith("python3") for name in names):
+            continue
+        status = subprocess.run(
+            ["dpkg-query", "-W", "-f=${db:Status-Status}\n", *names],
+            capture_output=True, text=True, check=False,
+        ).stdout.split()
+        if "installed" not in status:
+            return False
+    return True
+
+
+# --- trees ------------------------------------------------------------------
+
+
+def correct_tree(package, deb, directory):
+    """What Debian ships, without DEBIAN_EXTRAS: what dh_pyshared should produce."""
+    extract(deb, directory)
+    if package in DEBIAN_EXTRAS:
+        shutil.rmtree(directory / DEBIAN_EXTRAS[package])
+    return directory
+
+
+def source_for(tmp_path, package, deb, name="src", extras=True, fields=SOURCE_FIELDS):
+    """A source package whose debian/<package>/ is what Debian ships
+    (without DEBIAN_EXTRAS unless `extras`)."""
+    arch = deb_field(deb, "Architecture")
+    src = SourcePackage(tmp_path / name, packages=((package, arch),), source_fields=fields)
+    if extras:
+        extract(deb, src.tree())
+    else:
+        correct_tree(package, deb, src.tree())
+    return src
+
+
+def ships_pure_modules(entries):
+    return any(rel.startswith(f"{SHARED}/") and rel.endswith(".py") for rel in entries)
+
+
+def turn_back(tree, upstream, rename=True):
+    """Debian's shared dist-packages → an upstream install at `upstream`;
+    the number of extensions renamed from X.cpython-311-<multiarch>.so to X.so."""
+    tree = Path(tree)
+    destination = tree / upstream
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    merge(tree / SHARED, destination)
+    (tree / SHARED).parent.rmdir()  # usr/lib/python3 held nothing else
+    renamed = 0
+    for directory, _, files in os.walk(destination):
+        for name in files:
+            match = TAGGED_SO.fullmatch(name)
+            if match and rename:
+                os.rename(os.path.join(directory, name), os.path.join(directory, f"{match['stem']}.so"))
+                renamed += 1
+    for entry in destination.iterdir():
+        match = EGG_INFO.fullmatch(entry.name)
+        if match and not match["base"].endswith("-py3.11"):
+            entry.rename(entry.with_name(f"{match['base']}-py3.11.egg-info"))
+    return renamed
+
+
+def merge(source, destination):
+    """Move `source` to `destination`, into it if it exists (identical files
+    present in both are kept once)."""
+    if not destination.exists():
+        source.rename(destination)
+        return
+    assert destination.is_dir() and not destination.is_symlink(), destination
+    for entry in source.iterdir():
+        target = destination / entry.name
+        if entry.is_dir() and not entry.is_symlink():
+            merge(entry, target)
+        elif target.exists() or target.is_symlink():
+            assert target.read_bytes() == entry.read_bytes(), f"{entry} and {target} differ"
+            entry.unlink()
+        else:
+            entry.rename(target)
+    source.rmdir()
+
+
+def differences(expected, actual, limit=60):
+    """Readable lines for every path that differs between two snapshots."""
+    lines = [f"missing     {rel}  {expected[rel]}" for rel in sorted(expected.keys() - actual.keys())]
+    lines += [f"unexpected  {rel}  {actual[rel]}" for rel in sorted(actual.keys() - expected.keys())]
+    lines += [
+        f"differs     {rel}: expected {expected[rel]}, got {actual[rel]}"
+        for rel in sorted(expected.keys() & actual.keys())
+        if expected[rel] != actual[rel]
+    ]
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"... and {len(lines) - limit} more"]
+    return lines
+
+
+def mtimes(tree):
+    return {str(p): os.lstat(p).st_mtime_ns for p in [Path(tree), *Path(tree).rglob("*")]}
+
+
+def substvar(src, package=None, name="pyshared:Depends"):
+    text = src.substvars(package) or ""
+    values = [line.split("=", 1)[1] for line in text.splitlines() if line.startswith(f"{name}=")]
+    assert len(values) == 1, f"expected one {name} in debian/{package or src.package}.substvars:\n{text}"
+    return values[0]
+
+
+# --- Depends ------------------------------------------------------------------
+
+
+def python3_relations(depends):
+    """The relations on python3 in a Depends value: {(archqual, operator, version)}."""
+    from debian.deb822 import PkgRelation
+
+    relations = set()
+    for alternatives in PkgRelation.parse_relations(depends):
+        if len(alternatives) == 1 and alternatives[0]["name"] == "python3":
+            relation = alternatives[0]
+            operator, version = relation["version"] or (None, None)
+            relations.add((relation["archqual"], operator, version))
+    return relations
+
+
+ANY = ("any", None, None)
+
+
+def check_depends(ours, debians, package, pure):
+    """Ours states the same version bounds on python3 as Debian's.
+
+    python3:any: ours has it exactly when the package ships pure modules
+    (`pure`), and then Debian's has it too (python3-ujson's maintainer adds
+    it by hand to a package without any .py file).  Stable-ABI (abi3)
+    packages: dh_python3 writes `python3 (>= 3~)`; ours uses the lowest
+    supported version, so it may be stricter but never looser, and neither
+    has an upper bound.
+    """
+    from debian.debian_support import Version
+
+    mine, theirs = python3_relations(ours), python3_relations(debians)
+    message = f"{package}: pyshared:Depends {ours!r} vs Debian's Depends {debians!r}"
+    assert (ANY in mine) == pure, message
+    assert ANY in theirs or not pure, message
+    assert all(r == ANY or r[1] is not None for r in mine), message
+    bounds_mine = {r for r in mine if r[1] is not None}
+    bounds_theirs = {r for r in theirs if r[1] is not None}
+    if any(op in ("<<", "<=") for _, op, _ in bounds_theirs):
+        assert bounds_mine == bounds_theirs, message
+        return
+    assert not any(op in ("<<", "<=") for _, op, _ in mine), message
+    lower_mine = [Version(v) for _, op, v in mine if op == ">="]
+    lower_theirs = [Version(v) for _, op, v in theirs if op == ">="]
+    assert len(lower_mine) == 1 and len(lower_theirs) == 1, message
+    assert lower_theirs[0] <= lower_mine[0] <= Version("3.11~"), message
+
+
+def test_python3_relations_parses_both_orders():
+    debian = "python3 (<< 3.12), python3 (>= 3.11~), python3:any, libc6 (>= 2.14)"
+    ours = "python3 (>= 3.11~), python3 (<< 3.12), python3:any"
+    assert python3_relations(debian) == python3_relations(ours) == {
+        (None, "<<", "3.12"), (None, ">=", "3.11~"), ("any", None, None)
+    }
+    check_depends(ours, debian, "demo", pure=True)
+    check_depends("python3 (>= 3.11~), python3 (<< 3.12)", debian, "demo", pure=False)
+    for wrong, pure in (
+        ("python3 (>= 3.11~), python3:any", True),
+        ("python3 (>= 3.11~), python3 (<< 3.13), python3:any", True),
+        ("python3 (>= 3.10~), python3 (<< 3.12), python3:any", True),
+        (ours, False),
+        ("python3 (>= 3.11~), python3 (<< 3.12)", True),
+    ):
+        with pytest.raises(AssertionError):
+            check_depends(wrong, debian, "demo", pure)
+    abi3 = "python3 (>= 3~), python3:any, libc6 (>= 2.14)"
+    check_depends("python3 (>= 3.11~), python3:any", abi3, "demo", pure=True)
+    with pytest.raises(AssertionError):
+        check_depends("python3 (>= 3.11~), python3 (<< 3.12), python3:any", abi3, "demo", pure=True)
+    with pytest.raises(AssertionError):
+        check_depends("python3 (>= 3.12~), python3:any", abi3, "demo", pure=True)
+
+
+# --- tests ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def debs():
+    return bookworm_debs()
+
+
+def test_every_package_was_fetched(debs):
+    for package, deb in debs.items():
+        assert deb_field(deb, "Package") == package
+        assert deb_field(deb, "Architecture") != "all", package
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("package", PACKAGES)
+def test_upstream_install_becomes_debians_tree(tmp_path, debs, package, variant):
+    location, rename, args = VARIANTS[variant]
+    deb = debs[package]
+    expected = snapshot(correct_tree(package, deb, tmp_path / "debian-ships"))
+    src = source_for(tmp_path, package, deb)
+    renamed = turn_back(src.tree(), UPSTREAM[location], rename)
+    extensions = [rel for rel in expected if TAGGED_SO.fullmatch(rel.rsplit("/", 1)[-1])]
+    abi3 = [rel for rel in expected if rel.endswith(".abi3.so")]
+    assert abi3 or (renamed == len(extensions) if rename else extensions), f"{package}: no extension?"
+    assert snapshot(src.tree()) != expected
+    result = src.run(*args)
+    actual = snapshot(src.tree())
+    problems = differences(expected, actual)
+    assert not problems, (
+        f"dh_pyshared {' '.join(args)} on {package} turned back into {UPSTREAM[location]} "
+        f"does not give Debian's tree:\n" + "\n".join(problems) + f"\n--- stderr\n{result.stderr}"
+    )
+    assert result.stdout == "" and result.stderr == ""
+    check_depends(substvar(src), deb_field(deb, "Depends"), package, ships_pure_modules(expected))
+    assert not any((src.root / "debian" / ".debhelper" / "pyshared").glob("*")), "journal left behind"
+    times, substvars = mtimes(src.tree()), src.substvars()
+    again = src.run(*args)
+    assert not differences(actual, snapshot(src.tree())), "second run changed the tree"
+    assert mtimes(src.tree()) == times and src.substvars() == substvars
+    assert again.stdout == "" and again.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "fields",
+    ["", "X-Python3-Version: 3.11\n", "X-Python3-Version: >= 3.9\n", "X-Python3-Version: >= 3.11, << 3.12\n"],
+    ids=["absent", "exact", "wider", "range"],
+)
+@pytest.mark.parametrize("package", ["python3-cffi-backend", "python3-markupsafe", "python3-nacl"])
+def test_every_x_python3_version_bookworm_accepts(tmp_path, debs, package, fields):
+    """Whatever the source says, on bookworm only 3.11 is supported: same tree, same bounds."""
+    deb = debs[package]
+    expected = snapshot(correct_tree(package, deb, tmp_path / "debian-ships"))
+    src = source_for(tmp_path, package, deb, fields=fields)
+    turn_back(src.tree(), UPSTREAM["site"])
+    result = src.run()
+    problems = differences(expected, snapshot(src.tree()))
+    assert not problems, f"{package} with {fields!r}:\n" + "\n".join(problems)
+    assert result.stderr == ""
+    check_depends(substvar(src), deb_field(deb, "Depends"), package, ships_pure_modules(expected))
+
+
+def test_all_packages_in_one_source_package(tmp_path, debs):
+    """One run over twelve binary packages, each in a different upstream layout."""
+    architectures = [(package, deb_field(debs[package], "Architecture")) for package in PACKAGES]
+    src = SourcePackage(tmp_path / "src", packages=architectures, source_fields=SOURCE_FIELDS)
+    names = sorted(VARIANTS)
+    expected = {}
+    for index, package in enumerate(PACKAGES):
+        location, rename, _ = VARIANTS[names[index % len(names)]]
+        expected[package] = snapshot(correct_tree(package, debs[package], tmp_path / package))
+        extract(debs[package], src.tree(package))
+        turn_back(src.tree(package), UPSTREAM[location], rename)
+    result = src.run("-a")
+    assert result.stdout == "" and result.stderr == ""
+    for package in PACKAGES:
+        problems = differences(expected[package], snapshot(src.tree(package)))
+        assert not problems, f"{package}:\n" + "\n".join(problems)
+        check_depends(substvar(src, package), deb_field(debs[package], "Depends"), package,
+                      ships_pure_modules(expected[package]))
+
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_debians_tree_is_left_untouched(tmp_path, debs, package):
+    deb = debs[package]
+    src = source_for(tmp_path, package, deb, extras=False)
+    tree = src.tree()
+    before, times = snapshot(tree), mtimes(tree)
+    result = src.run("-v")
+    problems = differences(before, snapshot(tree))
+    assert not problems, f"dh_pyshared changed Debian's {package}:\n" + "\n".join(problems)
+    assert mtimes(tree) == times
+    assert result.stdout == "" and result.stderr == ""
+    check_depends(substvar(src), deb_field(deb, "Depends"), package, ships_pure_modules(before))
+
+
+@pytest.mark.parametrize("package", sorted(DEBIAN_EXTRAS))
+def test_debians_extra_copies_are_folded_into_the_shared_directory(tmp_path, debs, package):
+    deb = debs[package]
+    expected = snapshot(correct_tree(package, deb, tmp_path / "correct"))
+    src = source_for(tmp_path, package, deb)
+    assert snapshot(src.tree()) != expected
+    result = src.run("-v")
+    problems = differences(expected, snapshot(src.tree()))
+    assert not problems, f"dh_pyshared on Debian's {package} as shipped:\n" + "\n".join(problems)
+    assert f"rmdir {DEBIAN_EXTRAS[package]}\n" in result.stdout
+    assert result.stderr == ""
+
+
+IMPORT_SCRIPT = """\
+import importlib, json, sys
+tree = sys.argv[1]
+sys.path[:] = [tree] + [p for p in sys.path if not p.endswith(("-packages", "-packages/"))]
+found = {}
+for name in sys.argv[2:]:
+    found[name] = importlib.import_module(name).__file__
+print(json.dumps({"path": sys.path, "files": found}))
+"""
+
+
+def importable_packages():
+    # Collection-time: the download happens here on a cold cache.
+    debs = bookworm_debs()
+    return sorted(p for p in IMPORTS if library_dependencies_installed(debs[p]))
+
+
+@pytest.mark.parametrize("package", importable_packages())
+def test_converted_modules_import_from_the_output_tree(tmp_path, debs, package):
+    deb = debs[package]
+    src = source_for(tmp_path, package, deb)
+    turn_back(src.tree(), UPSTREAM["site"])
+    src.run()
+    shared = src.tree() / SHARED
+    modules = IMPORTS[package]
+    result = subprocess.run(
+        [PYTHON, "-I", "-S", "-c", IMPORT_SCRIPT, str(shared), *modules],
+        capture_output=True, text=True, cwd=tmp_path, check=False,
+    )
+    assert result.returncode == 0, f"importing {modules} from {shared} failed:\n{result.stderr}"
+    report = json.loads(result.stdout)
+    assert not [p for p in report["path"][1:] if "-packages" in p], report["path"]
+    for name, file in report["files"].items():
+        assert file is not None, f"{name} has no __file__"
+        assert Path(file).is_relative_to(shared), f"{name} imported from {file}, not from {shared}"
+    extensions = [f for f in report["files"].values() if f.endswith(".so")]
+    assert extensions, f"no extension module among {modules}"
+    for file in extensions:
+        assert Path(file).name.endswith(f".cpython-311-{MULTIARCH}.so"), file
