@@ -14,6 +14,7 @@ from . import log
 from .errors import TreeError
 
 JOURNAL_VERSION = 1
+DIRECTORY_FARM_LINK = "directory-farm-link"
 _TEMPORARY_SUFFIX = ".dh-pyshared-new"
 
 
@@ -81,14 +82,18 @@ class _TreeGuard:
         self.checked = {""}
 
     def path(self, rel):
+        """The full path, or None when a parent directory no longer exists
+        (a replayed journal reaching what a later action already removed)."""
         parent = os.path.dirname(rel)
         missing = []
         while parent not in self.checked:
             missing.append(parent)
             parent = os.path.dirname(parent)
         for directory in reversed(missing):
-            mode = os.lstat(os.path.join(self.root, directory)).st_mode
-            if not stat.S_ISDIR(mode):
+            info = _lstat(os.path.join(self.root, directory))
+            if info is None:
+                return None
+            if not stat.S_ISDIR(info.st_mode):
                 raise TreeError(
                     "a parent directory was replaced by something else during the run",
                     f"{directory} in {self.root}",
@@ -96,6 +101,11 @@ class _TreeGuard:
                 )
             self.checked.add(directory)
         return os.path.join(self.root, rel)
+
+    def existing(self, rel):
+        """lstat of rel, or None when it (or a parent) is gone."""
+        path = self.path(rel)
+        return None if path is None else _lstat(path)
 
     def forget(self, rel):
         self.checked.discard(rel)
@@ -110,6 +120,8 @@ def _lstat(path):
 
 def _mkdir(guard, action):
     path = guard.path(action["path"])
+    if path is None:
+        _inconsistent(action, "has lost its parent directory")
     info = _lstat(path)
     if info and stat.S_ISDIR(info.st_mode):
         return
@@ -119,14 +131,16 @@ def _mkdir(guard, action):
 
 
 def _copy(guard, action):
-    source, dest = guard.path(action["source"]), guard.path(action["path"])
-    source_info, dest_info = _lstat(source), _lstat(dest)
+    source_info, dest_info = guard.existing(action["source"]), guard.existing(action["path"])
     if source_info is None:
         if dest_info and stat.S_ISREG(dest_info.st_mode):
             return
         _inconsistent(action, "has lost its source")
     if not stat.S_ISREG(source_info.st_mode):
         _inconsistent(action, "has a source that is no longer a regular file")
+    source, dest = guard.path(action["source"]), guard.path(action["path"])
+    if dest is None:
+        _inconsistent(action, "has lost its parent directory")
     if dest_info and stat.S_ISREG(dest_info.st_mode) and _equal(source, dest):
         return
     import shutil
@@ -138,12 +152,14 @@ def _copy(guard, action):
 
 
 def _move(guard, action):
-    source, dest = guard.path(action["source"]), guard.path(action["path"])
-    source_info = _lstat(source)
+    source_info = guard.existing(action["source"])
     if source_info and stat.S_ISREG(source_info.st_mode):
-        os.replace(source, dest)
+        dest = guard.path(action["path"])
+        if dest is None:
+            _inconsistent(action, "has lost its parent directory")
+        os.replace(guard.path(action["source"]), dest)
         return
-    dest_info = _lstat(dest)
+    dest_info = guard.existing(action["path"])
     if dest_info and stat.S_ISREG(dest_info.st_mode):
         return
     _inconsistent(action, "has lost its source")
@@ -151,6 +167,8 @@ def _move(guard, action):
 
 def _symlink(guard, action):
     dest = guard.path(action["path"])
+    if dest is None:
+        _inconsistent(action, "has lost its parent directory")
     info = _lstat(dest)
     if info and stat.S_ISLNK(info.st_mode) and os.readlink(dest) == action["target"]:
         return
@@ -162,28 +180,27 @@ def _symlink(guard, action):
 
 
 def _unlink(guard, action):
-    path = guard.path(action["path"])
-    info = _lstat(path)
+    info = guard.existing(action["path"])
     if info is None:
         return
     if stat.S_ISDIR(info.st_mode):
+        if action.get("reason") == DIRECTORY_FARM_LINK:
+            return  # replaced by the real directory a later action made
         _inconsistent(action, "is a directory")
     keep = action.get("keep")
     if keep:
-        kept = _lstat(guard.path(keep))
+        kept = guard.existing(keep)
         if kept is None or not stat.S_ISREG(kept.st_mode):
             _inconsistent(action, f"would be removed but its kept copy {keep} is missing")
-    os.unlink(path)
+    os.unlink(guard.path(action["path"]))
     guard.forget(action["path"])
 
 
 def _rmdir(guard, action):
-    path = guard.path(action["path"])
-    info = _lstat(path)
-    if info is None:
+    if guard.existing(action["path"]) is None:
         return
     try:
-        os.rmdir(path)
+        os.rmdir(guard.path(action["path"]))
     except OSError as error:
         _inconsistent(action, f"cannot be removed ({error.strerror})")
     guard.forget(action["path"])

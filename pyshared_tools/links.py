@@ -72,10 +72,11 @@ def resolve(root, rel, package=None):
         current = "/".join(resolved)
         try:
             mode = os.lstat(os.path.join(root, current)).st_mode
-        except FileNotFoundError:
-            return Resolution("/".join(resolved + pending), None, tuple(chain))
-        except NotADirectoryError:
-            return Resolution("/".join(resolved + pending), None, tuple(chain))
+        except (FileNotFoundError, NotADirectoryError):
+            missing = link_target_in_tree("", "/".join(resolved + pending))
+            if missing is None:
+                raise _escape(root, chain, package) from None
+            return Resolution(missing, None, tuple(chain))
         if stat.S_ISLNK(mode):
             if len(chain) >= MAXIMUM_LINK_DEPTH:
                 raise LinkError(
@@ -91,7 +92,8 @@ def resolve(root, rel, package=None):
             else:
                 resolved.pop()
             pending = [p for p in target.split("/") if p not in ("", ".")] + pending
-    return Resolution("/".join(resolved), mode, tuple(chain))
+    final = os.path.join(root, *resolved) if resolved else root
+    return Resolution("/".join(resolved), os.lstat(final).st_mode, tuple(chain))
 
 
 def _tree_name(root, package):

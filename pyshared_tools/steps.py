@@ -10,6 +10,7 @@ import stat
 from dataclasses import asdict, dataclass, field
 
 from . import layouts
+from .apply import DIRECTORY_FARM_LINK
 from .errors import CollisionError, LeftoverError
 from .modules import KeptLink
 from .plan import decide, same_content, version_text
@@ -88,7 +89,7 @@ def build_plan(inventory, context):
         moving.setdefault(module.source, []).append(dest)
 
     removed = set()
-    actions = [Action("unlink", p, reason="directory farm link") for p in sorted(home_dir_links)]
+    actions = [Action("unlink", p, reason=DIRECTORY_FARM_LINK) for p in sorted(home_dir_links)]
     removed.update(home_dir_links)
 
     _validate_destinations(inventory, chosen, sources_staying, replaced_links, home_dir_links, moving)
@@ -122,11 +123,11 @@ def build_plan(inventory, context):
         origin = module.origin
         if origin in inventory.resolutions and origin not in replaced_links and origin not in chosen \
                 and origin not in removed_links:
-            removals.append(Action("unlink", origin, reason="farm link"))
+            removals.append(Action("unlink", origin, reason="farm-link"))
     for link in views.kept_links:
-        removals.append(Action("unlink", link.origin, reason="library link moved"))
+        removals.append(Action("unlink", link.origin, reason="library-link-moved"))
     for path, helper in inventory.metadata:
-        removals.append(Action("unlink", path, reason=f"{helper} metadata"))
+        removals.append(Action("unlink", path, reason=f"{helper}-metadata"))
     seen = set()
     for action in removals:
         if action.path not in seen and action.path not in chosen:
