@@ -1,0 +1,440 @@
+"""Bad input is refused with one actionable line and an untouched tree;
+odd but valid input (hostile names, non-ELF .so files) is moved correctly.
+
+Every refusal is checked the same way (assert_refused): non-zero exit, stderr
+exactly one ``dh_pyshared: error: <what>, <where>, <what to do>`` line, no
+traceback, and the whole source directory (package tree, debian/control, no
+substvars, no journal) hashed identical before and after.
+"""
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import HOST, MULTIARCH, SUFFIX_311, TOOL, SourcePackage, snapshot
+from helpers import cbuild
+
+PY311 = "usr/lib/python3.11"
+SITE = f"{PY311}/site-packages"
+DIST = f"{PY311}/dist-packages"
+SHARED = "usr/lib/python3/dist-packages"
+ERROR_LINE = re.compile(r"dh_pyshared: error: (?P<what>[^\n]+?), (?P<where>[^\n]+), (?P<todo>[^\n]+)\n")
+CANARY = "PWNED"
+LOOP = r"loop|nest"
+
+
+def special_snapshot(root):
+    """conftest.snapshot, plus FIFOs and other special files (which it would open and block on)."""
+    entries = {}
+    for directory, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(directory) / name
+            info = path.lstat()
+            rel = path.relative_to(root).as_posix()
+            if stat.S_ISREG(info.st_mode):
+                entries[rel] = ("file", path.read_bytes(), oct(info.st_mode))
+            elif stat.S_ISLNK(info.st_mode):
+                entries[rel] = ("link", os.readlink(path))
+            else:
+                entries[rel] = ("other", oct(info.st_mode), info.st_ino)
+    return entries
+
+
+def journal_dir(src):
+    return src.root / "debian" / ".debhelper" / "pyshared"
+
+
+def assert_refused(src, *args, expect=(), expect_re=None, runner=None, snap=snapshot):
+    """Run the tool, expect a one-line refusal mentioning every string in expect."""
+    before = snap(src.root)
+    result = (runner or src.run)(*args, check=False)
+    assert result.returncode != 0, result
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stdout == "", result.stdout
+    lines = result.stderr.splitlines(keepends=True)
+    assert len(lines) == 1, result.stderr
+    match = ERROR_LINE.fullmatch(lines[0])
+    assert match, f"not '<what>, <where>, <what to do>': {lines[0]!r}"
+    for text in expect:
+        assert text in lines[0], f"{text!r} not in {lines[0]!r}"
+    if expect_re:
+        assert re.search(expect_re, match["what"]), f"{expect_re!r} does not describe {lines[0]!r}"
+    assert snap(src.root) == before, "the refused run changed the source directory"
+    assert src.substvars() is None
+    assert not journal_dir(src).exists()
+    return match
+
+
+def a_module(src):
+    """Something the tool would move, so that a refusal that still acted is noticed."""
+    src.write(f"{SITE}/innocent.py", "I = 1\n")
+
+
+# --- links that leave the tree ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("link", "target", "expect"),
+    [
+        (f"{DIST}/foo.py", "/etc/passwd", "link points outside the package tree"),
+        (f"{DIST}/foo.py", "/usr/share/pyshared/missing.py", "link points outside the package tree"),
+        (f"{DIST}/foo.py", "../../../../../../etc/passwd", "link leaves the package tree"),
+        (f"{DIST}/foo.so", f"/usr/lib/{MULTIARCH}/../../../etc/passwd", "outside the package tree"),
+        (f"{DIST}/foo.so", f"../../{MULTIARCH}/../../../../etc/passwd", "leaves the package tree"),
+        (f"{SITE}/pkg/foo.py", "../../../../../../../etc/passwd", "link leaves the package tree"),
+        (f"{SHARED}/foo.py", "../../../../../../etc/passwd", "link leaves the package tree"),
+        (f"{SHARED}/pkg/foo.py", "../../../../../../etc/passwd", "link leaves the package tree"),
+    ],
+    ids=["absolute-etc", "absolute-pyshared-missing", "relative-dissolved",
+         "absolute-library-dir-dotdot", "relative-library-dir-dotdot", "relative-dissolved-deeper",
+         "relative-home", "relative-home-one-too-many"],
+)
+def test_link_out_of_the_tree(source, link, target, expect):
+    a_module(source)
+    source.write("usr/share/pyshared/present.py", "P = 1\n")
+    source.link(link, target)
+    assert_refused(source, expect=(expect, link, target))
+
+
+# --- link loops ---------------------------------------------------------------
+
+
+def test_link_loop_two_links(source):
+    a_module(source)
+    source.link(f"{DIST}/a.py", "b.py")
+    source.link(f"{DIST}/b.py", "a.py")
+    assert_refused(source, expect=("symlink loop", f"{DIST}/a.py"))
+
+
+def test_link_loop_self(source):
+    a_module(source)
+    source.link(f"{DIST}/a.py", "a.py")
+    assert_refused(source, expect=("symlink loop", f"{DIST}/a.py"))
+
+
+def test_link_loop_absolute_self(source):
+    a_module(source)
+    source.link(f"{DIST}/a.py", f"/{DIST}/a.py")
+    assert_refused(source, expect=("symlink loop", f"{DIST}/a.py"))
+
+
+def test_directory_loop_in_a_dissolved_place(source):
+    a_module(source)
+    source.write(f"{DIST}/pkg/__init__.py", "")
+    source.link(f"{DIST}/pkg/again", ".")
+    assert_refused(source, expect=(f"{DIST}/pkg/again",), expect_re=LOOP)
+
+
+def test_directory_loop_to_the_parent(source):
+    a_module(source)
+    source.write(f"{DIST}/pkg/__init__.py", "")
+    source.link(f"{DIST}/pkg/up", "..")
+    assert_refused(source, expect=(f"{DIST}/pkg/up",), expect_re=LOOP)
+
+
+def test_directory_loop_through_a_farm(source):
+    a_module(source)
+    source.write("usr/share/pyshared/pkg/__init__.py", "")
+    source.link("usr/share/pyshared/pkg/back", "../pkg")
+    source.link(f"{DIST}/pkg", "../../../share/pyshared/pkg")
+    assert_refused(source, expect=(f"{DIST}/pkg",), expect_re=LOOP)
+
+
+# --- collisions ---------------------------------------------------------------
+
+
+def test_two_versioned_sources_differ(source):
+    source.write(f"{SITE}/foo.py", "VALUE = 'site'\n")
+    source.write("usr/local/lib/python3.11/dist-packages/foo.py", "VALUE = 'local'\n")
+    assert_refused(
+        source,
+        expect=("different content", f"{SITE}/foo.py", "usr/local/lib/python3.11/dist-packages/foo.py"),
+    )
+
+
+def test_shared_pure_file_differs_from_versioned_copy(source):
+    source.write(f"{SHARED}/foo.py", "VALUE = 'shared'\n")
+    source.write(f"{DIST}/foo.py", "VALUE = 'versioned'\n")
+    assert_refused(source, expect=("different content", f"{SHARED}/foo.py", f"{DIST}/foo.py"))
+
+
+def test_two_builds_of_one_extension_differ(source):
+    source.extension(f"{SITE}/_speed.so", value="site build")
+    source.extension("usr/local/lib/python3.11/dist-packages/_speed.so", value="local build")
+    assert_refused(source, expect=(f"{SITE}/_speed.so", "usr/local/lib/python3.11/dist-packages/_speed.so"))
+
+
+# --- truncated ELF ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def full_extension(tmp_path_factory):
+    return cbuild.compile_extension(tmp_path_factory.mktemp("elf") / "foo.so", "foo")
+
+
+@pytest.mark.parametrize("fraction", [None, 0.1, 0.5, 0.9, 0.999], ids=lambda f: f"fraction-{f}")
+@pytest.mark.parametrize("length", [4, 16, 52, 64, 200])
+def test_truncated_elf_extension(source, full_extension, length, fraction):
+    size = full_extension.stat().st_size
+    if fraction is not None:
+        length = max(length, int(size * fraction))
+        if length >= size:
+            length = size - 1
+    a_module(source)
+    path = source.tree() / f"{SITE}/foo.so"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cbuild.truncated_copy(full_extension, path, length)
+    assert path.stat().st_size == length < size
+    assert_refused(source, expect=("truncated or corrupt ELF", f"{SITE}/foo.so"))
+
+
+# --- unreadable file ----------------------------------------------------------
+
+
+@pytest.fixture
+def world_reachable_dir():
+    """pytest's tmp_path is mode 0700 under /tmp/pytest-of-root, out of reach for nobody."""
+    directory = tempfile.mkdtemp(prefix="dh-pyshared-nobody-")
+    os.chmod(directory, 0o755)
+    yield Path(directory)
+    shutil.rmtree(directory)
+
+
+def test_unreadable_extension_is_named(world_reachable_dir):
+    src = SourcePackage(world_reachable_dir / "src")
+    a_module(src)
+    src.extension(f"{SITE}/foo/_speed.so")
+    src.write(f"{SITE}/foo/__init__.py", "")
+    unreadable = src.tree() / f"{SITE}/foo/_speed.so"
+    for directory, dirnames, filenames in os.walk(src.root):
+        for name in [".", *dirnames, *filenames]:
+            os.lchown(os.path.join(directory, name), 65534, 65534)
+    os.chown(unreadable, 0, 0)
+    os.chmod(unreadable, 0o600)
+    nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    probe = subprocess.run([*nobody, "cat", str(unreadable)], capture_output=True, check=False)
+    assert probe.returncode != 0, "setup: nobody can read the root-only file"
+
+    def run_as_nobody(*args, check=False):
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+        environment.update(HOST, HOME="/nonexistent")
+        return subprocess.run(
+            [*nobody, str(TOOL), *args], cwd=src.root, env=environment, capture_output=True, text=True,
+            check=check,
+        )
+
+    assert_refused(src, runner=run_as_nobody, expect=("cannot read", f"{SITE}/foo/_speed.so"))
+
+
+# --- debian/control -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("control", "expect"),
+    [
+        ("Maintainer: Demo <demo@example.org>\n\nPackage: python3-demo\nArchitecture: any\n",
+         ("Source", "debian/control")),
+        ("this is not a control file at all\n{{{ garbage\n", ("debian/control line 1",)),
+        ("\x00\x01\x02 binary garbage\n", ("debian/control",)),
+        ("Source: demo\n\nPackage: python3-demo\nDescription: demo\n", ("Architecture", "debian/control")),
+        ("Source: demo\n\nArchitecture: any\n", ("Package", "debian/control")),
+    ],
+    ids=["no-source", "garbage", "binary-garbage", "no-architecture", "no-package"],
+)
+def test_malformed_control(source, control, expect):
+    a_module(source)
+    (source.root / "debian" / "control").write_text(control)
+    assert_refused(source, expect=expect)
+
+
+def test_control_not_utf8(source):
+    a_module(source)
+    (source.root / "debian" / "control").write_bytes(
+        b"Source: demo\nMaintainer: D\xe9mo <d@example.org>\n\nPackage: python3-demo\nArchitecture: any\n"
+    )
+    assert_refused(source, expect=("UTF-8", "debian/control line 2"))
+
+
+# --- missing package tree -----------------------------------------------------
+
+
+def test_missing_tree_with_p(source):
+    assert not source.tree().exists()
+    assert_refused(source, "-p", "python3-demo", expect=("does not exist", "debian/python3-demo"))
+
+
+def test_missing_tree_with_big_p(source):
+    a_module(source)
+    assert_refused(source, "-P", "debian/elsewhere", expect=("does not exist", "debian/elsewhere"))
+
+
+def test_missing_tree_with_p_and_big_p(source):
+    a_module(source)
+    assert_refused(
+        source, "-p", "python3-demo", "-P", "debian/elsewhere", expect=("does not exist", "debian/elsewhere")
+    )
+
+
+# --- special files and names --------------------------------------------------
+
+
+@pytest.mark.parametrize("place", [SITE, SHARED, "usr/share/pyshared"])
+def test_fifo_in_a_module_directory(source, place):
+    a_module(source)
+    fifo = source.tree() / place / "pkg" / "pipe"
+    fifo.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(fifo)
+    assert_refused(source, expect=("FIFO", f"{place}/pkg/pipe"), snap=special_snapshot)
+
+
+def test_fifo_reached_through_a_directory_farm(source):
+    a_module(source)
+    (source.tree() / "usr/share/pyshared/pkg").mkdir(parents=True)
+    os.mkfifo(source.tree() / "usr/share/pyshared/pkg/pipe")
+    source.link(f"{DIST}/pkg", "../../../share/pyshared/pkg")
+    assert_refused(source, expect=("usr/share/pyshared/pkg/pipe",), snap=special_snapshot)
+
+
+@pytest.mark.parametrize("name", ["bad\nname.py", "bad\rname.py", "pkg\nname/__init__.py"])
+def test_name_with_a_line_break(source, name):
+    a_module(source)
+    source.write(f"{SITE}/{name}", "X = 1\n")
+    expected = repr(name.split("/")[0])[1:-1]
+    assert_refused(source, expect=("line break", expected))
+
+
+@pytest.mark.parametrize("name", [b"caf\xe9.py", b"pkg\xff/__init__.py", b"\xc3(.py"])
+def test_name_not_utf8(source, name):
+    a_module(source)
+    directory = os.fsencode(source.tree() / SITE)
+    path = os.path.join(directory, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(b"X = 1\n")
+    expected = repr(name.split(b"/")[0])[2:-1]
+    assert_refused(source, expect=("UTF-8", expected))
+
+
+# --- options ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tag", "imported"),
+    [("cpython-311", f"cpython-311-{MULTIARCH}"), ("cpython-32", "cpython-32mu")],
+)
+def test_tag_the_interpreter_does_not_import(source, tag, imported):
+    a_module(source)
+    source.extension(f"{SITE}/_speed.so")
+    assert_refused(source, "--tag", tag, expect=(f"--tag {tag}", f".{imported}.so", f"--tag {imported}"))
+
+
+@pytest.mark.parametrize("args", [("--frobnicate",), ("--frobnicate=yes",), ("-Z",)])
+def test_unknown_option(source, args):
+    a_module(source)
+    assert_refused(source, *args, expect=("unknown option", args[0].split("=")[0]))
+
+
+# --- odd but valid: handled, each proven --------------------------------------
+
+
+def test_non_elf_so_keeps_its_name(source):
+    content = b"# not an ELF file, just a data file named .so\n"
+    source.write(f"{SITE}/foo.so", content)
+    source.write(f"{SITE}/pkg/data.so", b"\x7fELX close but not ELF\n")
+    before = snapshot(source.tree())
+    source.run()
+    after = snapshot(source.tree())
+    assert after[f"{SHARED}/foo.so"][1] == before[f"{SITE}/foo.so"][1]
+    assert after[f"{SHARED}/pkg/data.so"][1] == before[f"{SITE}/pkg/data.so"][1]
+    assert not any(".cpython-" in rel for rel in after)
+    assert PY311 not in after
+
+
+def test_ctypes_library_keeps_its_name_and_loads(source):
+    source.write(f"{SITE}/foo/__init__.py", "")
+    source.library(f"{SITE}/foo/libhelper.so")
+    before = snapshot(source.tree())
+    source.run()
+    after = snapshot(source.tree())
+    moved = f"{SHARED}/foo/libhelper.so"
+    assert after[moved] == before[f"{SITE}/foo/libhelper.so"]
+    assert sorted(rel for rel in after if rel.startswith(f"{SHARED}/foo/")) == [
+        f"{SHARED}/foo/__init__.py", moved,
+    ]
+    loaded = subprocess.run(
+        ["/usr/bin/python3", "-I", "-c", "import ctypes, sys; print(ctypes.CDLL(sys.argv[1]).answer())",
+         str(source.tree() / moved)],
+        capture_output=True, text=True, check=True,
+    )
+    assert loaded.stdout == "42\n"
+
+
+# name -> (content, importable module name or None)
+HOSTILE_FILES = {
+    "with space.py": None,
+    "it's.py": None,
+    'say "hi".py': None,
+    f"$(touch {CANARY}).py": None,
+    f"`touch {CANARY}`.py": None,
+    f"a;touch {CANARY}.py": None,
+    f"a|touch {CANARY}&.py": None,
+    "*.py": None,
+    "?.py": None,
+    "[ab].py": None,
+    "-rf.py": None,
+    "--help.py": None,
+    "back\\slash.py": None,
+    "café.py": "café",
+    "naïve_module.py": "naïve_module",
+    "modülé/__init__.py": "modülé",
+    "modülé/sub module.py": None,
+    "modülé/größe.py": "modülé.größe",
+    f"$(touch {CANARY})/__init__.py": None,
+    "my pkg/-x.py": None,
+    "日本語.py": "日本語",
+}
+
+
+def test_hostile_names_in_a_legacy_layout(source, tmp_path):
+    for rel, module in HOSTILE_FILES.items():
+        source.write(f"{SITE}/{rel}", f"NAME = {rel!r}\nMODULE = {module!r}\n")
+    source.extension(f"{SITE}/modülé/_speed.so", value="unicode package")
+    before = snapshot(source.tree())
+    cwd_before = sorted(os.listdir(Path.cwd()))
+    result = source.run("-v")
+    after = snapshot(source.tree())
+
+    for rel in HOSTILE_FILES:
+        assert after.get(f"{SHARED}/{rel}") == before[f"{SITE}/{rel}"], rel
+    speed = f"{SHARED}/modülé/_speed{SUFFIX_311}"
+    assert after[speed][1] == before[f"{SITE}/modülé/_speed.so"][1]
+    expected_files = {f"{SHARED}/{rel}" for rel in HOSTILE_FILES} | {speed}
+    assert {rel for rel, entry in after.items() if entry[0] != "dir"} == expected_files
+    assert PY311 not in after
+
+    assert not list(tmp_path.rglob(CANARY)), "a file name was executed"
+    assert not (Path("/tmp") / CANARY).exists()
+    assert sorted(os.listdir(Path.cwd())) == cwd_before
+    assert CANARY not in os.listdir(source.root)
+    assert result.stderr == ""
+
+    modules = [m for m in HOSTILE_FILES.values() if m]
+    check = (
+        "import importlib, sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "for name in sys.argv[2:]:\n"
+        "    module = importlib.import_module(name)\n"
+        "    assert module.__file__.startswith(sys.argv[1]), module.__file__\n"
+        "    print(name, getattr(module, 'MODULE', None) or module.variant)\n"
+    )
+    imported = subprocess.run(
+        ["/usr/bin/python3", "-I", "-c", check, str(source.tree() / SHARED), *modules, "modülé._speed"],
+        capture_output=True, text=True, check=True,
+    )
+    expected = [f"{m} {m}" for m in modules] + ["modülé._speed unicode package"]
+    assert sorted(imported.stdout.splitlines()) == sorted(expected)

@@ -1,0 +1,352 @@
+"""Crash safety: a run killed at any point, then run again, ends in the same
+tree as an uninterrupted run, and no file's content is ever lost on the way.
+
+Also --no-act (changes nothing, prints the plan that a real run then carries
+out) and --json (parses, and matches docs/plan-schema.md, whose tables this
+file reads so that the document and the output cannot drift apart).
+"""
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+from conftest import CHECKOUT, HOST, TOOL, SourcePackage, snapshot
+from test_layouts import CASES, REMOVED_ON_PURPOSE
+
+FAULT = "DH_PYSHARED_FAULT_AFTER_ACTIONS"
+FIELDS = "X-Python3-Version: >= 3.10\n"
+RESUME_LAYOUTS = (
+    "upstream-site", "draft-farm", "dh-python2", "directory-farm", "shared-both-majors", "differing-pure",
+)
+SCHEMA_DOC = CHECKOUT / "docs" / "plan-schema.md"
+
+
+def clone(pristine, name):
+    """A copy of a source package (tree, links and modes as they are)."""
+    destination = pristine.root.parent / name
+    shutil.copytree(pristine.root, destination, symlinks=True)
+    return SourcePackage(destination, source_fields=FIELDS)
+
+
+def input_contents(before):
+    """Content hash -> one input path, for every file the tool must keep somewhere."""
+    kept = {}
+    for rel, entry in before.items():
+        if entry[0] == "file" and not rel.endswith(REMOVED_ON_PURPOSE):
+            kept.setdefault(entry[1], rel)
+    return kept
+
+
+def assert_nothing_lost(before, tree, when):
+    present = {entry[1] for entry in snapshot(tree).values() if entry[0] == "file"}
+    lost = sorted(rel for digest, rel in input_contents(before).items() if digest not in present)
+    assert not lost, f"{when}: content of {lost} is nowhere in the tree"
+
+
+def journal(src):
+    return src.root / "debian" / ".debhelper" / "pyshared" / f"{src.package}.journal"
+
+
+def planned_actions(src, *args):
+    document = json.loads(src.run("--json", "--no-act", *args).stdout)
+    (package,) = document["packages"]
+    return package["actions"]
+
+
+@pytest.fixture
+def pristine(make_source):
+    def build(name):
+        builder, args = CASES[name]
+        src = make_source("pristine", source_fields=FIELDS)
+        builder(src)
+        return src, args
+    return build
+
+
+def reference_result(pristine_src, args):
+    reference = clone(pristine_src, "reference")
+    reference.run(*args)
+    assert not journal(reference).exists()
+    return snapshot(reference.tree()), reference.substvars()
+
+
+@pytest.mark.parametrize("name", RESUME_LAYOUTS)
+def test_killed_after_every_action_then_rerun(pristine, name):
+    src, args = pristine(name)
+    before = snapshot(src.tree())
+    final, substvars = reference_result(src, args)
+    count = len(planned_actions(src, *args))
+    assert count > 0
+    assert snapshot(src.tree()) == before, "--json --no-act changed the tree"
+    failures = []
+    for n in range(count + 1):
+        crashed = clone(src, f"crash-{n}")
+        result = crashed.run(*args, env={FAULT: str(n)}, check=False)
+        if n < count:
+            assert result.returncode == -signal.SIGKILL, (n, result)
+            assert journal(crashed).exists(), f"killed before action {n} left no journal"
+            assert crashed.substvars() is None
+        else:
+            assert result.returncode == 0, (n, result.stderr)
+        assert_nothing_lost(before, crashed.tree(), f"killed before action {n} of {count}")
+        failure = rerun_and_compare(crashed, args, final, substvars)
+        if failure:
+            failures.append(f"killed before action {n} of {count}: {failure}")
+        shutil.rmtree(crashed.root)
+    assert not failures, "\n".join(failures)
+
+
+def rerun_and_compare(crashed, args, final, substvars):
+    """Run again without a fault; a description of what went wrong, or None."""
+    result = crashed.run(*args, check=False)
+    if result.returncode != 0:
+        return f"the rerun failed ({result.returncode}): {last_line(result.stderr)}"
+    if journal(crashed).exists():
+        return "the rerun left its journal"
+    tree = snapshot(crashed.tree())
+    if tree != final:
+        differing = sorted(rel for rel in set(tree) | set(final) if tree.get(rel) != final.get(rel))
+        return f"final tree differs at {differing}"
+    if crashed.substvars() != substvars:
+        return f"substvars {crashed.substvars()!r} != {substvars!r}"
+    return None
+
+
+@pytest.mark.parametrize("name", ["upstream-site", "draft-farm", "dh-python2"])
+def test_killed_again_while_resuming(pristine, name):
+    """A second SIGKILL, halfway through the replay of the journal, is survived too."""
+    src, args = pristine(name)
+    before = snapshot(src.tree())
+    final, substvars = reference_result(src, args)
+    count = len(planned_actions(src, *args))
+    failures = []
+    for n in range(1, count):
+        m = n // 2
+        crashed = clone(src, f"crash-{n}-{m}")
+        first = crashed.run(*args, env={FAULT: str(n)}, check=False)
+        assert first.returncode == -signal.SIGKILL
+        second = crashed.run(*args, env={FAULT: str(m)}, check=False)
+        if second.returncode != -signal.SIGKILL:
+            failures.append(f"killed before action {n}, the replay failed: {last_line(second.stderr)}")
+        else:
+            assert_nothing_lost(before, crashed.tree(), f"killed before action {n}, then {m} of the replay")
+            failure = rerun_and_compare(crashed, args, final, substvars)
+            if failure:
+                failures.append(f"killed before action {n}, then before {m} of the replay: {failure}")
+        shutil.rmtree(crashed.root)
+    assert not failures, "\n".join(failures)
+
+
+def last_line(text):
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else "(no output)"
+
+
+def large_tree(src):
+    """About 2000 entries: an upstream install, a file farm, a directory farm, extensions, bytecode."""
+    site = "usr/lib/python3.11/site-packages"
+    for package in range(30):
+        for module in range(30):
+            src.write(f"{site}/big{package}/mod{module}.py", f"P = {package}\nM = {module}\n")
+        src.write(f"{site}/big{package}/__init__.py", f"P = {package}\n")
+        src.write(f"{site}/big{package}/__pycache__/mod0.cpython-311.pyc", f"bytecode {package}".encode())
+    for package in range(10):
+        src.write(f"{site}/ext{package}/__init__.py", "")
+        src.extension(f"{site}/ext{package}/_speed.so", value=f"ext {package}")
+    for package in range(20):
+        for module in range(20):
+            rel = f"farm{package}/m{module}.py"
+            src.write(f"usr/share/pyshared/{rel}", f"F = {package}, {module}\n")
+            src.link(f"usr/lib/python3.11/dist-packages/{rel}", f"/usr/share/pyshared/{rel}")
+    for module in range(300):
+        src.write(f"usr/share/pyshared/dirfarm/sub{module % 10}/d{module}.py", f"D = {module}\n")
+    src.link("usr/lib/python3/dist-packages/dirfarm", "../../../share/pyshared/dirfarm")
+
+
+def spawn(src):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+    environment.update(HOST)
+    return subprocess.Popen(
+        [str(TOOL)], cwd=src.root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def wait_for_journal(process, src):
+    while process.poll() is None and not journal(src).exists():
+        time.sleep(0.0005)
+
+
+def test_sigkill_at_random_times_on_a_large_tree(make_source):
+    src = make_source("pristine", source_fields=FIELDS)
+    large_tree(src)
+    before = snapshot(src.tree())
+    assert sum(entry[0] != "dir" for entry in before.values()) > 2000
+    count = len(planned_actions(src))
+    assert count > 1500
+    reference = clone(src, "reference")
+    process = spawn(reference)
+    started = time.monotonic()
+    wait_for_journal(process, reference)
+    planned = time.monotonic()
+    assert process.wait() == 0, process.stderr.read().decode()
+    applied = time.monotonic()
+    final, substvars = snapshot(reference.tree()), reference.substvars()
+
+    interrupted_mid_apply = 0
+    for seed in range(4):
+        rng = random.Random(seed)
+        crashed = clone(src, f"crash-{seed}")
+        # Kill, restart (which resumes), kill again, ... until a run finishes on its own.
+        for attempt in range(20):
+            process = spawn(crashed)
+            if attempt % 4 == 0:  # anywhere in the run
+                time.sleep(rng.uniform(0, applied - started))
+            else:  # aim at the apply phase
+                wait_for_journal(process, crashed)
+                time.sleep(rng.uniform(0, applied - planned))
+            process.kill()
+            _, stderr = process.communicate()
+            if process.returncode == 0:
+                break
+            where = f"seed {seed}, run {attempt}"
+            assert process.returncode == -signal.SIGKILL, f"{where}: {last_line(stderr.decode())}"
+            interrupted_mid_apply += journal(crashed).exists()
+            assert_nothing_lost(before, crashed.tree(), where)
+        failure = rerun_and_compare(crashed, (), final, substvars)
+        assert failure is None, f"seed {seed}: {failure}"
+        shutil.rmtree(crashed.root)
+    assert interrupted_mid_apply > 0, "no kill landed while the journal was being applied"
+
+
+# --- --no-act -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_no_act_changes_nothing_and_prints_the_plan_then_carried_out(pristine, name):
+    src, args = pristine(name)
+    before = snapshot(src.root)
+    planned = src.run("--no-act", *args)
+    by_environment = src.run(*args, env={"DH_NO_ACT": "1"})
+    assert snapshot(src.root) == before, "--no-act changed the source directory"
+    assert src.substvars() is None
+    assert not journal(src).parent.exists()
+    assert by_environment.stdout == planned.stdout
+
+    actions = planned_actions(src, *args)
+    lines = planned.stdout.splitlines()
+    assert lines[0] == f"{src.package} (debian/{src.package}):"
+    action_lines = [line for line in lines[1:] if not line.startswith("\tsubstvar ")]
+    assert len(action_lines) == len(actions)
+    for line, action in zip(action_lines, actions, strict=True):
+        assert line.startswith("\t") and action["path"] in line, (line, action)
+
+    done = src.run("-v", *args)
+    assert done.stdout.splitlines() == action_lines, "the real run did not do what --no-act printed"
+    substvar_lines = [line for line in lines[1:] if line.startswith("\tsubstvar ")]
+    assert substvar_lines == [f"\tsubstvar {line}" for line in (src.substvars() or "").splitlines()]
+
+
+# --- --json and docs/plan-schema.md -------------------------------------------
+
+
+def read_schema():
+    """{object name: {key: (type, required, values)}} and {op: (required, optional)} from the doc."""
+    objects, ops, section = {}, {}, None
+    for line in SCHEMA_DOC.read_text().splitlines():
+        if line.startswith("#"):
+            heading = re.fullmatch(r"## object `(\w+)`", line)
+            section = heading.group(1) if heading else ("fields by op" if line == "## Fields by op" else None)
+            continue
+        cells = [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        if not line.startswith("|") or set(cells[0]) <= set("-: ") or cells[0] in ("key", "op"):
+            continue
+        if section == "fields by op":
+            ops[cells[0].strip("`")] = (_names(cells[1]), _names(cells[2]))
+        elif section:
+            values = cells[3]
+            if values.startswith("pattern "):
+                values = re.compile(values.removeprefix("pattern ").strip("`"))
+            else:
+                values = _names(values) or None
+            objects.setdefault(section, {})[cells[0].strip("`")] = (cells[1], cells[2] == "yes", values)
+    return objects, ops
+
+
+def _names(cell):
+    return tuple(re.findall(r"`([^`]+)`", cell))
+
+
+def check(value, type_text, objects, where):
+    if type_text == "integer":
+        assert isinstance(value, int) and not isinstance(value, bool), where
+    elif type_text == "string":
+        assert isinstance(value, str), where
+    elif type_text.startswith("array of "):
+        assert isinstance(value, list), where
+        for index, item in enumerate(value):
+            check(item, type_text.removeprefix("array of "), objects, f"{where}[{index}]")
+    elif type_text.startswith("object of "):
+        assert isinstance(value, dict), where
+        for key, item in value.items():
+            check(item, type_text.removeprefix("object of "), objects, f"{where}.{key}")
+    else:
+        fields = objects[type_text]
+        assert isinstance(value, dict), where
+        assert set(value) <= set(fields), f"{where}: keys {set(value) - set(fields)} not in the schema"
+        for key, (field_type, required, values) in fields.items():
+            if key not in value:
+                assert not required, f"{where}: required key {key} missing"
+                continue
+            check(value[key], field_type, objects, f"{where}.{key}")
+            if isinstance(values, re.Pattern):
+                assert values.fullmatch(str(value[key])), f"{where}.{key}: {value[key]!r}"
+            elif values:
+                assert value[key] in values or str(value[key]) in values, f"{where}.{key}: {value[key]!r}"
+
+
+def test_schema_document_is_readable():
+    objects, ops = read_schema()
+    assert {"document", "package", "action", "extension"} <= set(objects)
+    assert set(ops) == set(objects["action"]["op"][2])
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_json_matches_the_schema_document(pristine, name):
+    src, args = pristine(name)
+    before = snapshot(src.root)
+    result = src.run("--json", "--no-act", *args)
+    assert snapshot(src.root) == before
+    document = json.loads(result.stdout)
+    objects, ops = read_schema()
+    check(document, "document", objects, "$")
+    (package,) = document["packages"]
+    assert package["package"] == src.package
+    assert package["tree"] == f"debian/{src.package}"
+    for index, action in enumerate(package["actions"]):
+        required, optional = ops[action["op"]]
+        assert set(required) <= set(action) <= set(required) | set(optional), (index, action)
+    src.run(*args)
+    assert package["substvars"] == dict(
+        line.split("=", 1) for line in (src.substvars() or "").splitlines()
+    )
+    tree = snapshot(src.tree())
+    for extension in package["extensions"]:
+        assert tree[extension["path"]][0] == "file", extension
+
+
+def test_json_shows_every_operation_across_the_layouts(make_source):
+    """The layouts together use every op the document lists, so each row is exercised."""
+    seen = set()
+    for name in sorted(CASES):
+        builder, args = CASES[name]
+        src = make_source(name, source_fields=FIELDS)
+        builder(src)
+        seen |= {action["op"] for action in planned_actions(src, *args)}
+    _, ops = read_schema()
+    assert seen == set(ops)
