@@ -61,9 +61,6 @@ class _Places:
 
 def build_views(inventory):
     places = _Places(inventory.places)
-    entries_under = {}
-    for entry in inventory.entries:
-        entries_under.setdefault(entry.place.path, []).append(entry)
     views = Views()
     builder = _Builder(inventory, places, views)
     for entry in inventory.entries:
