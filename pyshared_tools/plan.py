@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from . import tags
 from .errors import CollisionError, TagError
 from .modules import build_views
+from .tags import version_text
 
 _EGG_VERSION = re.compile(r"-py\d\.\d+(?=\.egg-info$)")
 _BYTECODE = re.compile(r"(^|/)__pycache__(/|$)|\.py[co]$")
@@ -54,10 +55,6 @@ class Decisions:
     bytecode: list = field(default_factory=list)  # ModuleFile to delete
     warnings: list = field(default_factory=list)
     views: object = None
-
-
-def version_text(version):
-    return ".".join(str(v) for v in version)
 
 
 def normalise_rel(rel):

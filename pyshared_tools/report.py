@@ -2,7 +2,7 @@
 
 import json
 
-from .plan import version_text
+from .tags import version_text
 
 SCHEMA_VERSION = 1
 

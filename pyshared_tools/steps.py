@@ -13,7 +13,8 @@ from . import layouts
 from .apply import DIRECTORY_FARM_LINK
 from .errors import CollisionError, LeftoverError
 from .modules import KeptLink
-from .plan import decide, same_content, version_text
+from .plan import decide, same_content
+from .tags import version_text
 
 
 @dataclass(frozen=True)
@@ -269,17 +270,17 @@ def _stale_tag_warnings(plan, context):
     if not versions:
         return
     supported = set(context.supported_versions())
+    supported_text = ", ".join(version_text(v) for v in sorted(supported))
     for version in sorted(set(context.resolver.tagged_versions()) - supported):
         plan.warnings.append(
             f"--tag for Python {version_text(version)}, which the package does not support "
-            f"({', '.join(version_text(v) for v in sorted(supported))}), in {plan.package}, "
+            f"({supported_text}), in {plan.package}, "
             "drop that --tag or widen X-Python3-Version"
         )
     for path, version in sorted(plan.extensions, key=lambda e: e[0]):
         if version is not None and version not in supported:
             plan.warnings.append(
                 f"stale tag: extension for Python {version_text(version)}, which the package does not "
-                f"support ({', '.join(version_text(v) for v in sorted(supported))}), "
-                f"{path} in {plan.package}, "
+                f"support ({supported_text}), {path} in {plan.package}, "
                 "drop it from the build or widen X-Python3-Version"
             )

@@ -3,7 +3,7 @@
 import os
 
 from .errors import TreeError
-from .plan import version_text
+from .tags import version_text
 
 DEPENDS = "pyshared:Depends"
 
