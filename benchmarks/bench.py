@@ -68,6 +68,8 @@ def main():
     workdir = arguments.workdir or Path(tempfile.mkdtemp(prefix="dh-pyshared-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
+        for leftover in ("inputs", "check", "work"):
+            shutil.rmtree(workdir / leftover, ignore_errors=True)
         inputs = build_inputs(workdir / "inputs")
         commands = {
             "dh_python3": ["dh_python3"],

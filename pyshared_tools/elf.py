@@ -1,8 +1,12 @@
 """ELF facts as small pure functions over a file's bytes (auditwheel style).
 
-pyelftools costs tens of milliseconds to import, so only the functions that
-parse import it, and extension_module_name() rules most files out with a byte
-search first: a symbol name that is not in the file cannot be exported by it.
+pyelftools costs tens of milliseconds to import and builds an object per
+symbol, which takes ~100 ms on a large extension such as lxml's etree.  The
+question asked of every .so on every package build, "does it export
+PyInit_<name>?", is therefore answered by a small reader of the section table
+and .dynsym below (checked against pyelftools in the tests); pyelftools
+parses everything else.  A byte search rules most files out first: a symbol
+name that is not in the file cannot be exported by it.
 """
 
 import errno
@@ -21,6 +25,14 @@ _LEGACY_SUFFIX = "module"  # Python 2 era spelling: foomodule.so holds module fo
 # The ELF header after e_ident, by e_ident[EI_CLASS]; byte order by e_ident[EI_DATA].
 _HEADER_FORMATS = {1: "HHIIIIIHHHHHH", 2: "HHIQQQIHHHHHH"}
 _BYTE_ORDERS = {1: "<", 2: ">"}
+# Section header (sh_type, sh_offset, sh_size, sh_link, sh_entsize as indices)
+# and symbol entry (st_name, st_info, st_shndx as indices), by EI_CLASS.
+_SECTION_FORMATS = {1: ("IIIIIIIIII", 1, 4, 5, 6, 9), 2: ("IIQQQQIIQQ", 1, 4, 5, 6, 9)}
+_SYMBOL_FORMATS = {1: ("IIIBBH", 0, 3, 5), 2: ("IBBHQQ", 0, 1, 3)}
+_SHT_STRTAB = 3
+_SHT_DYNSYM = 11
+_STB_GLOBAL_OR_WEAK = (1, 2)
+_STT_FUNC = 2
 
 
 def read_candidate(path: str | os.PathLike, where: str | None = None) -> bytes:
@@ -84,7 +96,7 @@ def extension_module_name(
     }
     if not wanted:
         return None
-    exported = exported_functions(data, where)
+    exported = _defines_functions(data, wanted, where)
     return next((name for symbol, name in wanted.items() if symbol in exported), None)
 
 
@@ -111,6 +123,60 @@ def _defined_functions(elf):
         and symbol["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK")
         and symbol["st_info"]["type"] == "STT_FUNC"
     )
+
+
+def _defines_functions(data, names, where):
+    """Which of `names` .dynsym defines as global or weak functions (what
+    _defined_functions() says through pyelftools, for a few names, fast)."""
+    order = _BYTE_ORDERS[data[5]]
+    header = struct.unpack_from(order + _HEADER_FORMATS[data[4]], data, 16)
+    shoff, shentsize, shnum = header[5], header[10], header[11]
+    section_format, type_at, offset_at, size_at, link_at, entsize_at = _SECTION_FORMATS[data[4]]
+    section_struct = struct.Struct(order + section_format)
+    symbol_format, name_at, info_at, shndx_at = _SYMBOL_FORMATS[data[4]]
+    symbol_struct = struct.Struct(order + symbol_format)
+    if shnum and shentsize < section_struct.size:
+        raise _corrupt(where)
+    sections = [section_struct.unpack_from(data, shoff + i * shentsize) for i in range(shnum)]
+    found = set()
+    for section in sections:
+        if section[type_at] != _SHT_DYNSYM:
+            continue
+        if section[link_at] >= len(sections) or section[entsize_at] < symbol_struct.size:
+            raise _corrupt(where)
+        strings = sections[section[link_at]]
+        if strings[type_at] != _SHT_STRTAB:
+            raise _corrupt(where)
+        string_table = _slice_inside(data, strings[offset_at], strings[size_at], where)
+        offsets = {}
+        for name in names:
+            encoded = name.encode() + b"\0"
+            start = string_table.find(encoded)
+            while start != -1:
+                offsets[start] = name
+                start = string_table.find(encoded, start + 1)
+        if not offsets:
+            continue
+        table = _slice_inside(data, section[offset_at], section[size_at], where)
+        entsize = section[entsize_at]
+        for position in range(0, len(table) - symbol_struct.size + 1, entsize):
+            symbol = symbol_struct.unpack_from(table, position)
+            name = offsets.get(symbol[name_at])
+            info = symbol[info_at]
+            if (
+                name is not None
+                and symbol[shndx_at] != 0
+                and info >> 4 in _STB_GLOBAL_OR_WEAK
+                and info & 0xF == _STT_FUNC
+            ):
+                found.add(name)
+    return found
+
+
+def _slice_inside(data, offset, size, where):
+    if offset + size > len(data):
+        raise _corrupt(where)
+    return data[offset : offset + size]
 
 
 def _needed_sonames(elf):

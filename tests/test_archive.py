@@ -495,3 +495,32 @@ def test_converted_modules_import_from_the_output_tree(tmp_path, debs, package):
     assert extensions, f"no extension module among {modules}"
     for file in extensions:
         assert Path(file).name.endswith(f".cpython-311-{MULTIARCH}.so"), file
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_fast_init_lookup_agrees_with_pyelftools_on_every_shared_object(tmp_path, debs, package):
+    """elf._defines_functions (the hand-written .dynsym reader on the hot path)
+    gives pyelftools' answer for every exported function name of every .so the
+    archive package ships, and for every other name in its .dynsym (undefined,
+    local, data) or absent from it."""
+    import io
+
+    from elftools.elf.elffile import ELFFile
+
+    from pyshared_tools import elf
+
+    extract(debs[package], tmp_path)
+    objects = [path for path in tmp_path.rglob("*.so*") if path.is_file() and not path.is_symlink()]
+    assert objects, package
+    for path in objects:
+        data = path.read_bytes()
+        exported = elf.exported_functions(data, str(path))
+        dynamic = {
+            symbol.name
+            for section in ELFFile(io.BytesIO(data)).iter_sections("SHT_DYNSYM")
+            for symbol in section.iter_symbols()
+        }
+        probes = exported | dynamic | {"PyInit_absent", "PyInit_" + path.name.split(".")[0] + "_x"}
+        assert dynamic - exported, path
+        assert elf._defines_functions(data, probes, str(path)) == exported & probes, path
+        assert exported, path
