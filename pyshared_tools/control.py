@@ -131,8 +131,18 @@ def _check_package_name(path, paragraph, name):
         )
 
 
+def _deb822():
+    from pyshared_tools.lazy import import_deferring
+
+    return import_deferring(
+        "debian.deb822",
+        deferred=("chardet", "email.utils", "socket", "subprocess", "datetime", "debian.changelog"),
+        missing=("apt_pkg",),
+    )
+
+
 def read_control(path: str = CONTROL_PATH) -> Control:
-    from debian.deb822 import Deb822
+    Deb822 = _deb822().Deb822
 
     paragraphs = _split_paragraphs(path, _read_text(path))
     if not paragraphs:

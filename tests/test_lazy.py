@@ -1,0 +1,85 @@
+"""The deferred import of python-debian: cheaper, and nothing it needs is lost."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("chardet", "email.utils", "socket", "subprocess", "datetime", "debian.changelog")
+
+CONTROL = """\
+Source: demo
+Maintainer: Zoë Maintainer <zoe@example.org>
+Build-Depends: debhelper-compat (= 13),
+ dh-sequence-pyshared,
+# a comment line inside a field
+ python3-dev
+X-Python3-Version: >= 3.9
+
+Package: python3-demo
+Architecture: any
+Description: demo
+ long text
+ .
+ more
+"""
+
+
+def run_python(script):
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    result = subprocess.run(
+        ["/usr/bin/python3", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def parse(import_line):
+    return run_python(
+        "import json, sys\n"
+        f"{import_line}\n"
+        f"text = {CONTROL!r}\n"
+        "paragraphs = [dict(p) for p in deb822.Deb822.iter_paragraphs(text.splitlines(True))]\n"
+        f"print(json.dumps({{'loaded': [m for m in {HEAVY!r} if m in sys.modules],\n"
+        "                   'apt_pkg': 'apt_pkg' in sys.modules, 'paragraphs': paragraphs}))\n"
+    )
+
+
+def test_deferred_import_parses_as_the_plain_import_and_loads_none_of_the_heavy_modules():
+    plain = parse("import debian.deb822 as deb822")
+    lean = parse("from pyshared_tools.control import _deb822; deb822 = _deb822()")
+    assert plain["loaded"] == list(HEAVY)
+    assert lean["loaded"] == []
+    assert not lean["apt_pkg"]
+    assert lean["paragraphs"] == plain["paragraphs"]
+    assert lean["paragraphs"][0]["Build-Depends"].split() == [
+        "debhelper-compat", "(=", "13),", "dh-sequence-pyshared,", "python3-dev"
+    ]
+
+
+def test_deferred_modules_work_when_python_debian_uses_them_and_real_imports_stay_real():
+    results = run_python(
+        "import json, sys, types\n"
+        "from pyshared_tools.control import _deb822\n"
+        "deb822 = _deb822()\n"
+        "stubs = {name: type(getattr(deb822, name)).__name__\n"
+        "         for name in ('chardet', 'subprocess', 'datetime')}\n"
+        "pipe = deb822.subprocess.PIPE\n"
+        "detected = deb822.chardet.detect('Zoë'.encode('latin-1'))['encoding'] is not None\n"
+        "changelog = deb822.debian.changelog.Changelog('demo (1.0-1) unstable; urgency=medium\\n\\n"
+        "  * x\\n\\n -- A B <a@b.c>  Sat, 21 Nov 2026 10:00:00 +0000\\n')\n"
+        "import chardet, debian.changelog, apt_pkg\n"
+        "print(json.dumps({'stubs': stubs,\n"
+        "                  'pipe': pipe, 'now': deb822.datetime.datetime.now().year > 2000,\n"
+        "                  'detected': detected, 'version': str(changelog.version),\n"
+        "                  'real': [type(m).__name__ for m in (chardet, debian.changelog, apt_pkg)],\n"
+        "                  'package_attribute_real': debian.changelog is sys.modules['debian.changelog']}))\n"
+    )
+    assert results["stubs"] == {"chardet": "_Deferred", "subprocess": "_Deferred", "datetime": "_Deferred"}
+    assert results["pipe"] == -1
+    assert results["now"]
+    assert results["detected"]
+    assert results["version"] == "1.0-1"
+    assert results["real"] == ["module", "module", "module"]
+    assert results["package_attribute_real"]
