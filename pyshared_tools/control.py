@@ -3,8 +3,7 @@
 
 import functools
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import namedtuple
 from types import MappingProxyType
 
 from pyshared_tools.buildenv import HostFacts, arch_matches
@@ -18,28 +17,23 @@ BUILD_PROFILE_FORMULA = re.compile(r"(?:<[^<>]*>\s*)+")
 BUILD_PROFILE_GROUP = re.compile(r"<([^<>]*)>")
 
 
-@dataclass(frozen=True)
-class BinaryPackage:
-    name: str
-    architecture: str
-    fields: Mapping[str, str]
+class BinaryPackage(namedtuple("BinaryPackage", ("name", "architecture", "fields"))):
+    """name: str, architecture: str, fields: a read-only Mapping[str, str]."""
+
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Control:
-    path: str
-    source: Mapping[str, str]
-    packages: tuple[BinaryPackage, ...]
+class Control(namedtuple("Control", ("path", "source", "packages"))):
+    """path: str, source: a read-only Mapping[str, str], packages: tuple[BinaryPackage, ...]."""
+
+    __slots__ = ()
 
     @property
     def package_names(self) -> tuple[str, ...]:
         return tuple(package.name for package in self.packages)
 
 
-@dataclass(frozen=True)
-class _Paragraph:
-    first_line: int
-    lines: tuple[str, ...]
+_Paragraph = namedtuple("_Paragraph", ("first_line", "lines"))  # int, tuple[str, ...]
 
 
 def _read_text(path):

@@ -8,17 +8,20 @@ interpreter's own files) never match.
 """
 
 import re
-from dataclasses import dataclass
+from collections import namedtuple
 
-
-@dataclass(frozen=True)
-class Rule:
-    name: str  # stable identifier, used in reports and --json
-    pattern: str  # full match against a tree-relative directory
-    major: int | None  # 2, 3, or None when the place served both
-    home: bool = False
-    storage: bool = False  # not on any sys.path: only the farm links made it importable
-    description: str = ""
+Rule = namedtuple(
+    "Rule",
+    (
+        "name",  # str: stable identifier, used in reports and --json
+        "pattern",  # str: full match against a tree-relative directory
+        "major",  # int | None: 2, 3, or None when the place served both
+        "home",  # bool
+        "storage",  # bool: not on any sys.path: only the farm links made it importable
+        "description",  # str
+    ),
+    defaults=(False, False, ""),
+)
 
 
 # The order matters only for documentation; patterns do not overlap.
@@ -76,11 +79,17 @@ _COMPILED = tuple((rule, re.compile(rule.pattern)) for rule in RULES)
 _METADATA = tuple((re.compile(pattern), helper) for pattern, helper in METADATA_PATTERNS)
 
 
-@dataclass(frozen=True)
-class Place:
-    path: str  # tree-relative directory
-    rule: Rule
-    version: tuple | None  # (3, 11) when the place belongs to one interpreter
+class Place(
+    namedtuple(
+        "Place",
+        (
+            "path",  # str: tree-relative directory
+            "rule",  # Rule
+            "version",  # tuple | None: (3, 11) when the place belongs to one interpreter
+        ),
+    )
+):
+    __slots__ = ()
 
     @property
     def major(self):

@@ -9,18 +9,24 @@ MAXIMUM_LINK_DEPTH links is refused, as lintian does.
 
 import os
 import stat
-from dataclasses import dataclass
+from collections import namedtuple
 
 from .errors import LinkError
 
 MAXIMUM_LINK_DEPTH = 18
 
 
-@dataclass(frozen=True)
-class Resolution:
-    path: str  # tree-relative, no leading slash ("" is the root)
-    mode: int | None  # lstat st_mode of the final entry, None when missing
-    chain: tuple  # the links followed, in order
+class Resolution(
+    namedtuple(
+        "Resolution",
+        (
+            "path",  # str: tree-relative, no leading slash ("" is the root)
+            "mode",  # int | None: lstat st_mode of the final entry, None when missing
+            "chain",  # tuple: the links followed, in order
+        ),
+    )
+):
+    __slots__ = ()
 
     @property
     def exists(self):

@@ -9,7 +9,7 @@ Nothing here touches the tree.
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 from .errors import LinkError, TreeError
 
@@ -17,35 +17,56 @@ _LIBRARY_NAME = re.compile(r"[^/]*\.so(\.[0-9]+)*")
 _SYSTEM_LIBRARY_DIRS = ("usr/lib/", "lib/", "usr/lib64/", "lib64/", "usr/lib32/", "lib32/")
 
 
-@dataclass(frozen=True)
-class ModuleFile:
-    major: int | None  # None: decided later (unlinked /usr/share/pyshared files)
-    version: tuple | None  # None: the file served every version of its major
-    rel: str  # path inside the module directory, as imported
-    source: str  # tree-relative real file
-    origin: str  # tree-relative path where it was found (a link or the file)
-    home_path: str | None = None  # where it sits now when that is already a home
+ModuleFile = namedtuple(
+    "ModuleFile",
+    (
+        "major",  # int | None: None: decided later (unlinked /usr/share/pyshared files)
+        "version",  # tuple | None: None: the file served every version of its major
+        "rel",  # str: path inside the module directory, as imported
+        "source",  # str: tree-relative real file
+        "origin",  # str: tree-relative path where it was found (a link or the file)
+        "home_path",  # str | None: where it sits now when that is already a home
+    ),
+    defaults=(None,),
+)
 
 
-@dataclass(frozen=True)
-class KeptLink:
+class KeptLink(
+    namedtuple(
+        "KeptLink",
+        (
+            "major",  # int | None
+            "version",  # tuple | None
+            "rel",  # str
+            "target",  # str: the link text, as found
+            "origin",  # str
+        ),
+    )
+):
     """A library link (foo.so -> /usr/lib/<triplet>/libfoo.so.1): moved, never followed."""
 
-    major: int | None
-    version: tuple | None
-    rel: str
-    target: str  # the link text, as found
-    origin: str
+    __slots__ = ()
 
 
-@dataclass
 class Views:
-    modules: list = field(default_factory=list)
-    kept_links: list = field(default_factory=list)
-    removed_links: list = field(default_factory=list)  # (path, reason)
-    home_dir_links: list = field(default_factory=list)  # directory links inside a home
-    consumed: set = field(default_factory=set)  # storage files reached through links
-    untouched_links: list = field(default_factory=list)
+    __slots__ = ("consumed", "home_dir_links", "kept_links", "modules", "removed_links", "untouched_links")
+
+    def __init__(
+        self,
+        modules=None,
+        kept_links=None,
+        removed_links=None,
+        home_dir_links=None,
+        consumed=None,
+        untouched_links=None,
+    ):
+        self.modules = [] if modules is None else modules
+        self.kept_links = [] if kept_links is None else kept_links
+        self.removed_links = [] if removed_links is None else removed_links  # (path, reason)
+        # directory links inside a home
+        self.home_dir_links = [] if home_dir_links is None else home_dir_links
+        self.consumed = set() if consumed is None else consumed  # storage files reached through links
+        self.untouched_links = [] if untouched_links is None else untouched_links
 
 
 class _Places:

@@ -10,8 +10,8 @@ each source the ``-O`` values are applied after the source's own options.
 import argparse
 import posixpath
 import re
+from collections import namedtuple
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from pyshared_tools import __version__
 from pyshared_tools.errors import UsageError
@@ -29,17 +29,24 @@ PERL_WHITESPACE = re.compile(r"[ \t\n\r\f\v]+")
 SEE_HELP = "see dh_pyshared --help"
 
 
-@dataclass(frozen=True)
-class OptionSpec:
+class OptionSpec(
+    namedtuple(
+        "OptionSpec",
+        (
+            "flags",  # tuple[str, ...]
+            "dest",  # str
+            "action",  # str
+            "group",  # str
+            "help",  # str
+            "metavar",  # str | None
+            "default",  # object
+        ),
+        defaults=(None, None),
+    )
+):
     """One row of the option table; ``help`` is a complete sentence for the man page."""
 
-    flags: tuple[str, ...]
-    dest: str
-    action: str
-    group: str
-    help: str
-    metavar: str | None = None
-    default: object = None
+    __slots__ = ()
 
 
 OPTION_TABLE = (
@@ -169,38 +176,48 @@ VALUE_FLAGS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class PackageSelection:
+class PackageSelection(
+    namedtuple(
+        "PackageSelection",
+        (
+            "packages",  # tuple[str, ...]
+            "arch",  # bool
+            "indep",  # bool
+        ),
+        defaults=((), False, False),
+    )
+):
     """The -p/-a/-i choice dh made for an override target (via DH_INTERNAL_OPTIONS).
 
     debhelper does not act on these packages because of it; it excludes every
     package outside the selection, so -p on the command line can narrow it.
     """
 
-    packages: tuple[str, ...] = ()
-    arch: bool = False
-    indep: bool = False
+    __slots__ = ()
 
     def __bool__(self):
         return bool(self.packages) or self.arch or self.indep
 
 
-@dataclass(frozen=True)
-class Options:
-    packages: tuple[str, ...] = ()
-    no_packages: tuple[str, ...] = ()
-    arch: bool = False
-    indep: bool = False
-    tmpdir: str | None = None
-    verbose: bool = False
-    no_act: bool = False
-    tags: tuple[str, ...] = ()
-    shared_dir: str = DEFAULT_SHARED_DIR.lstrip("/")
-    json: bool = False
-    strict: bool = False
-    explicit_packages: bool = False
-    internal_selection: PackageSelection = PackageSelection()
-    warnings: tuple[str, ...] = ()
+_OPTION_DEFAULTS = {
+    "packages": (),  # tuple[str, ...]
+    "no_packages": (),  # tuple[str, ...]
+    "arch": False,
+    "indep": False,
+    "tmpdir": None,  # str | None
+    "verbose": False,
+    "no_act": False,
+    "tags": (),  # tuple[str, ...]
+    "shared_dir": DEFAULT_SHARED_DIR.lstrip("/"),
+    "json": False,
+    "strict": False,
+    "explicit_packages": False,
+    "internal_selection": PackageSelection(),
+    "warnings": (),  # tuple[str, ...]
+}
+
+
+Options = namedtuple("Options", tuple(_OPTION_DEFAULTS), defaults=tuple(_OPTION_DEFAULTS.values()))
 
 
 class _ParserError(Exception):

@@ -9,7 +9,7 @@ Placements that steps.py turns into ordered, validated actions.
 
 import os
 import re
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 from . import tags
 from .errors import CollisionError, TagError
@@ -25,36 +25,46 @@ GENERATED_METADATA = frozenset(
 _METADATA_DIR = re.compile(r"[^/]+\.(?:egg|dist)-info")
 
 
-@dataclass(frozen=True)
-class Extension:
-    version: tuple | None  # None for abi3
-    name: str  # final file name
+Extension = namedtuple(
+    "Extension",
+    (
+        "version",  # tuple | None: None for abi3
+        "name",  # str: final file name
+    ),
+)
+
+Placement = namedtuple(
+    "Placement",
+    (
+        "dest",  # str
+        "module",  # modules.ModuleFile or modules.KeptLink
+        "extension",  # Extension | None
+        "duplicate_ok",  # bool: the planner already chose this dest's copy by rule
+    ),
+    defaults=(None, False),
+)
 
 
-@dataclass(frozen=True)
-class Placement:
-    dest: str
-    module: object  # modules.ModuleFile or modules.KeptLink
-    extension: Extension | None = None
-    duplicate_ok: bool = False  # the planner already chose this dest's copy by rule
-
-
-@dataclass
 class Context:
-    shared_dir: str
-    resolver: object  # tags.SuffixResolver
-    supported_versions: object  # callable -> list of versions
-    default_version: object  # callable -> version
-    classify: object  # callable(path, stem, major, where) -> module name or None
-    strict: bool = False
+    __slots__ = ("classify", "default_version", "resolver", "shared_dir", "strict", "supported_versions")
+
+    def __init__(self, shared_dir, resolver, supported_versions, default_version, classify, strict=False):
+        self.shared_dir = shared_dir  # str
+        self.resolver = resolver  # tags.SuffixResolver
+        self.supported_versions = supported_versions  # callable -> list of versions
+        self.default_version = default_version  # callable -> version
+        self.classify = classify  # callable(path, stem, major, where) -> module name or None
+        self.strict = strict
 
 
-@dataclass
 class Decisions:
-    placements: list = field(default_factory=list)
-    bytecode: list = field(default_factory=list)  # ModuleFile to delete
-    warnings: list = field(default_factory=list)
-    views: object = None
+    __slots__ = ("bytecode", "placements", "views", "warnings")
+
+    def __init__(self, placements=None, bytecode=None, warnings=None, views=None):
+        self.placements = [] if placements is None else placements
+        self.bytecode = [] if bytecode is None else bytecode  # ModuleFile to delete
+        self.warnings = [] if warnings is None else warnings
+        self.views = views
 
 
 def normalise_rel(rel):

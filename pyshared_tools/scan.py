@@ -8,7 +8,7 @@ the kernel to follow one.
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 from . import layouts
 from .errors import TreeError
@@ -17,26 +17,34 @@ from .links import resolve
 _VERSIONED_DIR = re.compile(r"python\d\.\d+")
 
 
-@dataclass(frozen=True)
-class Entry:
-    place: layouts.Place
-    rel: str  # relative to the place
-    kind: str  # "file", "link", "dir"
-    mode: int
+class Entry(
+    namedtuple(
+        "Entry",
+        (
+            "place",  # layouts.Place
+            "rel",  # str: relative to the place
+            "kind",  # str: "file", "link", "dir"
+            "mode",  # int
+        ),
+    )
+):
+    __slots__ = ()
 
     @property
     def path(self):
         return f"{self.place.path}/{self.rel}"
 
 
-@dataclass
 class Inventory:
-    root: str
-    package: str
-    places: list = field(default_factory=list)
-    entries: list = field(default_factory=list)  # files and links (and dirs, for emptiness)
-    metadata: list = field(default_factory=list)  # (path, helper)
-    resolutions: dict = field(default_factory=dict)  # link path -> links.Resolution
+    __slots__ = ("entries", "metadata", "package", "places", "resolutions", "root")
+
+    def __init__(self, root, package, places=None, entries=None, metadata=None, resolutions=None):
+        self.root = root  # str
+        self.package = package  # str
+        self.places = [] if places is None else places
+        self.entries = [] if entries is None else entries  # files and links (and dirs, for emptiness)
+        self.metadata = [] if metadata is None else metadata  # (path, helper)
+        self.resolutions = {} if resolutions is None else resolutions  # link path -> links.Resolution
 
     @property
     def has_python(self):

@@ -7,7 +7,7 @@ deepest first.  Every check happens here, before apply.py changes anything.
 
 import os
 import stat
-from dataclasses import asdict, dataclass, field
+from collections import namedtuple
 
 from . import layouts
 from .apply import DIRECTORY_FARM_LINK
@@ -17,17 +17,24 @@ from .plan import decide, same_content
 from .tags import version_text
 
 
-@dataclass(frozen=True)
-class Action:
-    op: str  # mkdir, copy, move, symlink, unlink, rmdir
-    path: str
-    source: str | None = None
-    target: str | None = None
-    keep: str | None = None
-    reason: str | None = None
+class Action(
+    namedtuple(
+        "Action",
+        (
+            "op",  # str: mkdir, copy, move, symlink, unlink, rmdir
+            "path",  # str
+            "source",  # str | None
+            "target",  # str | None
+            "keep",  # str | None
+            "reason",  # str | None
+        ),
+        defaults=(None, None, None, None),
+    )
+):
+    __slots__ = ()
 
     def to_dict(self):
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: v for k, v in self._asdict().items() if v is not None}
 
     def describe(self):
         if self.op == "move":
@@ -42,16 +49,37 @@ class Action:
         return f"{self.op} {self.path}"
 
 
-@dataclass
 class Plan:
-    package: str
-    root: str
-    actions: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
-    extensions: list = field(default_factory=list)  # (path, version or None for abi3)
-    python3_pure: bool = False
-    python3_modules: bool = False
-    python2_modules: bool = False
+    __slots__ = (
+        "actions",
+        "extensions",
+        "package",
+        "python2_modules",
+        "python3_modules",
+        "python3_pure",
+        "root",
+        "warnings",
+    )
+
+    def __init__(
+        self,
+        package,
+        root,
+        actions=None,
+        warnings=None,
+        extensions=None,
+        python3_pure=False,
+        python3_modules=False,
+        python2_modules=False,
+    ):
+        self.package = package  # str
+        self.root = root  # str
+        self.actions = [] if actions is None else actions
+        self.warnings = [] if warnings is None else warnings
+        self.extensions = [] if extensions is None else extensions  # (path, version or None for abi3)
+        self.python3_pure = python3_pure
+        self.python3_modules = python3_modules
+        self.python2_modules = python2_modules
 
 
 def build_plan(inventory, context):

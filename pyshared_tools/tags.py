@@ -10,7 +10,7 @@ import math
 import os
 import posixpath
 import re
-from dataclasses import dataclass
+from collections import namedtuple
 
 from pyshared_tools.errors import ExternalToolError, TagError
 
@@ -54,12 +54,19 @@ print(json.dumps({
 """
 
 
-@dataclass(frozen=True)
-class Tag:
-    impl: str
-    version: tuple[int, int] | None
-    flags: str = ""
-    multiarch: str | None = None
+class Tag(
+    namedtuple(
+        "Tag",
+        (
+            "impl",  # str
+            "version",  # tuple[int, int] | None
+            "flags",  # str
+            "multiarch",  # str | None
+        ),
+        defaults=("", None),
+    )
+):
+    __slots__ = ()
 
     def __str__(self):
         if self.impl == "abi3":
@@ -74,11 +81,14 @@ class Tag:
         return f".{self}.so"
 
 
-@dataclass(frozen=True)
-class ModuleFileName:
-    stem: str
-    tag_text: str | None
-    suffix: str
+ModuleFileName = namedtuple(
+    "ModuleFileName",
+    (
+        "stem",  # str
+        "tag_text",  # str | None
+        "suffix",  # str
+    ),
+)
 
 
 def version_text(version):
