@@ -1,4 +1,4 @@
-"""dh_pyshared: options -> packages -> scan -> plan -> apply -> substvars.
+"""dh_pyshared: options -> packages -> scan -> plan -> outputs -> apply -> write.
 
 Every package is scanned and planned (and so validated) before the first
 change to any of them.  PysharedError is caught here, and only here.
@@ -28,7 +28,6 @@ def run(argv, environ):
     from .options import parse_command_line
     from .scan import scan
     from .steps import build_plan
-    from .substvars import DEPENDS, python3_depends, substvars_path, write
 
     options = parse_command_line(argv, environ)
     for message in options.warnings:
@@ -49,28 +48,36 @@ def run(argv, environ):
         if inventory.has_python:
             plans.append(build_plan(inventory, context))
 
-    substvars = {}
-    for plan in plans:
-        if plan.python3_modules:
-            lowest = lambda: min(context.supported_versions())  # noqa: E731
-            substvars[plan.package] = {DEPENDS: python3_depends(plan, lowest)}
+    from . import outputs as outputs_module
+    from .errors import LeftoverError
+
+    lowest = lambda: min(context.supported_versions())  # noqa: E731
+    outputs = outputs_module.compute(plans, options, control, lowest)
     for plan in plans:
         for message in plan.warnings:
             log.warning(message)
+    for message in outputs.warnings:
+        log.warning(message)
+    if options.strict and outputs.warnings:
+        raise LeftoverError(
+            f"{len(outputs.warnings)} warning(s) with --strict: " + "; ".join(outputs.warnings),
+            "in the package relations",
+            "add the relations by hand, or drop --strict",
+        )
     if options.json:
         from .report import print_json
 
-        print_json(plans, substvars)
+        print_json(plans, outputs)
     elif options.no_act:
         from .report import print_plan
 
-        print_plan(plans, substvars)
+        print_plan(plans, outputs)
     if options.no_act:
         return 0
+    outputs_module.write_records(outputs)
     for plan in plans:
         apply(plan.root, plan.actions, journal_path(plan.package), options.verbose)
-        for name, value in substvars.get(plan.package, {}).items():
-            write(substvars_path(plan.package), name, value)
+    outputs_module.write(outputs, plans)
     return 0
 
 

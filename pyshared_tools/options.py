@@ -106,6 +106,13 @@ OPTION_TABLE = (
         help="Print what would be done without changing anything.",
     ),
     OptionSpec(
+        flags=("-n", "--no-scripts"),
+        dest="no_scripts",
+        action="store_true",
+        group=DEBHELPER_GROUP,
+        help="Do not write maintainer-script snippets (debian/PACKAGE.SCRIPT.debhelper).",
+    ),
+    OptionSpec(
         flags=("-O",),
         dest="deferred_options",
         action="append",
@@ -138,6 +145,28 @@ OPTION_TABLE = (
         help=(
             "Move modules into the absolute directory DIR inside each package tree "
             f"(default: {DEFAULT_SHARED_DIR})."
+        ),
+    ),
+    OptionSpec(
+        flags=("--contents",),
+        dest="contents",
+        action="append",
+        metavar="FILE",
+        group=TOOL_GROUP,
+        help=(
+            "Read which other packages ship files in the package's module directories from the "
+            "Contents index FILE (the format apt-file downloads, gzip-compressed or not), for "
+            "pyshared:Breaks, pyshared:Replaces and pyshared:Conflicts; repeat the option for several."
+        ),
+    ),
+    OptionSpec(
+        flags=("--dpkg-database",),
+        dest="dpkg_database",
+        action="store_true",
+        group=TOOL_GROUP,
+        help=(
+            "Read the same from the dpkg database of the build system ($DPKG_ADMINDIR, "
+            "default /var/lib/dpkg), bounding each relation by the installed version."
         ),
     ),
     OptionSpec(
@@ -210,6 +239,9 @@ _OPTION_DEFAULTS = {
     "tags": (),  # tuple[str, ...]
     "shared_dir": DEFAULT_SHARED_DIR.lstrip("/"),
     "json": False,
+    "no_scripts": False,
+    "contents": (),  # tuple[str, ...]
+    "dpkg_database": False,
     "strict": False,
     "explicit_packages": False,
     "internal_selection": PackageSelection(),
@@ -394,6 +426,9 @@ def parse_command_line(argv: Sequence[str], environ: Mapping[str, str]) -> Optio
         tags=_unique(namespace.tags),
         shared_dir=_tree_relative_shared_dir(namespace.shared_dir),
         json=namespace.json,
+        no_scripts=namespace.no_scripts,
+        contents=_unique(namespace.contents),
+        dpkg_database=namespace.dpkg_database,
         strict=namespace.strict,
         explicit_packages=bool(packages),
         internal_selection=internal_selection,

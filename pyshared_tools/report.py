@@ -7,7 +7,7 @@ from .tags import version_text
 SCHEMA_VERSION = 1
 
 
-def plan_document(plans, substvars):
+def plan_document(plans, outputs):
     return {
         "schema": SCHEMA_VERSION,
         "packages": [
@@ -20,23 +20,29 @@ def plan_document(plans, substvars):
                     {"path": path, "version": version_text(version) if version else "abi3"}
                     for path, version in sorted(plan.extensions)
                 ],
-                "substvars": substvars.get(plan.package, {}),
+                "substvars": {k: v for k, v in outputs.substvars.get(plan.package, {}).items() if v},
+                "scripts": outputs.scripts.get(plan.package, {}),
             }
             for plan in plans
         ],
     }
 
 
-def print_json(plans, substvars):
-    print(json.dumps(plan_document(plans, substvars), indent=2, ensure_ascii=False, sort_keys=False))
+def print_json(plans, outputs):
+    print(json.dumps(plan_document(plans, outputs), indent=2, ensure_ascii=False, sort_keys=False))
 
 
-def print_plan(plans, substvars):
+def print_plan(plans, outputs):
     for plan in plans:
         print(f"{plan.package} ({plan.root}):")
         if not plan.actions:
             print("\tnothing to change")
         for action in plan.actions:
             print(f"\t{action.describe()}")
-        for name, value in substvars.get(plan.package, {}).items():
-            print(f"\tsubstvar {name}={value}")
+        for name, value in outputs.substvars.get(plan.package, {}).items():
+            if value:
+                print(f"\tsubstvar {name}={value}")
+        for script, body in outputs.scripts.get(plan.package, {}).items():
+            print(f"\t{script} snippet:")
+            for line in body.splitlines():
+                print(f"\t\t{line}")

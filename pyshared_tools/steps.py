@@ -53,11 +53,15 @@ class Plan:
     __slots__ = (
         "actions",
         "extensions",
+        "final_paths",
+        "helpers",
         "package",
         "python2_modules",
         "python3_modules",
         "python3_pure",
         "root",
+        "runtime_farm",
+        "storage_sources",
         "warnings",
     )
 
@@ -80,6 +84,15 @@ class Plan:
         self.python3_pure = python3_pure
         self.python3_modules = python3_modules
         self.python2_modules = python2_modules
+        self.final_paths = []  # tree-relative module paths of the final tree, sorted
+        # (storage rule name, storage place, rel) of files no shipped link
+        # pointed at: an old helper linked them at install time.
+        self.runtime_farm = []
+        self.helpers = frozenset()  # old helpers whose metadata the tree held
+        # (storage place, tree-relative .py file) moved out of a storage place:
+        # the old package shipped it there, and root's imports wrote bytecode
+        # next to it that dpkg will not remove.
+        self.storage_sources = []
 
 
 def build_plan(inventory, context):
@@ -166,6 +179,10 @@ def build_plan(inventory, context):
 
     actions += [Action("rmdir", d) for d in _emptied_directories(inventory, removed, chosen, new_dirs)]
     plan.actions = actions
+    plan.final_paths = sorted(chosen)
+    plan.helpers = frozenset(helper for _, helper in inventory.metadata)
+    plan.runtime_farm = _runtime_farm(inventory, views)
+    plan.storage_sources = _storage_sources(inventory, views)
     _stale_tag_warnings(plan, context)
     if context.strict and plan.warnings:
         raise LeftoverError(
@@ -174,6 +191,33 @@ def build_plan(inventory, context):
             "fix the build, or drop --strict",
         )
     return plan
+
+
+def _storage_place(inventory, path):
+    storage = sorted((p for p in inventory.places if p.rule.storage), key=lambda p: -len(p.path))
+    return next((p for p in storage if path.startswith(p.path + "/")), None)
+
+
+def _runtime_farm(inventory, views):
+    farm = []
+    for module in views.modules:
+        if module.origin != module.source or module.source in views.consumed:
+            continue
+        if module.source.endswith((".pyc", ".pyo")):  # never linked, only compiled at install
+            continue
+        place = _storage_place(inventory, module.source)
+        if place is not None:
+            farm.append((place.rule.name, place.path, module.source[len(place.path) + 1 :]))
+    return sorted(farm)
+
+
+def _storage_sources(inventory, views):
+    found = set()
+    for module in views.modules:
+        place = _storage_place(inventory, module.source) if module.source.endswith(".py") else None
+        if place is not None:
+            found.add((place.path, module.source))
+    return sorted(found)
 
 
 def _check_duplicate(inventory, first, other):

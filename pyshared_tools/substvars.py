@@ -30,7 +30,7 @@ def substvars_path(package):
 
 
 def write(path, name, value):
-    """Set one substvar; rewrite the file only when it changes.  True if it did."""
+    """Set one substvar ("" removes it); rewrite the file only when it changes.  True if it did."""
     if any(c in value for c in "\n\r"):
         raise TreeError(
             "substvar value contains a line break",
@@ -40,9 +40,14 @@ def write(path, name, value):
     from debian.substvars import Substvars
 
     substvars = Substvars.load_from_path(path, missing_ok=True)
-    if name in substvars and substvars[name] == value:
+    if not value:
+        if name not in substvars:
+            return False
+        del substvars[name]
+    elif name in substvars and substvars[name] == value:
         return False
-    substvars[name] = value
+    else:
+        substvars[name] = value
     temporary = path + ".tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
         substvars.write_substvars(handle)

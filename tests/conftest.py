@@ -40,6 +40,15 @@ def control_text(packages, source_fields=""):
     return "\n".join(p.rstrip("\n") + "\n" for p in paragraphs)
 
 
+CHANGELOG = """\
+demo (2.0-1) unstable; urgency=medium
+
+  * Move to dh_pyshared.
+
+ -- Demo <demo@example.org>  Sat, 21 Nov 2026 10:00:00 +0000
+"""
+
+
 class SourcePackage:
     """A source package root with debian/control and binary package trees."""
 
@@ -47,6 +56,7 @@ class SourcePackage:
         self.root = Path(root)
         (self.root / "debian").mkdir(parents=True, exist_ok=True)
         (self.root / "debian" / "control").write_text(control_text(packages, source_fields))
+        (self.root / "debian" / "changelog").write_text(CHANGELOG)
         self.package = packages[0][0]
 
     def tree(self, package=None):

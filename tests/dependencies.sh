@@ -3,7 +3,7 @@
 RUNTIME_PACKAGES="python3 python3-debian python3-jinja2 python3-packaging python3-sh python3-pyelftools
     gcc libc6-dev python3-dev dpkg-dev"
 TEST_PACKAGES="python3-pytest python3-hypothesis python3-venv python3-pip dh-python debhelper
-    fakeroot hyperfine ca-certificates debootstrap piuparts"
+    fakeroot hyperfine ca-certificates debootstrap piuparts shellcheck"
 
 install_dependencies() {
     packages=$RUNTIME_PACKAGES

@@ -6,6 +6,7 @@ PYSHARED_UPDATE_GOLDEN=1 and read the diff before committing.
 """
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,20 @@ CASES = {
 }
 
 
+def snippet_files(src):
+    paths = sorted((src.root / "debian").glob("?*.*.debhelper"))
+    return {p.name: p.read_text() for p in paths if p.is_file()}
+
+
+def snippets_report(src):
+    """The snippets, with the tool's version in the marker masked."""
+    report = ""
+    for name, text in snippet_files(src).items():
+        text = re.sub(r"(# Automatically added by dh_pyshared/)\S+", r"\1<VERSION>", text)
+        report += f"--- {name}\n{text}"
+    return report
+
+
 def check_golden(name, text):
     path = GOLDEN / f"{name}.txt"
     text = text.replace(MULTIARCH, "<MULTIARCH>")
@@ -177,14 +192,15 @@ def test_layout_golden_and_idempotent(make_source, name):
     after = snapshot(src.tree())
     report = provenance(before, after) + "--- stderr\n" + result.stderr.replace(str(src.root), "<SRC>")
     report += "--- substvars\n" + (src.substvars() or "")
+    report += snippets_report(src)
     check_golden(name, report)
-    assert not (src.root / "debian/.debhelper/pyshared").exists() or not any(
-        (src.root / "debian/.debhelper/pyshared").iterdir()
-    ), "journal left behind"
+    assert not list((src.root / "debian").glob(".debhelper/pyshared/*.journal")), "journal left behind"
     substvars = src.substvars()
+    scripts = snippet_files(src)
     second = src.run(*args)
     assert snapshot(src.tree()) == after, "second run changed the tree"
     assert src.substvars() == substvars, "second run changed the substvars"
+    assert snippet_files(src) == scripts, "second run changed the maintainer-script snippets"
     assert second.stdout == ""
     for rel, entry in before.items():
         if entry[0] == "file" and not rel.endswith(REMOVED_ON_PURPOSE):

@@ -241,7 +241,10 @@ def test_no_act_changes_nothing_and_prints_the_plan_then_carried_out(pristine, n
     actions = planned_actions(src, *args)
     lines = planned.stdout.splitlines()
     assert lines[0] == f"{src.package} (debian/{src.package}):"
-    action_lines = [line for line in lines[1:] if not line.startswith("\tsubstvar ")]
+    action_lines = [
+        line for line in lines[1:]
+        if not line.startswith(("\tsubstvar ", "\t\t")) and not line.endswith(" snippet:")
+    ]
     assert len(action_lines) == len(actions)
     for line, action in zip(action_lines, actions, strict=True):
         assert line.startswith("\t") and action["path"] in line, (line, action)
@@ -250,6 +253,17 @@ def test_no_act_changes_nothing_and_prints_the_plan_then_carried_out(pristine, n
     assert done.stdout.splitlines() == action_lines, "the real run did not do what --no-act printed"
     substvar_lines = [line for line in lines[1:] if line.startswith("\tsubstvar ")]
     assert substvar_lines == [f"\tsubstvar {line}" for line in (src.substvars() or "").splitlines()]
+    printed = {}
+    for line in lines[1:]:
+        if line.endswith(" snippet:"):
+            script = line.strip().split()[0]
+            printed[script] = ""
+        elif line.startswith("\t\t"):
+            printed[script] += line[2:] + "\n"
+    assert printed, "no snippet printed"
+    for script, body in printed.items():
+        written = (src.root / "debian" / f"{src.package}.{script}.debhelper").read_text()
+        assert written.split("\n", 1)[1].rsplit("# End automatically added section\n", 1)[0] == body
 
 
 # --- --json and docs/plan-schema.md -------------------------------------------

@@ -1,0 +1,197 @@
+"""pyshared:Breaks, pyshared:Replaces and pyshared:Conflicts.
+
+Who else ships, or shipped, a path comes from an owner index: the siblings
+planned in this run (debian/control), a Contents index (``--contents``, the
+format apt-file downloads) and the build system's dpkg database
+(``--dpkg-database``).  Two rules, as data in RULES:
+
+* takeover: a path this package ships is another package's.  Versioned
+  Breaks + Replaces (Policy 7.6.1): a sibling of this source ``(<< V)`` with V
+  this source version; an installed package ``(<= W)`` with W its version.
+  An archive package of another source that Contents names without a version
+  cannot get a correct bound: a warning says what to add by hand.
+* another name: another package ships one of our modules under another file
+  name (foo.so against foo.cpython-311-x86_64-linux-gnu.so), which dpkg cannot
+  see: Conflicts + Replaces (Policy 7.6.2), versioned as above, unversioned for
+  an archive package.
+
+A relation that could break the control file (a name or version outside
+Debian's syntax: commas, newlines, spaces) is refused, never written.
+"""
+
+import gzip
+import os
+import posixpath
+import re
+
+from pyshared_tools.errors import CollisionError, UsageError
+
+BREAKS = "pyshared:Breaks"
+REPLACES = "pyshared:Replaces"
+CONFLICTS = "pyshared:Conflicts"
+
+PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")
+MODULE_FILE = re.compile(r"(?P<module>[^./]+)(?:\.[^/]*)?\.(?:py|so)")
+
+# rule -> (substvars it writes, how an owner of each kind is bounded)
+RULES = {
+    "takeover": ((BREAKS, REPLACES), {"sibling": "<<", "installed": "<=", "archive": None}),
+    "another-name": ((CONFLICTS, REPLACES), {"sibling": "<<", "installed": "<=", "archive": ""}),
+}
+
+
+class Owner:
+    __slots__ = ("kind", "package", "version")
+
+    def __init__(self, package, kind, version=None):
+        self.package = package
+        self.kind = kind  # sibling (same source), installed (dpkg database), archive (Contents)
+        self.version = version
+
+
+class OwnerIndex:
+    """Absolute path -> owners, limited to the directories asked about."""
+
+    def __init__(self):
+        self.by_path = {}
+
+    def add(self, path, owner):
+        self.by_path.setdefault(path, []).append(owner)
+
+    def in_directory(self, directory):
+        prefix = directory.rstrip("/") + "/"
+        for path, owners in self.by_path.items():
+            if path.startswith(prefix) and "/" not in path[len(prefix):]:
+                yield path, owners
+
+
+def read_contents(path, directories, siblings, index):
+    """Add the owners a Contents index gives for files in `directories`."""
+    opener = gzip.open if path.endswith(".gz") else open
+    wanted = {d.lstrip("/") for d in directories}
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="surrogateescape") as handle:
+            for line in handle:
+                name, _, locations = line.rstrip("\n").rpartition(" ")
+                name = name.rstrip(" \t")
+                if not name or posixpath.dirname(name.lstrip("/")) not in wanted:
+                    continue
+                for location in locations.split(","):
+                    package = location.rsplit("/", 1)[-1]
+                    kind = "sibling" if package in siblings else "archive"
+                    index.add("/" + name.lstrip("/"), Owner(package, kind))
+    except OSError as error:
+        raise UsageError(
+            f"cannot read --contents {path}: {error.strerror}", path, "give a readable file"
+        ) from None
+
+
+def read_dpkg_database(admindir, directories, siblings, index):
+    """Add the owners the dpkg database gives for files in `directories`."""
+    versions = _installed_versions(os.path.join(admindir, "status"))
+    wanted = {d.rstrip("/") for d in directories}
+    info = os.path.join(admindir, "info")
+    for entry in sorted(os.listdir(info)):
+        if not entry.endswith(".list"):
+            continue
+        package = entry[: -len(".list")].split(":", 1)[0]
+        with open(os.path.join(info, entry), encoding="utf-8", errors="surrogateescape") as handle:
+            for line in handle:
+                path = line.rstrip("\n")
+                if posixpath.dirname(path) in wanted:
+                    kind = "sibling" if package in siblings else "installed"
+                    index.add(path, Owner(package, kind, versions.get(package)))
+
+
+def _installed_versions(status_path):
+    versions = {}
+    package = None
+    with open(status_path, encoding="utf-8", errors="surrogateescape") as handle:
+        for line in handle:
+            if line.startswith("Package:"):
+                package = line.split(":", 1)[1].strip()
+            elif line.startswith("Version:") and package:
+                versions[package] = line.split(":", 1)[1].strip()
+            elif not line.strip():
+                package = None
+    return versions
+
+
+def module_key(path):
+    directory, name = posixpath.split(path)
+    match = MODULE_FILE.fullmatch(name)
+    return (directory, match.group("module")) if match else None
+
+
+def relations(package, version, shipped, index, sibling_paths=None):
+    """({substvar: [relation]}, [warning]) for a package shipping `shipped`
+    (absolute module paths in its final tree)."""
+    found = {}
+    warnings = []
+    sibling_paths = sibling_paths or {}
+    for sibling, paths in sorted(sibling_paths.items()):
+        both = sorted(set(paths) & set(shipped))
+        if both:
+            raise CollisionError(
+                "two binary packages of this source ship the same file",
+                f"{both[0]} in {package} and {sibling}",
+                "install it into only one of them",
+            )
+    by_key = {}
+    for path in shipped:
+        key = module_key(path)
+        if key:
+            by_key.setdefault(key, set()).add(path)
+    for path in sorted(shipped):
+        for owner in index.by_path.get(path, ()):
+            if owner.package != package:
+                _relate(found, warnings, "takeover", owner, version, path)
+    for directory in sorted({key[0] for key in by_key}):
+        for path, owners in index.in_directory(directory):
+            key = module_key(path)
+            if key not in by_key or path in by_key[key]:
+                continue
+            for owner in owners:
+                if owner.package != package:
+                    _relate(found, warnings, "another-name", owner, version, path, sorted(by_key[key])[0])
+    return {name: sorted(values) for name, values in found.items()}, warnings
+
+
+def _relate(found, warnings, rule, owner, version, path, ours=None):
+    substvars, bounds = RULES[rule]
+    operator = bounds[owner.kind]
+    bound = version if owner.kind == "sibling" else owner.version
+    if operator is None:
+        warnings.append(
+            f"{path} is also shipped by {owner.package} (Contents index); add "
+            f"'Breaks: {owner.package} (<< V), Replaces: {owner.package} (<< V)' by hand, "
+            f"V being the first version of {owner.package} without it"
+        )
+        return
+    _check_name(owner.package, path)
+    if operator and bound:
+        _check_version(bound, owner.package)
+        relation = f"{owner.package} ({operator} {bound})"
+    else:
+        relation = owner.package
+    for substvar in substvars:
+        found.setdefault(substvar, set()).add(relation)
+
+
+def _check_name(package, path):
+    if not PACKAGE_NAME.fullmatch(package):
+        raise UsageError(
+            f"refusing to write the relation {package!r}: not a valid package name",
+            f"owner of {path}",
+            "fix the Contents index or dpkg database it came from",
+        )
+
+
+def _check_version(version, package):
+    if not VERSION.fullmatch(version):
+        raise UsageError(
+            f"refusing to write the relation version {version!r}: not a valid Debian version",
+            f"for {package}",
+            "fix debian/changelog or the dpkg database it came from",
+        )

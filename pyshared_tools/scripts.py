@@ -1,0 +1,232 @@
+"""What each maintainer script of a package needs, from its plan: the data
+the templates are rendered with, and the rendered snippets.
+
+Nothing here touches the tree; the links read are read before apply.
+"""
+
+import os
+import posixpath
+
+DEFAULT_SHARED_DIR = "usr/lib/python3/dist-packages"
+
+# Which template goes into which script, in the order of the blocks in it.
+SNIPPETS = {
+    "preinst": ("maintscript-pyshared", "preinst-pyshared-farm"),
+    "postinst": ("maintscript-pyshared", "postinst-pyshared-farm", "postinst-pyshared"),
+    "prerm": ("prerm-pyshared", "maintscript-pyshared"),
+    "postrm": ("postrm-pyshared-farm", "maintscript-pyshared"),
+}
+
+# Links an old helper made at install time (none shipped in its .deb), by the
+# storage place the linked file lies in: (location kind in _farm-links, how
+# the link target is spelled from the file's tree-relative path).
+RUNTIME_LINKS = {
+    "pyshared": ("python-support", "python-central"),
+    "pyshared-ext": ("python-support",),
+    "python-support-legacy": ("python-support-var",),
+    "python-support-legacy-ext": ("python-support-var",),
+    "pycentral-legacy": ("python-central",),
+}
+# Which helpers' metadata rules a location kind out (python-support's .public
+# file means python-central never saw the package, and the reverse).
+HELPER_OF_KIND = {
+    "python-support": "python-support",
+    "python-support-var": "python-support",
+    "python-central": "python-central",
+}
+
+COMPILE_TOOLS = {3: ("py3compile", "py3clean"), 2: ("pycompile", "pyclean")}
+
+
+class FarmLink:
+    __slots__ = ("name", "target")
+
+    def __init__(self, name, target):
+        self.name = name  # path below the version directory
+        self.target = target  # absolute link text the old helper wrote
+
+
+class FarmLocation:
+    __slots__ = ("directories", "kind", "links")
+
+    def __init__(self, kind, links, directories):
+        self.kind = kind
+        self.links = links
+        self.directories = directories  # deepest first
+
+
+def compile_blocks(plan, shared_dir):
+    blocks = []
+    if plan.python3_modules:
+        helper, cleaner = COMPILE_TOOLS[3]
+        shared = "/" + shared_dir
+        blocks.append(
+            {
+                "major": 3,
+                "helper": helper,
+                "cleaner": cleaner,
+                "directories": [shared],
+                # py3compile -p PKG compiles /usr/lib/python3*/dist-packages;
+                # any other shared directory is passed to it as dh_python3
+                # passes a private directory.
+                "private_directories": [] if shared_dir == DEFAULT_SHARED_DIR else [shared],
+            }
+        )
+    if plan.python2_modules:
+        helper, cleaner = COMPILE_TOOLS[2]
+        blocks.append(
+            {"major": 2, "helper": helper, "cleaner": cleaner, "directories": [], "private_directories": []}
+        )
+    return blocks
+
+
+def farm_locations(runtime_farm, helpers):
+    """[FarmLocation] for the storage files no shipped link pointed at.
+
+    `runtime_farm`: (storage rule name, storage place path, rel) per file;
+    `helpers`: the old helpers whose metadata the tree held (may be empty).
+    """
+    by_kind = {}
+    for rule_name, place_path, rel in runtime_farm:
+        for kind in RUNTIME_LINKS.get(rule_name, ()):
+            if helpers and HELPER_OF_KIND[kind] not in helpers:
+                continue
+            by_kind.setdefault(kind, {})[rel] = "/" + posixpath.join(place_path, rel)
+    locations = []
+    for kind, targets in sorted(by_kind.items()):
+        links = [FarmLink(rel, target) for rel, target in sorted(targets.items())]
+        directories = set()
+        for rel in targets:
+            parent = posixpath.dirname(rel)
+            while parent:
+                directories.add(parent)
+                parent = posixpath.dirname(parent)
+        ordered = sorted(directories, key=lambda d: (-d.count("/"), d))
+        locations.append(FarmLocation(kind, links, ordered))
+    return locations
+
+
+def directory_links(root, plan):
+    """(absolute path, link text) of every directory link the plan removes
+    where the final tree has a real directory: dpkg would keep the link."""
+    final_directories = set()
+    for action in plan.actions:
+        if action.op == "mkdir":
+            final_directories.add(action.path)
+        elif action.op in ("move", "copy", "symlink"):
+            parent = posixpath.dirname(action.path)
+            while parent:
+                final_directories.add(parent)
+                parent = posixpath.dirname(parent)
+    found = []
+    for action in plan.actions:
+        if action.op != "unlink" or action.path not in final_directories:
+            continue
+        full = os.path.join(root, action.path)
+        if os.path.islink(full):
+            found.append(("/" + action.path, os.readlink(full)))
+    return found
+
+
+class Legacy:
+    """What a package's farm-era versions left that its scripts must handle.
+
+    Saved in debian/.debhelper/pyshared/<package>.legacy.json and merged on
+    every run: a rerun over the already-converted tree sees no farm any more
+    but must write the same snippets (dh_clean removes the record).
+    """
+
+    __slots__ = ("directory_links", "helpers", "runtime_farm", "storage_sources")
+
+    def __init__(self, runtime_farm=(), helpers=(), directory_links=(), storage_sources=()):
+        self.runtime_farm = sorted({tuple(entry) for entry in runtime_farm})
+        self.helpers = sorted(set(helpers))
+        self.directory_links = sorted({tuple(entry) for entry in directory_links})
+        self.storage_sources = sorted({tuple(entry) for entry in storage_sources})
+
+    def merged(self, other):
+        return Legacy(
+            self.runtime_farm + other.runtime_farm,
+            self.helpers + other.helpers,
+            self.directory_links + other.directory_links,
+            self.storage_sources + other.storage_sources,
+        )
+
+    def __bool__(self):
+        return bool(self.runtime_farm or self.directory_links or self.storage_sources)
+
+    def to_json(self):
+        import json
+
+        document = {name: getattr(self, name) for name in self.__slots__}
+        return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text):
+        import json
+
+        return cls(**json.loads(text))
+
+
+def legacy_path(package):
+    return os.path.join("debian", ".debhelper", "pyshared", f"{package}.legacy.json")
+
+
+def load_legacy(package):
+    try:
+        with open(legacy_path(package), encoding="utf-8") as handle:
+            return Legacy.from_json(handle.read())
+    except FileNotFoundError:
+        return Legacy()
+
+
+def script_data(plan, shared_dir, version, legacy):
+    """Everything the templates need for one package."""
+    return {
+        "package": plan.package,
+        "compile_blocks": compile_blocks(plan, shared_dir),
+        "switches": [
+            {"path": path, "old_target": target, "prior_version": f"{version}~"}
+            for path, target in legacy.directory_links
+        ],
+        "farm": {
+            "before": version,
+            "locations": farm_locations(legacy.runtime_farm, set(legacy.helpers)),
+            "stale_sources": ["/" + path for _, path in legacy.storage_sources],
+            "stale_directories": _storage_directories(legacy.storage_sources),
+        },
+    }
+
+
+def _storage_directories(storage_sources):
+    """The old storage directories, deepest first, down to each storage place."""
+    directories = set()
+    for place, path in storage_sources:
+        parent = posixpath.dirname(path)
+        while parent and (parent == place or parent.startswith(place + "/")):
+            directories.add("/" + parent)
+            parent = posixpath.dirname(parent)
+    return sorted(directories, key=lambda d: (-d.count("/"), d))
+
+
+def needed(template, data):
+    if template == "maintscript-pyshared":
+        return bool(data["switches"])
+    if template == "postinst-pyshared-farm":
+        return bool(data["farm"]["locations"] or data["farm"]["stale_sources"])
+    if template.endswith("-farm"):
+        return bool(data["farm"]["locations"])
+    return bool(data["compile_blocks"])
+
+
+def render_snippets(data):
+    """{script: text of our block} for the scripts that need one."""
+    from pyshared_tools.render import render
+
+    bodies = {}
+    for script, templates in SNIPPETS.items():
+        parts = [render(template, **data) for template in templates if needed(template, data)]
+        if parts:
+            bodies[script] = "".join(parts)
+    return bodies
+
