@@ -11,10 +11,11 @@ import os
 import stat
 
 from . import log
-from .errors import TreeError
+from .errors import ExternalToolError, TreeError
 
 JOURNAL_VERSION = 1
 DIRECTORY_FARM_LINK = "directory-farm-link"
+PATCHELF = "patchelf"
 _TEMPORARY_SUFFIX = ".dh-pyshared-new"
 
 
@@ -179,6 +180,45 @@ def _symlink(guard, action):
     os.replace(temporary, dest)
 
 
+def _drop_needed(guard, action):
+    """Drop one DT_NEEDED entry: patchelf edits a copy, which then replaces the
+    file, so a kill leaves the old or the new file, never a half-written one;
+    a file without the entry is already done."""
+    from . import elf
+
+    info = guard.existing(action["path"])
+    if info is None or not stat.S_ISREG(info.st_mode):
+        _inconsistent(action, "is no longer a regular file")
+    path = guard.path(action["path"])
+    soname = action["needed"]
+    if soname not in elf.needed_sonames(elf.read_candidate(path), action["path"]):
+        return
+    import shutil
+
+    import sh
+
+    temporary = path + _TEMPORARY_SUFFIX
+    if _lstat(temporary):
+        os.unlink(temporary)  # left by a run killed here; never write through a link
+    shutil.copyfile(path, temporary, follow_symlinks=False)
+    os.chmod(temporary, stat.S_IMODE(info.st_mode))
+    try:
+        sh.Command(PATCHELF)("--remove-needed", soname, temporary, _tty_out=False)
+        problem = None if soname not in elf.needed_sonames(elf.read_candidate(temporary)) else "kept it"
+    except sh.CommandNotFound:
+        problem = "is not installed"
+    except sh.ErrorReturnCode as error:
+        problem = f"failed: {error.stderr.decode(errors='replace').strip()}"
+    if problem:
+        os.unlink(temporary)
+        raise ExternalToolError(
+            f"{PATCHELF} --remove-needed {soname} {problem}",
+            f"on {action['path']} in {guard.root}",
+            f"install a working {PATCHELF}, or drop --fix-libpython",
+        )
+    os.replace(temporary, path)
+
+
 def _unlink(guard, action):
     info = guard.existing(action["path"])
     if info is None:
@@ -225,6 +265,7 @@ _OPERATIONS = {
     "copy": _copy,
     "move": _move,
     "symlink": _symlink,
+    "drop-needed": _drop_needed,
     "unlink": _unlink,
     "rmdir": _rmdir,
 }

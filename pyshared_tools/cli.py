@@ -19,6 +19,11 @@ def main(argv=None):
         return error.exit_code
     except BrokenPipeError:
         return 1
+    except OSError as error:
+        # What no check foresaw (a full disk, a read-only tree): still one debhelper-style line.
+        where = f", {error.filename}" if error.filename else ""
+        log.error(f"{error.strerror or error}{where}, fix the file system and run dh_pyshared again")
+        return 1
 
 
 def run(argv, environ):
@@ -106,11 +111,15 @@ def _context(options, control, facts):
         build_multiarch=lambda: facts.build_multiarch,
         query=not options.tags,
     )
+    architectures = {package.name: package.architecture for package in control.packages}
     return Context(
         shared_dir=options.shared_dir,
         resolver=resolver,
         supported_versions=supported,
         default_version=default,
-        classify=elf.classify_shared_object,
+        inspect=elf.inspect_shared_object,
         strict=options.strict,
+        host_arch=lambda: facts.host_arch,
+        package_architecture=architectures.get,
+        fix_libpython=options.fix_libpython,
     )

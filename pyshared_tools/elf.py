@@ -1,12 +1,15 @@
 """ELF facts as small pure functions over a file's bytes (auditwheel style).
 
-pyelftools costs tens of milliseconds to import and builds an object per
-symbol, which takes ~100 ms on a large extension such as lxml's etree.  The
-question asked of every .so on every package build, "does it export
-PyInit_<name>?", is therefore answered by a small reader of the section table
-and .dynsym below (checked against pyelftools in the tests); pyelftools
-parses everything else.  A byte search rules most files out first: a symbol
-name that is not in the file cannot be exported by it.
+pyelftools costs ~50 ms to import and builds an object per symbol, which
+takes ~100 ms on a large extension such as lxml's etree.  The facts asked of
+every extension on every package build (which PyInit_ functions it exports,
+its DT_NEEDED entries, its ELF class, byte order and machine, the Python
+symbols it imports) are therefore read in one pass over the section table,
+.dynsym and .dynamic by the small reader below, which the tests check against
+pyelftools on every shared object of twenty archive packages; pyelftools
+serves the helpers that list everything (exported_functions, dt_needed).  A
+byte search rules most files out first: a symbol name that is not in the file
+cannot be exported by it.
 """
 
 import errno
@@ -14,6 +17,7 @@ import io
 import os
 import stat
 import struct
+from collections import namedtuple
 
 from pyshared_tools.errors import TreeError
 
@@ -29,10 +33,31 @@ _BYTE_ORDERS = {1: "<", 2: ">"}
 # and symbol entry (st_name, st_info, st_shndx as indices), by EI_CLASS.
 _SECTION_FORMATS = {1: ("IIIIIIIIII", 1, 4, 5, 6, 9), 2: ("IIQQQQIIQQ", 1, 4, 5, 6, 9)}
 _SYMBOL_FORMATS = {1: ("IIIBBH", 0, 3, 5), 2: ("IBBHQQ", 0, 1, 3)}
+# Dynamic section entry (d_tag, d_val), by EI_CLASS.
+_DYNAMIC_FORMATS = {1: "iI", 2: "qQ"}
 _SHT_STRTAB = 3
+_SHT_DYNAMIC = 6
 _SHT_DYNSYM = 11
+_DT_NULL = 0
+_DT_NEEDED = 1
 _STB_GLOBAL_OR_WEAK = (1, 2)
 _STT_FUNC = 2
+# Names of the symbols an extension takes from the interpreter (libpython).
+_PYTHON_SYMBOL_PREFIXES = (b"Py", b"_Py")
+
+
+ElfFacts = namedtuple(
+    "ElfFacts",
+    (
+        "elf_class",  # int: e_ident[EI_CLASS], 1 (32-bit) or 2 (64-bit)
+        "byte_order",  # int: e_ident[EI_DATA], 1 (little-endian) or 2 (big-endian)
+        "machine",  # int: e_machine
+        "module",  # str | None: the module the init function of the file's stem initialises
+        "init_functions",  # tuple[str, ...]: exported init functions (PyInit_*), sorted
+        "needed",  # tuple[str, ...]: DT_NEEDED sonames, in file order
+        "python_imports",  # tuple[str, ...]: undefined Py*/_Py* dynamic symbols, sorted
+    ),
+)
 
 
 def read_candidate(path: str | os.PathLike, where: str | None = None) -> bytes:
@@ -107,6 +132,42 @@ def classify_shared_object(
     return extension_module_name(read_candidate(path, where), stem, major, where)
 
 
+def extension_facts(data: bytes, stem: str, where: str | None = None) -> ElfFacts | None:
+    """Everything the checks ask of a Python 3 extension named `stem`, in one
+    pass over its tables; None for a file that is not ELF.
+
+    A file without any PyInit_ name in its bytes exports no init function and
+    is not parsed beyond its header: its `needed` and `python_imports` are empty.
+    """
+    if not is_elf(data):
+        return None
+    _check_tables_inside(data, where)
+    elf_class, byte_order = data[4], data[5]
+    machine = struct.unpack_from(_BYTE_ORDERS[byte_order] + "H", data, 18)[0]
+    if _INIT_PREFIXES[3].encode() not in data:
+        return ElfFacts(elf_class, byte_order, machine, None, (), (), ())
+    init_functions, needed, imports = _read_dynamic_tables(data, where)
+    names = {_INIT_PREFIXES[3] + name: name for name in _module_names(stem)}
+    module = next((names[symbol] for symbol in names if symbol in init_functions), None)
+    return ElfFacts(elf_class, byte_order, machine, module, init_functions, needed, imports)
+
+
+def needed_sonames(data: bytes, where: str | None = None) -> tuple[str, ...]:
+    """The DT_NEEDED entries, in file order: dt_needed() without pyelftools."""
+    if not is_elf(data):
+        return ()
+    _check_tables_inside(data, where)
+    return _read_dynamic_tables(data, where)[1]
+
+
+def inspect_shared_object(
+    path: str | os.PathLike, stem: str, where: str | None = None
+) -> ElfFacts | None:
+    """extension_facts() of a file the caller lstat'ed as regular."""
+    where = where or os.fsdecode(path)
+    return extension_facts(read_candidate(path, where), stem, where)
+
+
 def _module_names(stem):
     names = [stem]
     if stem.endswith(_LEGACY_SUFFIX):
@@ -171,6 +232,65 @@ def _defines_functions(data, names, where):
             ):
                 found.add(name)
     return found
+
+
+def _read_dynamic_tables(data, where):
+    """(exported PyInit_* functions, DT_NEEDED sonames, undefined Py*/_Py* symbols)
+    from .dynsym and .dynamic: what pyelftools would list, for these names, fast."""
+    order = _BYTE_ORDERS[data[5]]
+    header = struct.unpack_from(order + _HEADER_FORMATS[data[4]], data, 16)
+    shoff, shentsize, shnum = header[5], header[10], header[11]
+    section_format, type_at, offset_at, size_at, link_at, entsize_at = _SECTION_FORMATS[data[4]]
+    section_struct = struct.Struct(order + section_format)
+    symbol_format, name_at, info_at, shndx_at = _SYMBOL_FORMATS[data[4]]
+    symbol_struct = struct.Struct(order + symbol_format)
+    dynamic_struct = struct.Struct(order + _DYNAMIC_FORMATS[data[4]])
+    if shnum and shentsize < section_struct.size:
+        raise _corrupt(where)
+    sections = [section_struct.unpack_from(data, shoff + i * shentsize) for i in range(shnum)]
+    init_prefix = _INIT_PREFIXES[3].encode()
+    init_functions, needed, imports = set(), [], set()
+    for section in sections:
+        kind = section[type_at]
+        if kind not in (_SHT_DYNSYM, _SHT_DYNAMIC):
+            continue
+        minimum_entry = symbol_struct.size if kind == _SHT_DYNSYM else dynamic_struct.size
+        if section[link_at] >= len(sections) or section[entsize_at] < minimum_entry:
+            raise _corrupt(where)
+        strings = sections[section[link_at]]
+        if strings[type_at] != _SHT_STRTAB:
+            raise _corrupt(where)
+        string_table = _slice_inside(data, strings[offset_at], strings[size_at], where)
+        table = _slice_inside(data, section[offset_at], section[size_at], where)
+        entsize = section[entsize_at]
+        if kind == _SHT_DYNAMIC:
+            for position in range(0, len(table) - dynamic_struct.size + 1, entsize):
+                tag, value = dynamic_struct.unpack_from(table, position)
+                if tag == _DT_NULL:
+                    break
+                if tag == _DT_NEEDED:
+                    needed.append(_string_at(string_table, value, where))
+            continue
+        for position in range(0, len(table) - symbol_struct.size + 1, entsize):
+            symbol = symbol_struct.unpack_from(table, position)
+            offset, info = symbol[name_at], symbol[info_at]
+            if symbol[shndx_at] == 0:
+                if string_table.startswith(_PYTHON_SYMBOL_PREFIXES, offset):
+                    imports.add(_string_at(string_table, offset, where))
+            elif (
+                string_table.startswith(init_prefix, offset)
+                and info >> 4 in _STB_GLOBAL_OR_WEAK
+                and info & 0xF == _STT_FUNC
+            ):
+                init_functions.add(_string_at(string_table, offset, where))
+    return tuple(sorted(init_functions)), tuple(needed), tuple(sorted(imports))
+
+
+def _string_at(string_table, offset, where):
+    end = string_table.find(b"\0", offset)
+    if offset >= len(string_table) or end == -1:
+        raise _corrupt(where)
+    return string_table[offset:end].decode("utf-8", "surrogateescape")
 
 
 def _slice_inside(data, offset, size, where):

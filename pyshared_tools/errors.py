@@ -52,3 +52,7 @@ class ExternalToolError(PysharedError):
 
 class LeftoverError(PysharedError):
     """A warning promoted to an error by --strict."""
+
+
+class AbiError(TreeError):
+    """An extension module would not load where the package installs it."""

@@ -170,6 +170,16 @@ OPTION_TABLE = (
         ),
     ),
     OptionSpec(
+        flags=("--fix-libpython",),
+        dest="fix_libpython",
+        action="store_true",
+        group=TOOL_GROUP,
+        help=(
+            "Drop the DT_NEEDED entry for libpython3.X from every extension module linked against it "
+            "(with patchelf), instead of warning about it."
+        ),
+    ),
+    OptionSpec(
         flags=("--json",),
         dest="json",
         action="store_true",
@@ -243,6 +253,7 @@ _OPTION_DEFAULTS = {
     "contents": (),  # tuple[str, ...]
     "dpkg_database": False,
     "strict": False,
+    "fix_libpython": False,
     "explicit_packages": False,
     "internal_selection": PackageSelection(),
     "warnings": (),  # tuple[str, ...]
@@ -430,6 +441,7 @@ def parse_command_line(argv: Sequence[str], environ: Mapping[str, str]) -> Optio
         contents=_unique(namespace.contents),
         dpkg_database=namespace.dpkg_database,
         strict=namespace.strict,
+        fix_libpython=namespace.fix_libpython,
         explicit_packages=bool(packages),
         internal_selection=internal_selection,
         warnings=tuple(warnings),

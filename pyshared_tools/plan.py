@@ -11,8 +11,8 @@ import os
 import re
 from collections import namedtuple
 
-from . import tags
-from .errors import CollisionError, TagError
+from . import checks, tags
+from .errors import AbiError, CollisionError, TagError
 from .modules import build_views
 from .tags import version_text
 
@@ -30,7 +30,9 @@ Extension = namedtuple(
     (
         "version",  # tuple | None: None for abi3
         "name",  # str: final file name
+        "facts",  # elf.ElfFacts | None: None for a file that is not ELF
     ),
+    defaults=(None,),
 )
 
 Placement = namedtuple(
@@ -46,15 +48,39 @@ Placement = namedtuple(
 
 
 class Context:
-    __slots__ = ("classify", "default_version", "resolver", "shared_dir", "strict", "supported_versions")
+    __slots__ = (
+        "default_version",
+        "fix_libpython",
+        "host_arch",
+        "inspect",
+        "package_architecture",
+        "resolver",
+        "shared_dir",
+        "strict",
+        "supported_versions",
+    )
 
-    def __init__(self, shared_dir, resolver, supported_versions, default_version, classify, strict=False):
+    def __init__(
+        self,
+        shared_dir,
+        resolver,
+        supported_versions,
+        default_version,
+        inspect,
+        strict=False,
+        host_arch=lambda: None,
+        package_architecture=lambda package: None,
+        fix_libpython=False,
+    ):
         self.shared_dir = shared_dir  # str
         self.resolver = resolver  # tags.SuffixResolver
         self.supported_versions = supported_versions  # callable -> list of versions
         self.default_version = default_version  # callable -> version
-        self.classify = classify  # callable(path, stem, major, where) -> module name or None
+        self.inspect = inspect  # callable(path, stem, where) -> elf.ElfFacts | None
         self.strict = strict
+        self.host_arch = host_arch  # callable -> DEB_HOST_ARCH
+        self.package_architecture = package_architecture  # callable(package) -> Architecture field
+        self.fix_libpython = fix_libpython
 
 
 class Decisions:
@@ -160,18 +186,21 @@ def _extension(inventory, context, module):
     parsed = tags.split_module_filename(name)
     if parsed is None:
         return None
+    where = f"{module.origin} in {inventory.package}"
+    # The one read of the file: every later check uses these facts.
+    facts = context.inspect(os.path.join(inventory.root, module.source), parsed.stem, where)
+    init = checks.init_function(parsed.stem, facts)
+    if init.outcome == "error":
+        raise AbiError(init.what, where, init.todo)
     tag_text = parsed.tag_text
     if tag_text and tag_text.split("-", 1)[0] == "abi3":
-        return Extension(None, name)
+        return Extension(None, name, facts)
     resolver = context.resolver
     if tag_text and tag_text.startswith("cpython-"):
         version = resolver.version_of_tag(tag_text)
         if f".{tag_text}.so" in resolver.imported_suffixes(version):
-            return Extension(version, name)
-    module_name = context.classify(
-        os.path.join(inventory.root, module.source), parsed.stem, 3,
-        f"{module.origin} in {inventory.package}",
-    )
+            return Extension(version, name, facts)
+    module_name = facts.module if facts else None
     if module_name is None:
         return None
     if tag_text and tag_text.startswith("cpython-"):
@@ -179,8 +208,8 @@ def _extension(inventory, context, module):
     else:
         version = module.version or _untagged_version(context, module, inventory)
     if version == "abi3":
-        return Extension(None, f"{module_name}.abi3.so")
-    return Extension(version, module_name + resolver.suffix_for(version))
+        return Extension(None, f"{module_name}.abi3.so", facts)
+    return Extension(version, module_name + resolver.suffix_for(version), facts)
 
 
 def _untagged_version(context, module, inventory):

@@ -17,7 +17,11 @@ def plan_document(plans, outputs):
                 "actions": [action.to_dict() for action in plan.actions],
                 "warnings": list(plan.warnings),
                 "extensions": [
-                    {"path": path, "version": version_text(version) if version else "abi3"}
+                    {
+                        "path": path,
+                        "version": version_text(version) if version else "abi3",
+                        "checks": [_check_document(result) for result in plan.checks.get(path, ())],
+                    }
                     for path, version in sorted(plan.extensions)
                 ],
                 "substvars": {k: v for k, v in outputs.substvars.get(plan.package, {}).items() if v},
@@ -26,6 +30,13 @@ def plan_document(plans, outputs):
             for plan in plans
         ],
     }
+
+
+def _check_document(result):
+    document = {"check": result.check, "outcome": result.outcome}
+    if result.what:
+        document["detail"] = f"{result.what}, {result.todo}" if result.todo else result.what
+    return document
 
 
 def print_json(plans, outputs):
@@ -39,6 +50,8 @@ def print_plan(plans, outputs):
             print("\tnothing to change")
         for action in plan.actions:
             print(f"\t{action.describe()}")
+        for path, results in sorted(plan.checks.items()):
+            print(f"\tcheck {path}: " + ", ".join(f"{r.check} {r.outcome}" for r in results))
         for name, value in outputs.substvars.get(plan.package, {}).items():
             if value:
                 print(f"\tsubstvar {name}={value}")

@@ -1,34 +1,37 @@
 """Turn the planner's placements into an ordered, validated list of actions.
 
 Order: directory farm links in a home go first (their paths become real
-directories), then mkdir, copy, move, new library links, removals, and rmdir
-deepest first.  Every check happens here, before apply.py changes anything.
+directories), then mkdir, copy, move, new library links, DT_NEEDED drops
+(--fix-libpython) on extensions at their final paths, removals, and rmdir
+deepest first.  Every check happens here, before apply.py changes anything,
+the extension ABI checks (checks.py) included.
 """
 
 import os
 import stat
 from collections import namedtuple
 
-from . import layouts
-from .apply import DIRECTORY_FARM_LINK
-from .errors import CollisionError, LeftoverError
+from . import checks, layouts
+from .apply import DIRECTORY_FARM_LINK, PATCHELF
+from .errors import AbiError, CollisionError, ExternalToolError, LeftoverError, TagError
 from .modules import KeptLink
 from .plan import decide, same_content
-from .tags import version_text
+from .tags import parse_tag, split_module_filename, version_text
 
 
 class Action(
     namedtuple(
         "Action",
         (
-            "op",  # str: mkdir, copy, move, symlink, unlink, rmdir
+            "op",  # str: mkdir, copy, move, symlink, drop-needed, unlink, rmdir
             "path",  # str
             "source",  # str | None
             "target",  # str | None
             "keep",  # str | None
             "reason",  # str | None
+            "needed",  # str | None: drop-needed: the DT_NEEDED entry to drop
         ),
-        defaults=(None, None, None, None),
+        defaults=(None, None, None, None, None),
     )
 ):
     __slots__ = ()
@@ -46,12 +49,15 @@ class Action(
             return f"link {self.path} -> {self.target}"
         if self.op == "unlink":
             return f"remove {self.path} ({self.reason})"
+        if self.op == "drop-needed":
+            return f"drop DT_NEEDED {self.needed} from {self.path}"
         return f"{self.op} {self.path}"
 
 
 class Plan:
     __slots__ = (
         "actions",
+        "checks",
         "extensions",
         "final_paths",
         "helpers",
@@ -81,6 +87,7 @@ class Plan:
         self.actions = [] if actions is None else actions
         self.warnings = [] if warnings is None else warnings
         self.extensions = [] if extensions is None else extensions  # (path, version or None for abi3)
+        self.checks = {}  # extension path -> (checks.Result, ...), one per check in checks.CHECKS
         self.python3_pure = python3_pure
         self.python3_modules = python3_modules
         self.python2_modules = python2_modules
@@ -146,6 +153,8 @@ def build_plan(inventory, context):
     for dest, placement in sorted(chosen.items()):
         if isinstance(placement.module, KeptLink):
             actions.append(Action("symlink", dest, target=_rebased(placement.module, dest)))
+    plan.checks = _check_extensions(inventory, context, chosen, plan.warnings)
+    actions += _libpython_fixes(chosen, plan.checks)
 
     removals = []
     bytecode = {id(m) for m in decisions.bytecode}
@@ -191,6 +200,71 @@ def build_plan(inventory, context):
             "fix the build, or drop --strict",
         )
     return plan
+
+
+def _check_extensions(inventory, context, chosen, warnings):
+    """Every check of checks.py on every placed extension: {dest: results}.
+    The first error is raised; warnings are appended to `warnings`."""
+    results = {}
+    extensions = sorted((d, p) for d, p in chosen.items() if p.extension)
+    if not extensions:
+        return results
+    package_arch = context.package_architecture(inventory.package) or ""
+    host_arch = None
+    for dest, placement in extensions:
+        extension, module = placement.extension, placement.module
+        facts = extension.facts
+        if package_arch.split() == ["all"]:
+            arch = checks.package_architecture(package_arch)
+        else:
+            if host_arch is None and facts is not None:
+                host_arch = context.host_arch()
+            arch = checks.architecture(facts, host_arch, _tag_multiarch(extension.name))
+        stem = extension.name.split(".", 1)[0]
+        if extension.version is None:
+            abi = checks.stable_abi(facts, min(context.supported_versions()))
+        else:
+            abi = checks.Result("stable-abi", "not-applicable")
+        found = (arch, checks.init_function(stem, facts), checks.libpython(facts, context.fix_libpython), abi)
+        where = f"{module.origin} in {inventory.package}"
+        for result in found:
+            if result.outcome == "error":
+                raise AbiError(result.what, where, result.todo)
+            if result.outcome == "warning":
+                warnings.append(f"{result.what}, {where}, {result.todo}")
+        results[dest] = found
+    return results
+
+
+def _tag_multiarch(name):
+    parsed = split_module_filename(name)
+    if parsed is None or parsed.tag_text is None:
+        return None
+    try:
+        return parse_tag(parsed.tag_text, origin="tag").multiarch
+    except TagError:
+        return None
+
+
+def _libpython_fixes(chosen, results):
+    """drop-needed actions for the libpython entries --fix-libpython drops."""
+    fixes = []
+    for dest, found in sorted(results.items()):
+        if any(result.check == "libpython" and result.outcome == "fixed" for result in found):
+            fixes += [
+                Action("drop-needed", dest, needed=name)
+                for name in checks.linked_libpython(chosen[dest].extension.facts)
+            ]
+    if fixes:
+        import shutil
+
+        if shutil.which(PATCHELF) is None:
+            raise ExternalToolError(
+                f"{PATCHELF} is not installed",
+                f"needed by --fix-libpython for {fixes[0].path}",
+                f"install {PATCHELF}, or drop --fix-libpython",
+            )
+    return fixes
 
 
 def _storage_place(inventory, path):

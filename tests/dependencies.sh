@@ -1,12 +1,29 @@
-# Sourced by tests/run and examples/demo/run: installs what they need from
+# Sourced by tests/run and examples/run: installs what they need from
 # Debian's archive (the machine must be Debian bookworm; run as root).
+# patchelf: --fix-libpython; python3-pip: installs PYPI_PACKAGES.
 RUNTIME_PACKAGES="python3 python3-debian python3-jinja2 python3-packaging python3-sh python3-pyelftools
-    gcc libc6-dev python3-dev dpkg-dev"
-TEST_PACKAGES="python3-pytest python3-hypothesis python3-venv python3-pip dh-python debhelper
-    fakeroot hyperfine ca-certificates debootstrap piuparts shellcheck"
+    gcc libc6-dev python3-dev dpkg-dev patchelf python3-pip"
+# Not in Debian: abi3info carries CPython's stable ABI list (Misc/stable_abi.toml)
+# for the abi3 check; setup.cfg's install_requires names it too.
+PYPI_PACKAGES="abi3info"
+# Building the dh-pyshared .deb and the example source package, checking them,
+# and installing the example into a throwaway bookworm root.
+PACKAGING_PACKAGES="build-essential debhelper dh-python fakeroot lintian debootstrap ca-certificates"
+# apache2, mod_wsgi and libpython3.11: the hosts tests/test_hosts.py loads extensions in.
+TEST_PACKAGES="python3-pytest python3-hypothesis python3-venv python3-pip
+    hyperfine piuparts shellcheck apache2 libapache2-mod-wsgi-py3 libpython3.11"
 
 install_dependencies() {
+    install_debian_packages "$1"
+    # /usr/bin/python3 -m pip: the python3 first on PATH may be another one.
+    /usr/bin/python3 -c "import ${PYPI_PACKAGES%% *}" 2>/dev/null \
+        || /usr/bin/python3 -m pip install -q --break-system-packages --root-user-action=ignore \
+            $PYPI_PACKAGES
+}
+
+install_debian_packages() {
     packages=$RUNTIME_PACKAGES
+    [ "$1" = packaging ] || [ "$1" = tests ] && packages="$packages $PACKAGING_PACKAGES"
     [ "$1" = tests ] && packages="$packages $TEST_PACKAGES"
     missing=$(dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' $packages 2>/dev/null \
         | awk '$1 != "ii" {print $2}'; for p in $packages; do

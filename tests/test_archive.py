@@ -1,10 +1,8 @@
 """Real bookworm packages: Debian's tree, turned back into an upstream install,
 must come out of dh_pyshared exactly as Debian ships it.
 
-The .debs are fetched with the system's apt (`apt-get download`, after one
-`apt-get update` if the first attempt fails) into the tests cache directory
-(tests/helpers/interpreters.py: $PYSHARED_TEST_CACHE, default
-~/.cache/dh-pyshared-tests), once, under a lock.  A fetch failure fails the
+The .debs are fetched once into the tests cache directory by
+tests/helpers/archive.py (`apt-get download`).  A fetch failure fails the
 tests; nothing is skipped.
 
 For each package:
@@ -23,7 +21,6 @@ For each package:
 * the converted modules import with /usr/bin/python3 from the output tree alone.
 """
 
-import fcntl
 import functools
 import json
 import os
@@ -34,7 +31,8 @@ from pathlib import Path
 
 import pytest
 from conftest import MULTIARCH, SourcePackage, snapshot
-from helpers.interpreters import FetchError, cache_directory
+from helpers.archive import fetch_debs
+from helpers.elfref import reference_facts
 
 # Small packages with extension modules, plus numpy (4.8 MB) for size: ~8 MB in all.
 PACKAGES = (
@@ -97,7 +95,6 @@ TAGGED_SO = re.compile(rf"(?P<stem>[^.]+)\.cpython-311-{re.escape(MULTIARCH)}\.s
 EGG_INFO = re.compile(r"(?P<base>.+)\.egg-info")
 PYTHON = "/usr/bin/python3"
 DEB_CACHE_NAME = "bookworm-debs"
-MARKER_NAME = "downloaded.ok"
 
 
 # --- fetching ---------------------------------------------------------------
@@ -106,49 +103,7 @@ MARKER_NAME = "downloaded.ok"
 @functools.cache
 def bookworm_debs():
     """{package: .deb path}, downloaded once into the tests cache directory."""
-    cache = cache_directory() / DEB_CACHE_NAME
-    cache.mkdir(parents=True, exist_ok=True)
-    marker = cache / MARKER_NAME
-    expected = "\n".join(PACKAGES) + "\n"
-    # Concurrent test runs may share the cache: one fetches, the others wait.
-    with open(cache / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (marker.exists() and marker.read_text() == expected):
-            marker.unlink(missing_ok=True)
-            _download(cache)
-            marker.write_text(expected)
-        return {package: _one_deb(cache, package) for package in PACKAGES}
-
-
-def _download(cache):
-    scratch = cache / "partial"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir()
-    # Root downloads into a root-owned directory: _apt could not write there.
-    command = ["apt-get", "-q", "-oAPT::Sandbox::User=root", "download", *PACKAGES]
-    if _apt(command, scratch).returncode != 0:
-        update = _apt(["apt-get", "-q", "update"], scratch)
-        if update.returncode != 0:
-            raise FetchError(f"apt-get update failed ({update.returncode}):\n{update.stderr}")
-        retry = _apt(command, scratch)
-        if retry.returncode != 0:
-            raise FetchError(f"{' '.join(command)} failed ({retry.returncode}):\n{retry.stderr}")
-    for old in cache.glob("*.deb"):
-        old.unlink()
-    for deb in scratch.glob("*.deb"):
-        deb.rename(cache / deb.name)
-    scratch.rmdir()
-
-
-def _apt(command, cwd):
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-
-
-def _one_deb(cache, package):
-    debs = sorted(cache.glob(f"{package}_*.deb"))
-    if len(debs) != 1:
-        raise FetchError(f"expected one {package}_*.deb in {cache}, got {[d.name for d in debs]}")
-    return debs[0]
+    return fetch_debs(PACKAGES, DEB_CACHE_NAME)
 
 
 def deb_field(deb, field):
@@ -502,7 +457,8 @@ def test_fast_init_lookup_agrees_with_pyelftools_on_every_shared_object(tmp_path
     """elf._defines_functions (the hand-written .dynsym reader on the hot path)
     gives pyelftools' answer for every exported function name of every .so the
     archive package ships, and for every other name in its .dynsym (undefined,
-    local, data) or absent from it."""
+    local, data) or absent from it; elf.extension_facts gives pyelftools'
+    header, init functions, DT_NEEDED entries and imported Python symbols."""
     import io
 
     from elftools.elf.elffile import ELFFile
@@ -524,3 +480,5 @@ def test_fast_init_lookup_agrees_with_pyelftools_on_every_shared_object(tmp_path
         assert dynamic - exported, path
         assert elf._defines_functions(data, probes, str(path)) == exported & probes, path
         assert exported, path
+        stem = path.name.split(".")[0]
+        assert tuple(elf.extension_facts(data, stem, str(path))) == reference_facts(data, stem), path

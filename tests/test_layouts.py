@@ -13,9 +13,11 @@ import pytest
 from conftest import MULTIARCH, provenance, snapshot
 
 GOLDEN = Path(__file__).parent / "golden"
-# Bytecode, farm metadata and the lower version's generated RECORD go on purpose.
+# Bytecode, farm metadata and the lower version's generated RECORD go on purpose,
+# and --fix-libpython rewrites the extensions linked against libpython.
 REMOVED_ON_PURPOSE = (
-    ".pyc", ".public", "pyshared-data/python-demo", "python3.10/dist-packages/foo-1.0.dist-info/RECORD"
+    ".pyc", ".public", "pyshared-data/python-demo", "python3.10/dist-packages/foo-1.0.dist-info/RECORD",
+    f"foo/_linked.cpython-311-{MULTIARCH}.so", "site-packages/foo/_moved.so",
 )
 PY311 = "usr/lib/python3.11"
 SHARED = "usr/lib/python3/dist-packages"
@@ -133,6 +135,14 @@ def metadata_generated(src):
         src.write(f"{base}/foo-1.0.dist-info/RECORD", f"foo/__init__.py,,\n# {version}\n")
 
 
+def libpython_fix(src):
+    """An extension linked against libpython, fixed by --fix-libpython: one moved, one in place."""
+    src.write(f"{SHARED}/foo/__init__.py", "")
+    src.extension(f"{SHARED}/foo/_linked.cpython-311-{MULTIARCH}.so", link_libpython=True)
+    src.extension(f"{PY311}/site-packages/foo/_moved.so", link_libpython=True)
+    src.extension(f"{PY311}/site-packages/foo/_plain.so")
+
+
 def library_chain(src):
     base = f"{PY311}/site-packages/torchish"
     src.write(f"{base}/__init__.py", "")
@@ -155,6 +165,7 @@ CASES = {
     "differing-pure": (differing_pure, ()),
     "metadata-generated": (metadata_generated, ()),
     "library-chain": (library_chain, ()),
+    "libpython-fix": (libpython_fix, ("--fix-libpython",)),
 }
 
 
@@ -210,7 +221,7 @@ def test_layout_golden_and_idempotent(make_source, name):
 def test_already_correct_tree_is_byte_for_byte_unchanged(source):
     source.write(f"{SHARED}/foo/__init__.py", "")
     source.extension(f"{SHARED}/foo/_speed.cpython-311-{MULTIARCH}.so")
-    source.write(f"{SHARED}/foo/_helper.abi3.so", b"\x7fELF stable abi")
+    source.extension(f"{SHARED}/foo/_helper.abi3.so", limited_api=0x030B0000)
     source.library(f"{SHARED}/foo/libhelper.so")
     source.link(f"{SHARED}/foo/static", "/usr/share/javascript/jquery")
     tree = source.tree()

@@ -23,6 +23,7 @@ FAULT = "DH_PYSHARED_FAULT_AFTER_ACTIONS"
 FIELDS = "X-Python3-Version: >= 3.10\n"
 RESUME_LAYOUTS = (
     "upstream-site", "draft-farm", "dh-python2", "directory-farm", "shared-both-majors", "differing-pure",
+    "libpython-fix",
 )
 SCHEMA_DOC = CHECKOUT / "docs" / "plan-schema.md"
 
@@ -243,7 +244,7 @@ def test_no_act_changes_nothing_and_prints_the_plan_then_carried_out(pristine, n
     assert lines[0] == f"{src.package} (debian/{src.package}):"
     action_lines = [
         line for line in lines[1:]
-        if not line.startswith(("\tsubstvar ", "\t\t")) and not line.endswith(" snippet:")
+        if not line.startswith(("\tsubstvar ", "\tcheck ", "\t\t")) and not line.endswith(" snippet:")
     ]
     assert len(action_lines) == len(actions)
     for line, action in zip(action_lines, actions, strict=True):

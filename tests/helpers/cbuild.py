@@ -21,7 +21,15 @@ BASE_FLAGS = ("-shared", "-fPIC", "-O2", "-g0", "-Wall")
 
 _PY3_SOURCE = Template("""\
 #define PY_SSIZE_T_CLEAN
+$defines
 #include <Python.h>
+
+/* Never called: makes the object import the symbols `body` names. */
+void pyshared_test_references(PyObject *object)
+{
+    (void) object;
+    $body
+}
 
 static struct PyModuleDef definition = {PyModuleDef_HEAD_INIT, "$module", NULL, -1, NULL};
 
@@ -65,6 +73,8 @@ def compile_extension(
     link_libpython=False,
     init_name=None,
     cc="gcc",
+    limited_api=None,
+    body="",
 ):
     """Build a real extension module at dest and return dest as a Path.
 
@@ -74,6 +84,9 @@ def compile_extension(
     major 2 uses Py_InitModule, so it needs python2.7 include_dirs.
     link_libpython: True links the interpreter's libpython; a string such as
     "python3.12" names the library.
+    limited_api: Py_LIMITED_API's value (0x030b0000), for a stable-ABI build.
+    body: C statements in a function never called (with PyObject *object in
+    scope), to make the object import more symbols.
     """
     init_name = init_name or module_name
     for name in (module_name, init_name):
@@ -96,8 +109,9 @@ def compile_extension(
             link_libpython if isinstance(link_libpython, str) else facts["library"]
         )
         libraries = [f"-L{facts['library_dir']}", f"-l{library}"]
+    defines = f"#define Py_LIMITED_API {limited_api:#010x}" if limited_api else ""
     source = template.substitute(
-        module=module_name, init=init_name, value=_c_string(value)
+        module=module_name, init=init_name, value=_c_string(value), defines=defines, body=body
     )
     return compile_c(dest, source, flags=flags, libraries=libraries, cc=cc)
 

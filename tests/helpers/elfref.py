@@ -1,0 +1,45 @@
+"""The reference answers of pyelftools for what pyshared_tools/elf.py reads by hand."""
+
+import io
+
+from elftools.elf.elffile import ELFFile
+from elftools.elf.enums import ENUM_E_MACHINE
+
+
+def reference_facts(data, stem):
+    """What elf.extension_facts(data, stem) must return, computed with pyelftools."""
+    elf = ELFFile(io.BytesIO(data))
+    symbols = [s for section in elf.iter_sections("SHT_DYNSYM") for s in section.iter_symbols()]
+    init_functions = sorted(
+        s.name for s in symbols
+        if s.name.startswith("PyInit_") and s["st_shndx"] != "SHN_UNDEF"
+        and s["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK") and s["st_info"]["type"] == "STT_FUNC"
+    )
+    if b"PyInit_" not in data:
+        assert not init_functions
+        needed, imports = (), ()
+    else:
+        needed = tuple(
+            tag.needed
+            for section in elf.iter_sections("SHT_DYNAMIC")
+            for tag in section.iter_tags("DT_NEEDED")
+        )
+        imports = tuple(sorted({
+            s.name for s in symbols if s["st_shndx"] == "SHN_UNDEF" and s.name.startswith(("Py", "_Py"))
+        }))
+    names = [stem] + ([stem[: -len("module")]] if stem.endswith("module") and stem != "module" else [])
+    module = next((name for name in names if f"PyInit_{name}" in init_functions), None)
+    return (
+        elf.elfclass // 32,
+        1 if elf.little_endian else 2,
+        _number(elf.header["e_machine"]),
+        module,
+        tuple(init_functions),
+        needed,
+        imports,
+    )
+
+
+def _number(machine):
+    """pyelftools names the machines it knows (EM_X86_64) and gives the others as numbers."""
+    return ENUM_E_MACHINE[machine] if isinstance(machine, str) else machine
