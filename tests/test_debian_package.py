@@ -1,0 +1,328 @@
+"""The tool's own Debian package, its dh add-on, and the example source package,
+each built once with the real dpkg-buildpackage from a copy (the checkout is
+never written to), checked with lintian, and used as a maintainer would:
+
+* dh-pyshared_*.deb: the command in /usr/bin, the library private in
+  /usr/share/dh-pyshared, the templates, dh_pyshared(1) and the add-on
+  pyshared.pm; lintian reports no error and no warning;
+* its dh add-on puts dh_pyshared after dh_python3 and before dh_installdeb,
+  whichever way it and python3 are enabled; its PROMISE line lets dh skip the
+  command only for a package tree without any place the tool reads;
+* examples/pyshared-demo, `dh $@ --with pyshared` over an old-style upstream
+  install, built with the unpacked tool (PATH and PERL5LIB: the .deb is not
+  installed on this machine), lintian-clean, installed with dpkg into a
+  throwaway bookworm root, and imported there by the real python3.
+"""
+
+import gzip
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import CHECKOUT, MULTIARCH
+from helpers import debbuild
+from helpers.chroot import Chroot, base_tarball
+from test_manpage import assert_same_options, groff_warnings, help_text
+
+from pyshared_tools import __version__, layouts
+
+EXAMPLE = CHECKOUT / "examples" / "pyshared-demo"
+TAGGED = f"_speedups.cpython-311-{MULTIARCH}.so"
+SHARED = "/usr/lib/python3/dist-packages"
+PROMISE = re.compile(r"^# PROMISE: DH NOOP WITHOUT (.*)$", re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def tool(tmp_path_factory):
+    """The dh-pyshared package built from a copy of the checkout."""
+    directory = tmp_path_factory.mktemp("tool")
+    source = debbuild.copy_source(CHECKOUT, directory / "dh-pyshared")
+    return debbuild.dpkg_buildpackage(source)
+
+
+@pytest.fixture(scope="module")
+def tool_root(tool, tmp_path_factory):
+    """The tool's .deb unpacked: what dpkg would install, under a temporary root."""
+    return debbuild.unpack(tool.deb("dh-pyshared"), tmp_path_factory.mktemp("tool-root"))
+
+
+@pytest.fixture(scope="module")
+def example(tool_root, tmp_path_factory):
+    """examples/pyshared-demo built with dpkg-buildpackage and the freshly built tool."""
+    source = debbuild.copy_source(EXAMPLE, tmp_path_factory.mktemp("example") / "pyshared-demo")
+    # -d: the build dependency dh-pyshared is satisfied by PATH and PERL5LIB, not by dpkg.
+    return debbuild.dpkg_buildpackage(source, "-d", env=debbuild.tool_environment(tool_root))
+
+
+# The tool's package.
+
+def test_the_tool_package_is_lintian_clean(tool):
+    code, tags = debbuild.lintian(tool.changes)
+    assert not [tag for tag in tags if tag.startswith(("E:", "W:"))], "\n".join(tags)
+    assert code == 0, tags
+
+
+def test_the_tool_package_installs_in_debian_places(tool):
+    deb = tool.deb("dh-pyshared")
+    assert deb.name == f"dh-pyshared_{__version__}_all.deb"
+    files = debbuild.contents(deb)
+    assert files["/usr/bin/dh_pyshared"][0] == "-rwxr-xr-x"
+    library = "/usr/share/dh-pyshared/pyshared_tools"
+    packaged = {Path(p).name for p in files if p.startswith(library + "/")}
+    assert packaged == {p.name for p in (CHECKOUT / "pyshared_tools").glob("*.py")}
+    templates = {Path(p).name for p in files if p.startswith("/usr/share/dh-pyshared/templates/")}
+    assert templates == {p.name for p in (CHECKOUT / "templates").iterdir()} - {"README.md"}
+    for path in ("/usr/share/man/man1/dh_pyshared.1.gz",
+                 "/usr/share/perl5/Debian/Debhelper/Sequence/pyshared.pm",
+                 "/usr/share/doc/dh-pyshared/copyright", "/usr/share/doc/dh-pyshared/changelog.gz"):
+        assert files[path][0] == "-rw-r--r--", path
+    assert not [p for p in files if "__pycache__" in p or p.endswith(".pyc")]
+    assert not [p for p in files if p.startswith("/usr/lib/python3")], "the library is private"
+
+
+def test_the_tool_package_fields(tool):
+    deb = tool.deb("dh-pyshared")
+    assert debbuild.field(deb, "Provides") == "dh-sequence-pyshared"
+    assert debbuild.field(deb, "Architecture") == "all"
+    depends = {clause.strip() for clause in debbuild.field(deb, "Depends").split(",")}
+    assert {"debhelper (>= 13)", "python3-debian", "python3-jinja2", "python3-pyelftools", "python3-sh",
+            "python3:any"} <= depends
+    # dh_python3 byte-compiles the private directory at install time.
+    assert "py3compile -p dh-pyshared /usr/share/dh-pyshared" in debbuild.control_file(deb, "postinst")
+
+
+def files_under(root):
+    return sorted(p.relative_to(root).as_posix() for p in Path(root).rglob("*"))
+
+
+def test_the_build_leaves_packages_beside_the_copy_and_clean_restores_it(tool, tmp_path):
+    stem = f"dh-pyshared_{__version__}"
+    beside = sorted(p.name for p in tool.directory.iterdir() if p != tool.source)
+    buildinfo = tool.changes.with_suffix(".buildinfo").name
+    assert beside == sorted([f"{stem}_all.deb", tool.changes.name, buildinfo])
+    assert (tool.source / "debian/dh_pyshared.1").exists()
+    subprocess.run(["debian/rules", "clean"], cwd=tool.source, env=debbuild.clean_environment(),
+                   capture_output=True, check=True)
+    pristine = debbuild.copy_source(CHECKOUT, tmp_path / "pristine")
+    assert files_under(tool.source) == files_under(pristine)
+
+
+def run_packaged(tool_root, *args, cwd=None, env=None):
+    environment = debbuild.tool_environment(tool_root, {"PYTHONDONTWRITEBYTECODE": "1", **(env or {})})
+    return subprocess.run([str(tool_root / "usr/bin/dh_pyshared"), *args], cwd=cwd, env=environment,
+                          capture_output=True, text=True, check=False)
+
+
+def test_the_packaged_command_runs_its_private_library(tool_root, tmp_path):
+    result = run_packaged(tool_root, "--version", cwd=tmp_path, env={"PYTHONVERBOSE": "1"})
+    assert result.returncode == 0 and result.stdout == f"dh_pyshared {__version__}\n"
+    private = tool_root / "usr/share/dh-pyshared/pyshared_tools"
+    assert f"{private}/cli.py" in result.stderr
+    assert str(CHECKOUT / "pyshared_tools") not in result.stderr
+
+
+def test_the_packaged_command_speaks_debhelpers_language(tool_root, tmp_path):
+    result = run_packaged(tool_root, "--bogus", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == "dh_pyshared: error: unknown option --bogus, on the command line, " \
+                            "see dh_pyshared --help\n"
+    result = run_packaged(tool_root, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("dh_pyshared: error: debian/control not found, ")
+
+
+def test_a_file_system_error_is_one_error_line_not_a_traceback(source):
+    source.write("usr/lib/python3.11/site-packages/foo/__init__.py", "")
+    (source.root / "debian/python3-demo.substvars").mkdir()
+    result = source.run("-v", check=False)
+    assert result.returncode == 1
+    assert result.stderr == ("dh_pyshared: error: Is a directory, debian/python3-demo.substvars, "
+                             "fix the file system and run dh_pyshared again\n")
+
+
+def test_the_packaged_man_page_and_help_agree(tool_root, tmp_path):
+    page = tool_root / "usr/share/man/man1/dh_pyshared.1.gz"
+    roff = gzip.decompress(page.read_bytes()).decode()
+    assert_same_options(roff, help_text(tool_root / "usr/bin/dh_pyshared",
+                                        debbuild.tool_environment(tool_root)))
+    assert f'"dh-pyshared {__version__}"' in roff.splitlines()[0]
+    plain = tmp_path / "dh_pyshared.1"
+    plain.write_text(roff)
+    assert groff_warnings(plain) == ""
+
+
+# The dh add-on and the PROMISE line.
+
+def scratch_package(root, build_depends="", arch="any"):
+    (root / "debian").mkdir(parents=True)
+    (root / "debian/control").write_text(
+        "Source: scratch\nMaintainer: Demo <demo@example.org>\n"
+        f"Build-Depends: debhelper-compat (= 13){build_depends}\n\n"
+        f"Package: python3-scratch\nArchitecture: {arch}\nDescription: scratch\n scratch\n"
+    )
+    (root / "debian/changelog").write_text(
+        "scratch (1.0) unstable; urgency=medium\n\n  * Scratch.\n\n"
+        " -- Demo <demo@example.org>  Sat, 21 Nov 2026 10:00:00 +0000\n"
+    )
+    (root / "debian/rules").write_text("#!/usr/bin/make -f\n%:\n\tdh $@\n")
+    (root / "debian/rules").chmod(0o755)
+    return root
+
+
+def dh_commands(root, tool_root, *args, env=None):
+    """The commands `dh binary` would run, in order (--no-act)."""
+    environment = debbuild.tool_environment(tool_root, env)
+    result = subprocess.run(["dh", "binary", "--no-act", *args], cwd=root, env=environment,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return [line.split()[0] for line in result.stdout.splitlines() if line.strip().startswith("dh_")]
+
+
+SEQUENCES = {
+    "--with pyshared": ("", ["--with", "pyshared"]),
+    "Build-Depends: dh-sequence-pyshared": (", dh-sequence-pyshared", []),
+    # dh loads add-ons from Build-Depends in name order: pyshared before python3.
+    "Build-Depends: dh-sequence-pyshared, dh-sequence-python3": (
+        ", dh-sequence-pyshared, dh-sequence-python3", []),
+    "--with pyshared,python3": ("", ["--with", "pyshared,python3"]),
+    "--with python3 --with pyshared": ("", ["--with", "python3", "--with", "pyshared"]),
+    "Build-Depends: dh-sequence-python3, --with pyshared": (", dh-sequence-python3", ["--with", "pyshared"]),
+}
+
+
+@pytest.mark.parametrize("arch", ["any", "all"])
+@pytest.mark.parametrize("way", sorted(SEQUENCES))
+def test_the_add_on_puts_dh_pyshared_after_dh_python3_before_dh_installdeb(tool_root, tmp_path, way, arch):
+    build_depends, args = SEQUENCES[way]
+    root = scratch_package(tmp_path / "src", build_depends, arch)
+    commands = dh_commands(root, tool_root, *args)
+    assert commands.count("dh_pyshared") == 1, commands
+    position = commands.index("dh_pyshared")
+    assert position == commands.index("dh_installdeb") - 1
+    assert position < commands.index("dh_gencontrol")
+    if "python3" in way.replace("pyshared", ""):
+        assert commands.index("dh_python3") < position
+    if arch == "any":
+        assert commands.index("dh_shlibdeps") < position
+
+
+def test_without_the_add_on_dh_does_not_run_dh_pyshared(tool_root, tmp_path):
+    assert "dh_pyshared" not in dh_commands(scratch_package(tmp_path / "src"), tool_root)
+
+
+def promise_paths(tool_root):
+    text = (tool_root / "usr/bin/dh_pyshared").read_text()
+    (hints,) = PROMISE.findall(text)
+    paths = []
+    for hint in hints.split():
+        match = re.fullmatch(r"tmp\((.+)\)", hint)
+        assert match, f"{hint}: only tmp() hints are expected"
+        paths.append(match.group(1))
+    return paths
+
+
+SAMPLE_PARTS = (
+    (r"(?P<version>2\.\d+)", "2.7"),
+    (r"(?P<version>3\.\d+)", "3.11"),
+    (r"(?P<version>[23]\.\d+)", "3.11"),
+    (r"(?P<package>[^/]+)", "demo"),
+    (r"(?:dist|site)", "site"),
+    (r"[^/]+\.(?:public|private|dirs)", "demo.public"),
+    (r"[^/]+", "demo"),
+)
+
+
+def sample(pattern):
+    """One concrete tree path that the layout pattern matches."""
+    path = pattern
+    for part, value in SAMPLE_PARTS:
+        path = path.replace(part, value)
+    assert re.fullmatch(pattern, path), (pattern, path)
+    return path
+
+
+PLACES = sorted({sample(rule.pattern) for rule in layouts.RULES})
+METADATA = sorted({sample(pattern) for pattern, _helper in layouts.METADATA_PATTERNS})
+
+
+def test_every_place_the_tool_reads_is_under_a_promised_path(tool_root):
+    promised = promise_paths(tool_root)
+    for path in [*PLACES, *METADATA]:
+        assert any(path == p or path.startswith(p + "/") for p in promised), path
+
+
+def would_run(root, tool_root, *args):
+    # dh ignores PROMISE lines under --no-act unless debhelper's own test switch is set.
+    commands = dh_commands(root, tool_root, "--with", "pyshared", *args,
+                           env={"DH_INTERNAL_TEST_CAN_SKIP": "1"})
+    return "dh_pyshared" in commands
+
+
+@pytest.mark.parametrize("path", PLACES + METADATA)
+def test_dh_runs_dh_pyshared_for_a_tree_with_any_python_place(tool_root, tmp_path, path):
+    root = scratch_package(tmp_path / "src", arch="all")
+    target = root / "debian/python3-scratch" / path
+    if path in METADATA:
+        target.parent.mkdir(parents=True)
+        target.write_text("/usr/share/pyshared/demo/__init__.py\n")
+    else:
+        target.mkdir(parents=True)
+        (target / "demo.py").write_text("")
+    assert would_run(root, tool_root)
+
+
+def test_dh_skips_dh_pyshared_only_when_the_promise_holds(tool_root, tmp_path):
+    root = scratch_package(tmp_path / "src", arch="all")
+    assert not would_run(root, tool_root), "no package tree"
+    (root / "debian/python3-scratch/usr/share/doc/python3-scratch").mkdir(parents=True)
+    assert not would_run(root, tool_root), "documentation only"
+    assert would_run(root, tool_root, "--shared-dir=/usr/share/scratch"), "an option makes it run"
+    (root / "debian/python3-scratch/usr/share/pyshared").mkdir()
+    assert would_run(root, tool_root)
+
+
+# The example source package.
+
+def test_the_example_is_built_with_dh_pyshared_from_its_sequence(example):
+    assert re.search(r"^dh binary --with pyshared$", example.log, re.MULTILINE)
+    assert re.search(r"^   dh_pyshared$", example.log, re.MULTILINE)
+    commands = re.findall(r"^   (dh_\w+)", example.log, re.MULTILINE)
+    assert commands.index("dh_pyshared") == commands.index("dh_installdeb") - 1
+
+
+def test_the_example_package_has_the_tagged_extension_and_snippets(example):
+    deb = example.deb("python3-pyshared-demo")
+    files = debbuild.contents(deb)
+    assert f"{SHARED}/demo/{TAGGED}" in files
+    assert {f"{SHARED}/demo/__init__.py", f"{SHARED}/demo/core.py"} <= set(files)
+    assert not [p for p in files if "python3.11" in p or "site-packages" in p or p.endswith("/_speedups.so")]
+    depends = debbuild.field(deb, "Depends")
+    assert depends.startswith("python3 (>= 3.11~), python3 (<< 3.12), python3:any"), depends
+    assert "libc6" in depends
+    postinst = debbuild.control_file(deb, "postinst")
+    assert f"# Automatically added by dh_pyshared/{__version__}" in postinst
+    assert "py3compile -p python3-pyshared-demo" in postinst
+    assert "py3clean -p python3-pyshared-demo" in debbuild.control_file(deb, "prerm")
+
+
+def test_the_example_packages_are_lintian_clean(example):
+    code, tags = debbuild.lintian(example.changes)
+    assert not [tag for tag in tags if tag.startswith(("E:", "W:"))], "\n".join(tags)
+    assert code == 0, tags
+
+
+def test_the_example_installs_with_dpkg_and_imports_with_the_real_python(example):
+    deb = example.deb("python3-pyshared-demo")
+    check = ("import demo, os; print(os.path.basename(demo._speedups.__file__), demo.answer(), "
+             "demo.word_count('one two  three'), demo.built_with)")
+    with Chroot.unpack(tarball=base_tarball()) as chroot:
+        pristine = chroot.snapshot()
+        chroot.install(deb)
+        name, answer, words, built_with = chroot.run("python3", "-c", check).stdout.split()
+        assert (name, answer, words) == (TAGGED, "42", "3")
+        assert built_with.startswith("3.11.")
+        cached = [p for p in chroot.snapshot() if p.startswith(f"{SHARED}/demo/__pycache__/core.cpython-311")]
+        assert cached, "postinst did not byte-compile"
+        chroot.dpkg("--purge", "python3-pyshared-demo")
+        assert chroot.snapshot() == pristine
