@@ -189,16 +189,10 @@ def _defined_functions(elf):
 def _defines_functions(data, names, where):
     """Which of `names` .dynsym defines as global or weak functions (what
     _defined_functions() says through pyelftools, for a few names, fast)."""
-    order = _BYTE_ORDERS[data[5]]
-    header = struct.unpack_from(order + _HEADER_FORMATS[data[4]], data, 16)
-    shoff, shentsize, shnum = header[5], header[10], header[11]
-    section_format, type_at, offset_at, size_at, link_at, entsize_at = _SECTION_FORMATS[data[4]]
-    section_struct = struct.Struct(order + section_format)
+    order, sections = _section_headers(data, where)
+    type_at, offset_at, size_at, link_at, entsize_at = _SECTION_FORMATS[data[4]][1:]
     symbol_format, name_at, info_at, shndx_at = _SYMBOL_FORMATS[data[4]]
     symbol_struct = struct.Struct(order + symbol_format)
-    if shnum and shentsize < section_struct.size:
-        raise _corrupt(where)
-    sections = [section_struct.unpack_from(data, shoff + i * shentsize) for i in range(shnum)]
     found = set()
     for section in sections:
         if section[type_at] != _SHT_DYNSYM:
@@ -237,17 +231,11 @@ def _defines_functions(data, names, where):
 def _read_dynamic_tables(data, where):
     """(exported PyInit_* functions, DT_NEEDED sonames, undefined Py*/_Py* symbols)
     from .dynsym and .dynamic: what pyelftools would list, for these names, fast."""
-    order = _BYTE_ORDERS[data[5]]
-    header = struct.unpack_from(order + _HEADER_FORMATS[data[4]], data, 16)
-    shoff, shentsize, shnum = header[5], header[10], header[11]
-    section_format, type_at, offset_at, size_at, link_at, entsize_at = _SECTION_FORMATS[data[4]]
-    section_struct = struct.Struct(order + section_format)
+    order, sections = _section_headers(data, where)
+    type_at, offset_at, size_at, link_at, entsize_at = _SECTION_FORMATS[data[4]][1:]
     symbol_format, name_at, info_at, shndx_at = _SYMBOL_FORMATS[data[4]]
     symbol_struct = struct.Struct(order + symbol_format)
     dynamic_struct = struct.Struct(order + _DYNAMIC_FORMATS[data[4]])
-    if shnum and shentsize < section_struct.size:
-        raise _corrupt(where)
-    sections = [section_struct.unpack_from(data, shoff + i * shentsize) for i in range(shnum)]
     init_prefix = _INIT_PREFIXES[3].encode()
     init_functions, needed, imports = set(), [], set()
     for section in sections:
@@ -284,6 +272,18 @@ def _read_dynamic_tables(data, where):
             ):
                 init_functions.add(_string_at(string_table, offset, where))
     return tuple(sorted(init_functions)), tuple(needed), tuple(sorted(imports))
+
+
+def _section_headers(data, where):
+    """(struct byte-order prefix, every section header as a tuple); the caller
+    has checked with _check_tables_inside() that the table lies in the file."""
+    order = _BYTE_ORDERS[data[5]]
+    header = struct.unpack_from(order + _HEADER_FORMATS[data[4]], data, 16)
+    shoff, shentsize, shnum = header[5], header[10], header[11]
+    section_struct = struct.Struct(order + _SECTION_FORMATS[data[4]][0])
+    if shnum and shentsize < section_struct.size:
+        raise _corrupt(where)
+    return order, [section_struct.unpack_from(data, shoff + i * shentsize) for i in range(shnum)]
 
 
 def _string_at(string_table, offset, where):
