@@ -38,9 +38,8 @@ from pathlib import Path
 
 from helpers.interpreters import ARCHIVE_KEYRING, HOST_SUITE, FetchError, archive_uri, cache_directory
 
-DEBOOTSTRAP_OPTIONS = ("--variant=minbase", "--include=python3")
 # Hashed into the tarball's name: changing the recipe builds a new tarball, never reuses a stale one.
-BASE_RECIPE = (*DEBOOTSTRAP_OPTIONS, "apt lists and caches emptied", "tar --numeric-owner -czf")
+BASE_RECIPE = ("apt lists and caches emptied", "tar --numeric-owner -czf")
 CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Left out of snapshot(): kernel and device trees, logs, caches, scratch space,
 # and dpkg's database (which records every install and purge by design).
@@ -79,12 +78,14 @@ def chroot_environment(extra=None):
 
 
 @functools.cache
-def base_tarball():
-    """The cached bookworm minbase+python3 root as a .tgz (piuparts' --basetgz); built once."""
+def base_tarball(suite=HOST_SUITE, include=("python3",)):
+    """The cached minbase root of `suite` with `include` as a .tgz (piuparts'
+    --basetgz for bookworm); built once."""
     cache = cache_directory()
     cache.mkdir(parents=True, exist_ok=True)
-    recipe = hashlib.sha256("\0".join(BASE_RECIPE).encode()).hexdigest()[:12]
-    prefix = f"{HOST_SUITE}-minbase-{_architecture()}-"
+    options = ("--variant=minbase", "--include=" + ",".join(include))
+    recipe = hashlib.sha256("\0".join((*options, *BASE_RECIPE)).encode()).hexdigest()[:12]
+    prefix = f"{suite}-minbase-{_architecture()}-"
     tarball = cache / f"{prefix}{recipe}.tgz"
     # Parallel workers and other test runs share the cache: one builds, the others wait.
     with open(cache / "base-tarball.lock", "w") as lock:
@@ -95,17 +96,17 @@ def base_tarball():
                 shutil.rmtree(stale, ignore_errors=True)
             for stale in cache.glob(f"{prefix}*.tgz"):
                 stale.unlink()
-            _build_base_tarball(tarball)
+            _build_base_tarball(tarball, suite, options)
     return tarball
 
 
-def _build_base_tarball(tarball):
+def _build_base_tarball(tarball, suite, options):
     scratch = Path(tempfile.mkdtemp(prefix="bootstrap-", dir=tarball.parent))
     try:
         root = scratch / "root"
-        command = ["debootstrap", *DEBOOTSTRAP_OPTIONS, f"--keyring={ARCHIVE_KEYRING}"]
+        command = ["debootstrap", *options, f"--keyring={ARCHIVE_KEYRING}"]
         try:
-            _run([*command, HOST_SUITE, str(root), archive_uri()])
+            _run([*command, suite, str(root), archive_uri()])
         except FetchError as error:
             log = root / "debootstrap" / "debootstrap.log"
             if log.exists():
