@@ -223,3 +223,33 @@ def test_piuparts_upgrade_from_the_farm_version(debs, tarball):
     assert "Unpacking python3-demo (2.0-1) over (1.0-1)" in log
     assert "PASS" in log
 
+
+
+def maintscript_environment(script):
+    """What dpkg sets for a maintainer script (dpkg-maintscript-helper needs it)."""
+    return {"DPKG_MAINTSCRIPT_NAME": script, "DPKG_MAINTSCRIPT_PACKAGE": "python3-demo",
+            "DPKG_MAINTSCRIPT_ARCH": architecture()}
+
+
+def test_the_fallbacks_compile_and_clean_without_py3compile_and_py3clean(debs, tarball):
+    """With the interpreters' own tools gone, postinst compiles with /usr/bin/python3.11 and prerm
+    removes exactly that bytecode."""
+    with Chroot.unpack(tarball=tarball) as chroot:
+        chroot.install(*debs["new"])
+        cache = "/usr/lib/python3/dist-packages/demo/__pycache__"
+        chroot.run("py3clean", "-p", "python3-demo")
+        assert not Path(chroot.path(cache)).exists()
+        for tool in ("py3compile", "py3clean"):
+            chroot.run("mv", f"/usr/bin/{tool}", f"/usr/bin/{tool}.hidden")
+        chroot.run("sh", "-e", "/var/lib/dpkg/info/python3-demo.postinst", "configure", "2.0-1",
+                   env=maintscript_environment("postinst"))
+        assert sorted(p.name for p in Path(chroot.path(cache)).iterdir()) == [
+            "__init__.cpython-311.pyc", "core.cpython-311.pyc"
+        ]
+        bystander = Path(chroot.path("/usr/lib/python3/dist-packages/__pycache__/other.cpython-311.pyc"))
+        bystander.parent.mkdir(exist_ok=True)
+        bystander.write_bytes(b"not ours")
+        chroot.run("sh", "-e", "/var/lib/dpkg/info/python3-demo.prerm", "remove",
+                   env=maintscript_environment("prerm"))
+        assert not Path(chroot.path(cache)).exists()
+        assert bystander.read_bytes() == b"not ours"
