@@ -1,0 +1,402 @@
+"""pyshared-scan: real bookworm .debs, .debs built here with dpkg-deb, and hostile
+.debs assembled with tarfile and ar; the real command runs as a subprocess."""
+
+import io
+import json
+import os
+import re
+import subprocess
+import tarfile
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import CHECKOUT, HOST, MULTIARCH, snapshot
+from helpers import cbuild
+from helpers.archive import fetch_debs
+from test_abi_checks import ABI3_PACKAGES, LIBPYTHON_PACKAGES, LIMITED_311, NOT_STABLE
+from test_archive import DEB_CACHE_NAME, PACKAGES
+
+from pyshared_tools import archive_scan
+
+TOOL = CHECKOUT / "bin" / "pyshared-scan"
+SHARED = "usr/lib/python3/dist-packages"
+ARCH = HOST["DEB_HOST_ARCH"]
+TAGGED = f".cpython-311-{MULTIARCH}.so"
+OLD = f".cpython-39-{MULTIARCH}.so"
+USAGE = re.compile(r"pyshared-scan: error: [^,\n]+, [^,\n]+, [^\n]+\n")
+
+
+def scan(*args, cwd=None):
+    result = subprocess.run(
+        ["/usr/bin/python3", str(TOOL), *map(str, args)], capture_output=True, text=True, cwd=cwd
+    )
+    return result
+
+
+def scan_json(*args, expect_rc=1, cwd=None):
+    result = scan("--json", *args, cwd=cwd)
+    assert result.returncode == expect_rc, result.stderr
+    return json.loads(result.stdout)["findings"]
+
+
+def found(findings):
+    return {(f["package"], f["path"], f["code"]) for f in findings}
+
+
+def build_deb(directory, package, files=(), links=(), arch=ARCH, version="1.0", source=None):
+    """A .deb from dpkg-deb --build: files {path: bytes | compiled Path}, links {path: target}."""
+    root = Path(directory) / f"{package}-tree"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(
+        f"Package: {package}\nVersion: {version}\nArchitecture: {arch}\n"
+        + (f"Source: {source} ({version})\n" if source else "")
+        + "Maintainer: Demo <demo@example.org>\nDescription: demo\n demo\n"
+    )
+    for path, content in dict(files).items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content.read_bytes() if isinstance(content, Path) else content)
+    for path, target in dict(links).items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(target, root / path)
+    deb = Path(directory) / f"{package}_{version}_{arch}.deb"
+    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", "-Zxz", str(root), str(deb)],
+                   check=True, capture_output=True)
+    subprocess.run(["rm", "-rf", str(root)], check=True)
+    return deb
+
+
+@pytest.fixture(scope="module")
+def objects(tmp_path_factory):
+    """Compiled once: an extension 'fast', one exporting PyInit_other, a ctypes library, an abi3 misuse."""
+    where = tmp_path_factory.mktemp("objects")
+    return {
+        "fast": cbuild.compile_extension(where / "fast.so", "fast"),
+        "foo": cbuild.compile_extension(where / "foo.so", "foo"),
+        "other": cbuild.compile_extension(where / "bad.so", "bad", init_name="other"),
+        "library": cbuild.compile_plain_library(where / "libhelper.so"),
+        "abi3-bad": cbuild.compile_extension(where / "_speed.so", "_speed", body=NOT_STABLE),
+        "abi3-good": cbuild.compile_extension(where / "_good.so", "_good", limited_api=LIMITED_311),
+    }
+
+
+# --- real bookworm packages -------------------------------------------------------------------
+
+
+def test_real_bookworm_packages():
+    """Today's archive packages: no legacy layout but numpy's per-version copy, no untagged
+    extension, the libpython linkers flagged, abi3 packages (bcrypt, nacl, cryptography) clean."""
+    debs = fetch_debs(PACKAGES, DEB_CACHE_NAME)
+    abi_debs = fetch_debs(tuple(sorted(LIBPYTHON_PACKAGES) + sorted(ABI3_PACKAGES)), "abi-check-debs")
+    directory = next(iter(debs.values())).parent
+    findings = scan_json("--supported", "3.11", directory, *abi_debs.values())
+    expected = {(package, f"{SHARED}/{path}", "libpython") for package, path in LIBPYTHON_PACKAGES.items()}
+    # numpy ships a second copy of _multiarray_umath under usr/lib/python3.11 (see test_archive.py).
+    expected.add(("python3-numpy", "usr/lib/python3.11/dist-packages", "legacy-layout"))
+    assert found(findings) == expected
+    (numpy,) = [f for f in findings if f["code"] == "legacy-layout"]
+    assert "layout rule python3-versioned" in numpy["detail"] and numpy["severity"] == "warning"
+    scanned = {f["package"] for f in findings}
+    assert {"python3-bcrypt", "python3-nacl", "python3-cryptography"}.isdisjoint(scanned)
+
+
+def test_real_abi3_extensions_are_checked_against_the_stable_abi(monkeypatch):
+    """The abi3 packages pass because checks.stable_abi judged them, not because they were skipped."""
+    abi_debs = fetch_debs(tuple(sorted(LIBPYTHON_PACKAGES) + sorted(ABI3_PACKAGES)), "abi-check-debs")
+    outcomes = []
+    real = archive_scan.checks.stable_abi
+
+    def spy(facts, minimum, symbols=None):
+        outcomes.append((len(facts.python_imports), minimum, real(facts, minimum, symbols).outcome))
+        return real(facts, minimum, symbols)
+
+    monkeypatch.setattr(archive_scan.checks, "stable_abi", spy)
+    scanner = archive_scan.Scanner([(3, 11)])
+    for package in sorted(ABI3_PACKAGES):
+        scanner.scan_deb(str(abi_debs[package]))
+    assert scanner.finish() == [] and scanner.notes == []
+    assert len(outcomes) == sum(len(paths) for paths in ABI3_PACKAGES.values())
+    assert all(imports > 5 and low == (3, 11) and outcome == "pass" for imports, low, outcome in outcomes)
+
+
+# --- .debs built here ---------------------------------------------------------------------
+
+
+def test_python_support_farm_is_a_legacy_layout(tmp_path):
+    deb = build_deb(tmp_path, "python3-farm", arch="all", files={
+        "usr/share/pyshared/farm/__init__.py": b"",
+        "usr/share/python-support/python3-farm.public": b"pyversions=3.11\n",
+        "usr/share/doc/python3-farm/README": b"",
+    }, links={"usr/lib/pymodules/python3.11/farm/__init__.py": "../../../../share/pyshared/farm/__init__.py"})
+    findings = scan_json("--supported", "3.11", deb)
+    assert found(findings) == {
+        ("python3-farm", "usr/share/pyshared", "legacy-layout"),
+        ("python3-farm", "usr/lib/pymodules/python3.11", "legacy-layout"),
+        ("python3-farm", "usr/share/python-support/python3-farm.public", "legacy-layout"),
+    }
+    details = {f["path"]: f["detail"] for f in findings}
+    assert "layout rule pyshared:" in details["usr/share/pyshared"]
+    assert "layout rule pymodules:" in details["usr/lib/pymodules/python3.11"]
+
+
+def test_extension_checks(tmp_path, objects):
+    debs = [
+        build_deb(tmp_path, "python3-untagged", files={f"{SHARED}/fast.so": objects["fast"]}),
+        build_deb(tmp_path, "python3-ctypes", files={f"{SHARED}/pkg/libhelper.so": objects["library"]}),
+        build_deb(tmp_path, "python3-old", files={f"{SHARED}/old/fast{OLD}": objects["fast"]}),
+        build_deb(tmp_path, "python3-indep", arch="all",
+                  files={f"{SHARED}/indep/fast{TAGGED}": objects["fast"]}),
+        build_deb(tmp_path, "python3-misnamed", files={f"{SHARED}/bad{TAGGED}": objects["other"]}),
+        build_deb(tmp_path, "python3-abi3", files={
+            f"{SHARED}/_speed.abi3.so": objects["abi3-bad"], f"{SHARED}/_good.abi3.so": objects["abi3-good"],
+        }),
+    ]
+    findings = scan_json("--supported", "3.11", *debs)
+    assert found(findings) == {
+        ("python3-untagged", f"{SHARED}/fast.so", "untagged-extension"),
+        ("python3-ctypes", f"{SHARED}/pkg/libhelper.so", "not-an-extension"),
+        ("python3-old", f"{SHARED}/old/fast{OLD}", "stale-tag"),
+        ("python3-indep", f"{SHARED}/indep/fast{TAGGED}", "wrong-arch"),
+        ("python3-misnamed", f"{SHARED}/bad{TAGGED}", "init-mismatch"),
+        ("python3-abi3", f"{SHARED}/_speed.abi3.so", "abi3-violation"),
+    }
+    by_code = {f["code"]: f for f in findings}
+    assert by_code["not-an-extension"]["severity"] == "info"
+    assert "Architecture: all" in by_code["wrong-arch"]["detail"]
+    assert "PyDict_SetDefault (not in the stable ABI)" in by_code["abi3-violation"]["detail"]
+    assert "PyInit_other" in by_code["init-mismatch"]["detail"]
+    # The supported set decides what is stale; a ctypes library alone is only informational.
+    assert "stale-tag" not in {f["code"] for f in scan_json("--supported", "3.9,3.11", debs[2], expect_rc=0)}
+    assert scan_json("--supported", "3.11", debs[1], expect_rc=0)[0]["code"] == "not-an-extension"
+
+
+def test_path_collision_and_module_clash(tmp_path, objects):
+    debs = [
+        build_deb(tmp_path, "python3-a", version="1.0", files={
+            f"{SHARED}/common/data.py": b"A = 1\n", f"{SHARED}/foo.so": objects["foo"],
+        }),
+        build_deb(tmp_path, "python3-b", version="2.0", files={
+            f"{SHARED}/common/data.py": b"B = 2\n", f"{SHARED}/foo{TAGGED}": objects["foo"],
+        }),
+        # Directories shared by every package never collide.
+        build_deb(tmp_path, "python3-c", files={f"{SHARED}/common/other.py": b""}),
+    ]
+    findings = scan_json("--supported", "3.11", *debs)
+    assert found(findings) == {
+        ("python3-a", f"{SHARED}/common/data.py", "path-collision"),
+        ("python3-b", f"{SHARED}/common/data.py", "path-collision"),
+        ("python3-a", f"{SHARED}/foo.so", "untagged-extension"),
+        ("python3-a", f"{SHARED}/foo.so", "module-clash"),
+        ("python3-b", f"{SHARED}/foo{TAGGED}", "module-clash"),
+    }
+    clash = {f["package"]: f["detail"] for f in findings if f["code"] == "module-clash"}
+    assert clash["python3-a"] == (
+        f"module foo is also {SHARED}/foo{TAGGED} in python3-b; "
+        "pyshared:Conflicts: python3-b (<= 2.0); pyshared:Replaces: python3-b (<= 2.0)"
+    )
+    assert clash["python3-b"].endswith(
+        "pyshared:Conflicts: python3-a (<= 1.0); pyshared:Replaces: python3-a (<= 1.0)"
+    )
+    collision = {f["package"]: f["detail"] for f in findings if f["code"] == "path-collision"}
+    assert collision == {
+        "python3-a": "also shipped by python3-b 2.0", "python3-b": "also shipped by python3-a 1.0",
+    }
+
+
+def test_huge_member_is_not_read(tmp_path, objects):
+    deb = build_deb(tmp_path, "python3-untagged", files={f"{SHARED}/fast.so": objects["fast"]})
+    (finding,) = scan_json("--supported", "3.11", "--max-member-bytes", "1000", deb)
+    assert finding["code"] == "huge-member" and finding["path"] == f"{SHARED}/fast.so"
+
+
+# --- hostile .debs ------------------------------------------------------------------------
+
+
+def ar_deb(path, data_name, data_bytes, control="Package: python3-evil\nVersion: 6.6\nArchitecture: amd64\n"):
+    """debian-binary, control.tar.xz, data member, assembled with ar in that order."""
+    work = path.parent / f"{path.name}.parts"
+    work.mkdir()
+    (work / "debian-binary").write_text("2.0\n")
+    with tarfile.open(work / "control.tar.xz", "w:xz") as tar:
+        _add(tar, "./control", control.encode())
+    (work / data_name).write_bytes(data_bytes)
+    members = ["debian-binary", "control.tar.xz", data_name]
+    subprocess.run(["ar", "rc", str(path), *members], cwd=work, check=True)
+    subprocess.run(["rm", "-rf", str(work)], check=True)
+    return path
+
+
+def _add(tar, name, data=b"", link=None):
+    info = tarfile.TarInfo(name)
+    if link is not None:
+        info.type, info.linkname = tarfile.SYMTYPE, link
+    else:
+        info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
+def evil_tar(bait):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        _add(tar, "./usr/lib/python3/dist-packages/ok.py", b"")
+        _add(tar, "../../etc/evil", b"owned\n")
+        _add(tar, "/abs/path", b"owned\n")
+        _add(tar, f"./{SHARED}/passwd{TAGGED}", link="/etc/passwd")
+        _add(tar, f"./{SHARED}/bait.so", link=str(bait))
+    return buffer.getvalue()
+
+
+CONTROL = "Package: {}\nVersion: 1\nArchitecture: all\n"
+AUDITED = """\
+import sys
+opened = []
+sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
+sys.path.insert(0, sys.argv[1])
+from pyshared_tools.archive_scan import main
+code = main(sys.argv[2:])
+print("OPENED " + repr(opened), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_hostile_debs_are_findings_and_nothing_outside_is_read_or_written(tmp_path, objects):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    bait = tmp_path / "bait.so"  # an untagged extension: followed, the link would be untagged-extension
+    bait.write_bytes(objects["fast"].read_bytes())
+    good = build_deb(inputs, "python3-untagged", files={f"{SHARED}/fast.so": objects["fast"]})
+    whole = good.read_bytes()
+    (inputs / "truncated.deb").write_bytes(whole[: len(whole) // 2])
+    (inputs / "garbage.deb").write_bytes(b"this is not an ar archive\n" * 40)
+    tar_bytes = evil_tar(bait)
+    import lzma
+
+    ar_deb(inputs / "evil.deb", "data.tar.xz", lzma.compress(tar_bytes))
+    lz = subprocess.run(["lzip", "-c"], input=tar_bytes, capture_output=True, check=True).stdout
+    ar_deb(inputs / "lzip.deb", "data.tar.lz", lz, control=CONTROL.format("python3-lzip"))
+    zst = subprocess.run(["zstd", "-q", "-c"], input=tar_bytes, capture_output=True, check=True).stdout
+    ar_deb(inputs / "zst.deb", "data.tar.zst", zst, control=CONTROL.format("python3-zst"))
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    assert not Path("/etc/evil").exists() and not Path("/abs").exists()
+    before_tmp, before_cwd = snapshot(tmp_path), snapshot(cwd)
+
+    result = subprocess.run(
+        ["/usr/bin/python3", "-c", AUDITED, str(CHECKOUT), "--json", "--supported", "3.11", str(inputs)],
+        capture_output=True, text=True, cwd=cwd,
+    )
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    by_deb = {}
+    for f in findings:
+        by_deb.setdefault(Path(f["deb"]).name, set()).add((f["path"], f["code"]))
+    assert by_deb["truncated.deb"] == {(str(inputs / "truncated.deb"), "unreadable-deb")}
+    assert by_deb["garbage.deb"] == {(str(inputs / "garbage.deb"), "unreadable-deb")}
+    assert by_deb["lzip.deb"] == {(str(inputs / "lzip.deb"), "unreadable-deb")}
+    # Python's tarfile cannot read zstd; python-debian pipes it through unzstd: read like xz.
+    # Both ship the same members: the symlinks are recorded (as paths), never followed.
+    shipped = {f"{SHARED}/ok.py", f"{SHARED}/passwd{TAGGED}", f"{SHARED}/bait.so"}
+    for name in ("evil.deb", "zst.deb"):
+        assert by_deb[name] == {
+            ("../../etc/evil", "unsafe-member"), ("/abs/path", "unsafe-member"),
+            *((path, "path-collision") for path in shipped),
+        }, name
+    # The scan went on after the broken files: the good package is judged.
+    assert by_deb[good.name] == {(f"{SHARED}/fast.so", "untagged-extension")}
+    assert {f["package"] for f in findings if Path(f["deb"]).name == "evil.deb"} == {"python3-evil"}
+
+    opened = eval(result.stderr.rsplit("OPENED ", 1)[1])
+    assert "/etc/passwd" not in opened and str(bait) not in opened
+    assert not [p for p in opened if ("evil" in p and not p.endswith("evil.deb")) or "/abs" in p]
+    assert snapshot(tmp_path) == before_tmp and snapshot(cwd) == before_cwd
+    assert not Path("/etc/evil").exists() and not Path("/abs").exists()
+
+
+# --- output formats and exit codes ---------------------------------------------------------------
+
+
+def documented_codes():
+    text = (CHECKOUT / "docs" / "scan-schema.md").read_text()
+    section = text.split("## Codes", 1)[1]
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \| (\w+) \| (yes|no) \| (.+) \|$", section, re.MULTILINE)
+    return {code: (severity, rebuild == "yes", meaning) for code, severity, rebuild, meaning in rows}
+
+
+def documented_finding_keys():
+    text = (CHECKOUT / "docs" / "scan-schema.md").read_text()
+    section = text.split("## object `finding`", 1)[1].split("##", 1)[0]
+    return re.findall(r"^\| `([a-z]+)` \|", section, re.MULTILINE)
+
+
+def test_code_table_in_the_docs_is_the_one_in_the_module():
+    assert documented_codes() == archive_scan.CODES
+    assert set(severity for severity, _, _ in archive_scan.CODES.values()) <= set(archive_scan.SEVERITIES)
+
+
+def test_json_document_matches_the_schema(tmp_path, objects):
+    debs = [
+        build_deb(tmp_path, "python3-a", files={f"{SHARED}/foo.so": objects["foo"]}),
+        build_deb(tmp_path, "python3-b", files={f"{SHARED}/foo{TAGGED}": objects["foo"],
+                                                f"{SHARED}/libx.so": objects["library"]}),
+    ]
+    (tmp_path / "broken.deb").write_bytes(b"!<arch>\n")
+    result = scan("--json", "--supported", "3.9", tmp_path)
+    document = json.loads(result.stdout)
+    assert result.returncode == 1 and set(document) == {"schema", "findings"} and document["schema"] == 1
+    codes = documented_codes()
+    keys = documented_finding_keys()
+    emitted = set()
+    for finding in document["findings"]:
+        assert list(finding) == keys
+        assert all(isinstance(value, str) for value in finding.values())
+        assert finding["severity"] == codes[finding["code"]][0]
+        emitted.add(finding["code"])
+    assert emitted == {
+        "untagged-extension", "stale-tag", "module-clash", "not-an-extension", "unreadable-deb",
+    }
+    assert next(d["deb"] for d in document["findings"] if d["package"] == "python3-a") == str(debs[0])
+
+
+def test_table_and_rebuild_list(tmp_path, objects):
+    build_deb(tmp_path, "python3-a", source="src-a", files={f"{SHARED}/foo.so": objects["foo"]})
+    build_deb(tmp_path, "python3-b", files={f"{SHARED}/foo{TAGGED}": objects["foo"]}, version="1:2.0-1")
+    build_deb(tmp_path, "python3-c", source="src-c", files={f"{SHARED}/libx.so": objects["library"]})
+    listing = scan("--rebuild-list", "--supported", "3.11", tmp_path)
+    assert listing.returncode == 1 and listing.stderr == ""
+    # src-c has only an informational finding: no rebuild; python3-b has no Source: field.
+    assert listing.stdout == "python3-b: module-clash\nsrc-a: module-clash, untagged-extension\n"
+    shown = scan("--supported", "3.11", tmp_path)
+    lines = shown.stdout.splitlines()
+    assert shown.returncode == 1 and lines[0].split() == ["PACKAGE", "VERSION", "CODE", "PATH", "DETAIL"]
+    assert len(lines) == 5
+    row = next(line for line in lines if "untagged-extension" in line)
+    assert row.split()[:4] == ["python3-a", "1.0", "untagged-extension", f"{SHARED}/foo.so"]
+    assert any(line.split()[:3] == ["python3-b", "1:2.0-1", "module-clash"] for line in lines)
+
+
+def test_exit_codes_and_usage_errors(tmp_path, objects):
+    clean = build_deb(tmp_path, "python3-clean", files={f"{SHARED}/ok.py": b"",
+                                                        f"{SHARED}/fast{TAGGED}": objects["fast"]})
+    ok = scan("--supported", "3.11", clean)
+    assert ok.returncode == 0 and ok.stdout.splitlines()[1:] == []
+    assert scan("--rebuild-list", "--supported", "3.11", clean).stdout == ""
+    for args, words in (
+        ((), "no .deb or directory given"),
+        ((tmp_path / "missing.deb",), "no such file or directory"),
+        (("--supported", "2.7", clean), "is not a list of Python 3 versions"),
+        (("--json", "--rebuild-list", clean), "not allowed with argument"),
+        (("--max-member-bytes", "-1", clean), "must not be negative"),
+    ):
+        result = scan(*args)
+        assert result.returncode == 2 and result.stdout == "", args
+        assert USAGE.fullmatch(result.stderr) and words in result.stderr, result.stderr
+
+
+def test_directories_are_searched_recursively(tmp_path, objects):
+    nested = tmp_path / "pool" / "main" / "f"
+    nested.mkdir(parents=True)
+    build_deb(nested, "python3-untagged", files={f"{SHARED}/fast.so": objects["fast"]})
+    (tmp_path / "pool" / "notes.txt").write_text(textwrap.dedent("not a deb\n"))
+    findings = scan_json("--supported", "3.11", tmp_path / "pool")
+    assert found(findings) == {("python3-untagged", f"{SHARED}/fast.so", "untagged-extension")}
