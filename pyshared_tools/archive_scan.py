@@ -9,30 +9,38 @@ bytes, `checks` judges them and `relations` writes the Conflicts + Replaces
 for a module shipped under two file names.  This module only adapts archive
 members to them.
 
-Memory: one .deb at a time; across packages only the owners of the paths in
-module places are kept (for path-collision and module-clash).
+Memory: one .deb at a time per worker (--jobs); each .deb gives a small
+record (its own findings and the paths it ships in module places), cached in
+SQLite by the .deb's sha256 and written by --records for `merge`; across
+packages only the owners of those paths are kept (for path-collision and
+module-clash), in the parent process.
 The output is documented in docs/scan-schema.md, whose code table must match
 CODES below.
 """
 
 import argparse
 import functools
+import hashlib
 import json
 import lzma
 import os
+import sqlite3
 import struct
 import sys
 import tarfile
 import zlib
 from collections import namedtuple
 
-from . import checks, elf, layouts, relations, tags
+from . import __version__, checks, elf, layouts, relations, tags
 from .errors import PysharedError, TagError, TreeError, UsageError
 
 PROGRAM = "pyshared-scan"
 SCHEMA = 1
 SEVERITIES = ("error", "warning", "info")
 DEFAULT_MAX_MEMBER_BYTES = 256 * 1024 * 1024
+RECORDS_KIND = "pyshared-scan-records"
+RECORDS_SCHEMA = 1
+HASH_CHUNK = 1024 * 1024
 
 # code -> (severity, a rebuild of the source fixes it, meaning).  docs/scan-schema.md repeats this table.
 CODES = {
@@ -105,10 +113,22 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message, "on the command line", f"see {PROGRAM} --help")
 
 
+def _output_options(parser):
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the findings as JSON (schema 1)")
+    output.add_argument(
+        "--rebuild-list",
+        action="store_true",
+        help="print 'source: code, ...' for every source package a rebuild would fix",
+    )
+    return output
+
+
 def _parser():
     parser = _Parser(
         prog=PROGRAM,
-        description="Scan built .debs for what dh_pyshared would fix (docs/scan-schema.md).",
+        description="Scan built .debs for what dh_pyshared would fix (docs/scan-schema.md). "
+        f"'{PROGRAM} merge RECORDS...' runs the cross-package checks on --records files.",
     )
     parser.add_argument(
         "inputs",
@@ -116,12 +136,11 @@ def _parser():
         metavar="DEB-OR-DIRECTORY",
         help=".deb files, and directories searched recursively for *.deb",
     )
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print the findings as JSON (schema 1)")
+    output = _output_options(parser)
     output.add_argument(
-        "--rebuild-list",
-        action="store_true",
-        help="print 'source: code, ...' for every source package a rebuild would fix",
+        "--records",
+        metavar="OUT",
+        help="write the per-.deb records (JSON lines) to OUT instead of printing findings",
     )
     parser.add_argument(
         "--supported",
@@ -135,6 +154,42 @@ def _parser():
         metavar="N",
         help="largest .so member read (default 256 MiB)",
     )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=None,
+        metavar="N",
+        help="read N .debs at a time in worker processes (default: the number of cores)",
+    )
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache",
+        metavar="FILE",
+        help="SQLite cache of per-.deb records, keyed by sha256 "
+        "(default: $XDG_CACHE_HOME/pyshared-scan/cache.sqlite3)",
+    )
+    cache.add_argument("--no-cache", action="store_true", help="read every .deb, keep nothing")
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="read only the .debs whose position in the input list, modulo N, is I-1 (needs --records)",
+    )
+    parser.add_argument(
+        "--stats",
+        action="store_true",
+        help=f"print '{PROGRAM}: D .debs, C from the cache' on standard error",
+    )
+    return parser
+
+
+def _merge_parser():
+    parser = _Parser(
+        prog=f"{PROGRAM} merge",
+        description="Run the cross-package checks on the records of --records files and print the findings.",
+    )
+    parser.add_argument("records", nargs="+", metavar="RECORDS", help="files written by --records")
+    _output_options(parser)
     return parser
 
 
@@ -154,6 +209,16 @@ def _supported(text):
             )
         versions.add((3, int(minor)))
     return sorted(versions)
+
+
+def _shard(text):
+    """(I, N) from 'I/N', 1 <= I <= N."""
+    index, slash, count = (text or "").partition("/")
+    if slash and index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count):
+        return int(index), int(count)
+    raise UsageError(
+        f"--shard {text!r} is not I/N with 1 <= I <= N", "on the command line", "write --shard 2/3"
+    )
 
 
 def deb_files(inputs):
@@ -176,8 +241,11 @@ def deb_files(inputs):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        return run(sys.argv[1:] if argv is None else argv)
+        if argv[:1] == ["merge"]:
+            return merge(argv[1:])
+        return run(argv)
     except PysharedError as error:
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
         return error.exit_code
@@ -197,9 +265,50 @@ def run(argv):
         raise UsageError(
             "--max-member-bytes must not be negative", "on the command line", "give a size in bytes"
         )
-    scanner = Scanner(_supported(options.supported), options.max_member_bytes)
-    for deb in deb_files(options.inputs):
-        scanner.scan_deb(deb)
+    jobs = (os.cpu_count() or 1) if options.jobs is None else options.jobs
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1", "on the command line", "give --jobs 1 or more")
+    shard = _shard(options.shard) if options.shard is not None else (1, 1)
+    if options.shard is not None and options.records is None:
+        raise UsageError(
+            "--shard needs --records",
+            "on the command line",
+            f"write the shard's records with --records OUT, then run {PROGRAM} merge",
+        )
+    supported = _supported(options.supported)
+    debs = deb_files(options.inputs)
+    selected = [(index, deb) for index, deb in enumerate(debs) if index % shard[1] == shard[0] - 1]
+    cache = None
+    if not options.no_cache:
+        cache = Cache.open(options.cache or default_cache_path(), supported, options.max_member_bytes)
+    try:
+        records, from_cache = read_debs(selected, supported, options.max_member_bytes, jobs, cache)
+    finally:
+        if cache is not None:
+            cache.close()
+    if options.stats:
+        print(f"{PROGRAM}: {len(records)} .debs, {from_cache} from the cache", file=sys.stderr)
+    if options.records is not None:
+        header = records_header(supported, options.max_member_bytes, shard, len(debs))
+        write_records(options.records, header, records)
+        return 0
+    return _report(records, options)
+
+
+def merge(argv):
+    options = _merge_parser().parse_args(argv)
+    headers, records = [], []
+    for filename in options.records:
+        header, found = read_records(filename)
+        headers.append((filename, header))
+        records.extend(found)
+    _check_shards(headers, records)
+    records.sort(key=lambda record: record["index"])
+    return _report(records, options)
+
+
+def _report(records, options):
+    scanner = Scanner.from_records(records)
     findings = scanner.finish()
     for note in scanner.notes:
         print(f"{PROGRAM}: note: {note}", file=sys.stderr)
@@ -210,6 +319,251 @@ def run(argv):
     else:
         sys.stdout.write(table(findings))
     return 1 if any(CODES[f.code][0] != "info" for f in findings) else 0
+
+
+# --- the per-.deb work, in parallel and cached ------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def tool_version():
+    """The package version and a digest of the library's sources: any change to a rule is a new version."""
+    digest = hashlib.sha256()
+    library = os.path.dirname(os.path.abspath(__file__))
+    for name in sorted(os.listdir(library)):
+        if name.endswith(".py"):
+            with open(os.path.join(library, name), "rb") as source:
+                digest.update(name.encode() + b"\0" + source.read() + b"\0")
+    return f"{__version__}+{digest.hexdigest()[:16]}"
+
+
+def file_sha256(filename):
+    """The sha256 of a file, or None when it cannot be read (the scan then reports it)."""
+    try:
+        with open(filename, "rb") as stream:
+            return _sha256_stream(stream)
+    except OSError:
+        return None
+
+
+def _sha256_stream(stream):
+    digest = hashlib.sha256()
+    for chunk in iter(functools.partial(stream.read, HASH_CHUNK), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_one(task, supported, max_member_bytes, digest):
+    """Worker entry point (top level: spawn-safe): the record of one (index, .deb)."""
+    index, filename = task
+    return read_deb(filename, supported, max_member_bytes, index=index, digest=digest)
+
+
+def _pool(jobs, work):
+    if jobs <= 1 or work <= 1:
+        return None
+    import multiprocessing
+
+    return multiprocessing.get_context("spawn").Pool(min(jobs, work))
+
+
+def read_debs(selected, supported, max_member_bytes, jobs, cache=None):
+    """([record] in the order of `selected`, how many came from the cache).
+
+    Workers hash and read; only this process touches the cache."""
+    supported = [tuple(version) for version in supported]
+    pool = _pool(jobs, len(selected))
+    mapper = functools.partial(pool.imap, chunksize=1) if pool else map
+    try:
+        records = {}
+        misses = selected
+        if cache is not None:
+            misses = []
+            hashes = mapper(file_sha256, [deb for _, deb in selected])
+            for (index, deb), sha in zip(selected, hashes, strict=True):
+                record = cache.get(sha) if sha else None
+                if record is None:
+                    misses.append((index, deb))
+                else:
+                    records[index] = dict(record, index=index, deb=deb)
+        read = functools.partial(
+            _read_one, supported=supported, max_member_bytes=max_member_bytes, digest=cache is not None
+        )
+        if pool and len(misses) < 2:
+            mapper = map
+        for record in mapper(read, misses):
+            records[record["index"]] = record
+            if cache is not None:
+                cache.put(record)
+        if cache is not None:
+            cache.commit()
+    finally:
+        if pool:
+            pool.close()
+            pool.join()
+    return [records[index] for index, _ in selected], len(selected) - len(misses)
+
+
+def default_cache_path():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, PROGRAM, "cache.sqlite3")
+
+
+class Cache:
+    """Per-.deb records in SQLite, keyed by the .deb's sha256 and by what else decides them: the
+    tool version, the supported versions and --max-member-bytes.  One writer: the parent process."""
+
+    def __init__(self, connection, key):
+        self.connection = connection
+        self.key = key
+
+    @classmethod
+    def open(cls, filename, supported, max_member_bytes):
+        key = json.dumps(
+            {
+                "tool": tool_version(),
+                "supported": [tags.version_text(tuple(v)) for v in supported],
+                "max_member_bytes": max_member_bytes,
+            },
+            sort_keys=True,
+        )
+        try:
+            directory = os.path.dirname(os.path.abspath(filename))
+            os.makedirs(directory, exist_ok=True)
+            connection = sqlite3.connect(filename, timeout=60)
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS records ("
+                " sha256 TEXT NOT NULL, key TEXT NOT NULL, record TEXT NOT NULL,"
+                " PRIMARY KEY (sha256, key))"
+            )
+            connection.commit()
+        except (OSError, sqlite3.Error) as error:
+            raise UsageError(
+                f"cannot use the cache {filename} ({error})",
+                "on the command line",
+                "give a writable --cache FILE, or --no-cache",
+            ) from None
+        return cls(connection, key)
+
+    def get(self, sha):
+        row = self.connection.execute(
+            "SELECT record FROM records WHERE sha256 = ? AND key = ?", (sha, self.key)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, record):
+        # An unreadable .deb is read again next time: its error may not be the file's.
+        if record.get("sha256") is None or any(f[4] == "unreadable-deb" for f in record["findings"]):
+            return
+        kept = {name: value for name, value in record.items() if name not in ("index", "deb")}
+        self.connection.execute(
+            "INSERT OR REPLACE INTO records (sha256, key, record) VALUES (?, ?, ?)",
+            (record["sha256"], self.key, json.dumps(kept, sort_keys=True)),
+        )
+
+    def commit(self):
+        self.connection.commit()
+
+    def close(self):
+        self.connection.close()
+
+
+# --- records files (--records, merge) ---------------------------------------------------------
+
+
+def records_header(supported, max_member_bytes, shard, debs):
+    return {
+        "kind": RECORDS_KIND,
+        "schema": RECORDS_SCHEMA,
+        "tool": tool_version(),
+        "supported": [tags.version_text(tuple(v)) for v in supported],
+        "max_member_bytes": max_member_bytes,
+        "shard": list(shard),
+        "debs": debs,
+    }
+
+
+def write_records(filename, header, records):
+    """JSON lines: the header, then one record per .deb; written to a temporary file, then renamed."""
+    temporary = f"{filename}.tmp{os.getpid()}"
+    try:
+        with open(temporary, "w", encoding="utf-8") as out:
+            out.write(json.dumps(header, sort_keys=True) + "\n")
+            for record in records:
+                out.write(json.dumps(record, sort_keys=True) + "\n")
+        os.replace(temporary, filename)
+    except OSError as error:
+        raise UsageError(
+            f"cannot write the records ({error.strerror})", f"to {filename}", "give a writable --records OUT"
+        ) from None
+
+
+def read_records(filename):
+    try:
+        with open(filename, encoding="utf-8") as stream:
+            lines = stream.read().splitlines()
+        header = json.loads(lines[0]) if lines else None
+        records = [json.loads(line) for line in lines[1:]]
+    except (OSError, ValueError) as error:
+        raise UsageError(
+            f"cannot read the records ({error})",
+            f"in {filename}",
+            f"give files written by {PROGRAM} --records",
+        ) from None
+    if not isinstance(header, dict) or header.get("kind") != RECORDS_KIND:
+        raise UsageError(
+            "not a records file", f"in {filename}", f"give files written by {PROGRAM} --records"
+        )
+    if header.get("schema") != RECORDS_SCHEMA:
+        raise UsageError(
+            f"records schema {header.get('schema')!r}, this {PROGRAM} reads {RECORDS_SCHEMA}",
+            f"in {filename}",
+            "write the records again with this version",
+        )
+    index, count = header["shard"]
+    expected = len(range(index - 1, header["debs"], count))
+    if len(records) != expected:
+        raise UsageError(
+            f"{len(records)} records where shard {index}/{count} of {header['debs']} .debs has {expected}",
+            f"in {filename}",
+            "write the shard's records again",
+        )
+    return header, records
+
+
+def _check_shards(headers, records):
+    """Every shard once, all written by the same tool with the same options: else the merge would lie."""
+    first_name, first = headers[0]
+    same = ("tool", "supported", "max_member_bytes", "debs")
+    for filename, header in headers[1:]:
+        for name in same:
+            if header[name] != first[name]:
+                raise UsageError(
+                    f"{name} {header[name]!r} differs from {first[name]!r} of {first_name}",
+                    f"in {filename}",
+                    "merge the records of one sharded run",
+                )
+        if header["shard"][1] != first["shard"][1]:
+            raise UsageError(
+                f"shard {header['shard'][0]}/{header['shard'][1]} mixed with shards of "
+                f"{first['shard'][1]}",
+                f"in {filename}",
+                "merge the records of one sharded run",
+            )
+    count = first["shard"][1]
+    given = sorted(header["shard"][0] for _, header in headers)
+    if given != list(range(1, count + 1)):
+        missing = sorted(set(range(1, count + 1)) - set(given))
+        twice = sorted({index for index in given if given.count(index) > 1})
+        problem = f"shard(s) {', '.join(f'{i}/{count}' for i in missing)} missing" if missing else (
+            f"shard(s) {', '.join(f'{i}/{count}' for i in twice)} given twice"
+        )
+        raise UsageError(problem, "on the command line", f"give each of the {count} records files once")
+    if tool_version() != first["tool"]:
+        raise UsageError(
+            f"records written by {first['tool']}, this is {tool_version()}",
+            f"in {first_name}",
+            "merge with the version that wrote them",
+        )
 
 
 # --- reading one .deb -----------------------------------------------------------------------
@@ -244,24 +598,139 @@ def read_control(deb):
     return Control(package, version, fields.get("Architecture", ""), source)
 
 
-class Scanner:
-    """Findings of the .debs given to scan_deb() one at a time; finish() adds the cross-package ones."""
+def read_deb(filename, supported, max_member_bytes=DEFAULT_MAX_MEMBER_BYTES, index=0, digest=False):
+    """The record of one .deb: what the cross-package checks need of it, and its own findings.
 
-    def __init__(self, supported, max_member_bytes=DEFAULT_MAX_MEMBER_BYTES):
+    {"index", "deb", "sha256" (with digest, else None), "package", "version", "source",
+    "paths": [paths in module places], "findings": [[package, version, source, path, code, detail]],
+    "notes": [...]}; docs/scan-schema.md describes it."""
+    reader = DebReader(supported, max_member_bytes)
+    sha = reader.scan_deb(filename, digest)
+    owner = reader.owner
+    return {
+        "index": index,
+        "deb": filename,
+        "sha256": sha,
+        "package": owner.package if owner else "",
+        "version": owner.version if owner else "",
+        "source": owner.source if owner else "",
+        "paths": reader.paths,
+        "findings": [list(finding[:6]) for finding in reader.findings],
+        "notes": reader.notes,
+    }
+
+
+class Scanner:
+    """Findings of the .debs given to scan_deb() one at a time (or of their records, add_record());
+    finish() adds the cross-package ones."""
+
+    def __init__(self, supported=(), max_member_bytes=DEFAULT_MAX_MEMBER_BYTES):
         self.supported = [tuple(version) for version in supported]
         self.max_member_bytes = max_member_bytes
         self.findings = []
         self.notes = []
         self.owners = {}  # path in a module place -> [Owner]
 
+    @classmethod
+    def from_records(cls, records):
+        scanner = cls()
+        for record in records:
+            scanner.add_record(record)
+        return scanner
+
     def scan_deb(self, filename):
+        self.add_record(read_deb(filename, self.supported, self.max_member_bytes))
+
+    def add_record(self, record):
+        deb = record["deb"]
+        self.findings.extend(Finding(*finding, deb) for finding in record["findings"])
+        owner = Owner(record["package"], record["version"], record["source"], deb)
+        for path in record["paths"]:
+            self.owners.setdefault(path, []).append(owner)
+        self.notes.extend(note for note in record["notes"] if note not in self.notes)
+
+    def _add(self, owner, path, code, detail):
+        self.findings.append(
+            Finding(owner.package, owner.version, owner.source, path, code, detail, owner.deb)
+        )
+
+    # --- across packages ------------------------------------------------------------------
+
+    def finish(self):
+        """All findings, sorted, with path-collision and module-clash added."""
+        by_key = {}
+        for path, owners in sorted(self.owners.items()):
+            packages = {owner.package for owner in owners}
+            if len(packages) > 1:
+                for owner in owners:
+                    others = sorted(
+                        {f"{o.package} {o.version}" for o in owners if o.package != owner.package}
+                    )
+                    self._add(owner, path, "path-collision", f"also shipped by {', '.join(others)}")
+            key = relations.module_key(path)
+            if key is not None:
+                by_key.setdefault(key, []).append(path)
+        for key, paths in sorted(by_key.items()):
+            if len(paths) > 1:
+                self._module_clash(key, paths)
+        return sorted(
+            set(self.findings), key=lambda f: (f.package, f.version, f.path, f.code, f.detail, f.deb)
+        )
+
+    def _module_clash(self, key, paths):
+        for path in paths:
+            for owner in self.owners[path]:
+                index = relations.OwnerIndex()
+                others = []
+                for other_path in paths:
+                    for other in self.owners[other_path]:
+                        if other_path != path and other.package != owner.package:
+                            index.add(
+                                f"/{other_path}", relations.Owner(other.package, "installed", other.version)
+                            )
+                            others.append(f"{other_path} in {other.package}")
+                if not others:
+                    continue
+                try:
+                    found, _ = relations.relations(owner.package, owner.version, [f"/{path}"], index)
+                except PysharedError as error:
+                    fields = f"no relation written ({error})"
+                else:
+                    fields = "; ".join(
+                        f"{name}: {', '.join(values)}" for name, values in sorted(found.items())
+                    )
+                self._add(
+                    owner,
+                    path,
+                    "module-clash",
+                    f"module {key[1]} is also {', '.join(sorted(set(others)))}; {fields}",
+                )
+
+
+class DebReader:
+    """The findings of one .deb and the paths it ships in module places."""
+
+    def __init__(self, supported, max_member_bytes=DEFAULT_MAX_MEMBER_BYTES):
+        self.supported = [tuple(version) for version in supported]
+        self.max_member_bytes = max_member_bytes
+        self.findings = []
+        self.notes = []
+        self.paths = []
+        self.owner = None
+
+    def scan_deb(self, filename, digest=False):
+        """The file's sha256 when `digest` (hashed from the descriptor that is then read), else None."""
         from debian.arfile import ArError
 
         control = None
+        sha = None
         try:
             with open(filename, "rb") as stream:
                 from debian.debfile import DebFile
 
+                if digest:
+                    sha = _sha256_stream(stream)
+                    stream.seek(0)
                 deb = DebFile(fileobj=stream)
                 control = read_control(deb)
                 self._scan_data(deb.data.tgz(), control, filename)
@@ -277,6 +746,7 @@ class Scanner:
             struct.error,
         ) as error:
             self._unreadable(filename, control, error)
+        return sha
 
     def _unreadable(self, filename, control, error):
         package, version, source = (
@@ -286,7 +756,7 @@ class Scanner:
         self.findings.append(Finding(package, version, source, filename, "unreadable-deb", detail, filename))
 
     def _scan_data(self, tar, control, deb):
-        owner = Owner(control.package, control.version, control.source, deb)
+        owner = self.owner = Owner(control.package, control.version, control.source, deb)
         legacy = {}  # place path -> (rule, number of files)
         for info in tar:
             path, unsafe = member_path(info.name)
@@ -302,7 +772,7 @@ class Scanner:
             place = place_of(directory)
             if place is None:
                 continue
-            self.owners.setdefault(path, []).append(owner)
+            self.paths.append(path)
             if not place.home:
                 rule, count = legacy.get(place.path, (place.rule, 0))
                 legacy[place.path] = (rule, count + 1)
@@ -410,59 +880,6 @@ class Scanner:
                 f"Python {tags.version_text(tag.version)} does not import "
                 f"{tag.suffix}; it imports {', '.join(imported)}",
             )
-
-    # --- across packages ------------------------------------------------------------------
-
-    def finish(self):
-        """All findings, sorted, with path-collision and module-clash added."""
-        by_key = {}
-        for path, owners in sorted(self.owners.items()):
-            packages = {owner.package for owner in owners}
-            if len(packages) > 1:
-                for owner in owners:
-                    others = sorted(
-                        {f"{o.package} {o.version}" for o in owners if o.package != owner.package}
-                    )
-                    self._add(owner, path, "path-collision", f"also shipped by {', '.join(others)}")
-            key = relations.module_key(path)
-            if key is not None:
-                by_key.setdefault(key, []).append(path)
-        for key, paths in sorted(by_key.items()):
-            if len(paths) > 1:
-                self._module_clash(key, paths)
-        return sorted(
-            set(self.findings), key=lambda f: (f.package, f.version, f.path, f.code, f.detail, f.deb)
-        )
-
-    def _module_clash(self, key, paths):
-        for path in paths:
-            for owner in self.owners[path]:
-                index = relations.OwnerIndex()
-                others = []
-                for other_path in paths:
-                    for other in self.owners[other_path]:
-                        if other_path != path and other.package != owner.package:
-                            index.add(
-                                f"/{other_path}", relations.Owner(other.package, "installed", other.version)
-                            )
-                            others.append(f"{other_path} in {other.package}")
-                if not others:
-                    continue
-                try:
-                    found, _ = relations.relations(owner.package, owner.version, [f"/{path}"], index)
-                except PysharedError as error:
-                    fields = f"no relation written ({error})"
-                else:
-                    fields = "; ".join(
-                        f"{name}: {', '.join(values)}" for name, values in sorted(found.items())
-                    )
-                self._add(
-                    owner,
-                    path,
-                    "module-clash",
-                    f"module {key[1]} is also {', '.join(sorted(set(others)))}; {fields}",
-                )
-
 
 # --- output ---------------------------------------------------------------------------------
 

@@ -27,6 +27,14 @@ OLD = f".cpython-39-{MULTIARCH}.so"
 USAGE = re.compile(r"pyshared-scan: error: [^,\n]+, [^,\n]+, [^\n]+\n")
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    """The default cache of the runs below: one per test, outside the test's tmp_path."""
+    cache = tmp_path_factory.mktemp("xdg-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache / "pyshared-scan" / "cache.sqlite3"
+
+
 def scan(*args, cwd=None):
     result = subprocess.run(
         ["/usr/bin/python3", str(TOOL), *map(str, args)], capture_output=True, text=True, cwd=cwd
@@ -283,7 +291,8 @@ def test_hostile_debs_are_findings_and_nothing_outside_is_read_or_written(tmp_pa
     before_tmp, before_cwd = snapshot(tmp_path), snapshot(cwd)
 
     result = subprocess.run(
-        ["/usr/bin/python3", "-c", AUDITED, str(CHECKOUT), "--json", "--supported", "3.11", str(inputs)],
+        ["/usr/bin/python3", "-c", AUDITED, str(CHECKOUT), "--json", "--supported", "3.11", "--jobs", "1",
+         str(inputs)],
         capture_output=True, text=True, cwd=cwd,
     )
     assert result.returncode == 1, result.stderr
@@ -400,3 +409,187 @@ def test_directories_are_searched_recursively(tmp_path, objects):
     (tmp_path / "pool" / "notes.txt").write_text(textwrap.dedent("not a deb\n"))
     findings = scan_json("--supported", "3.11", tmp_path / "pool")
     assert found(findings) == {("python3-untagged", f"{SHARED}/fast.so", "untagged-extension")}
+
+
+# --- parallel, cached and sharded runs --------------------------------------------------------
+
+
+STATS = re.compile(r"^pyshared-scan: (\d+) \.debs, (\d+) from the cache$", re.MULTILINE)
+
+
+def stats(result):
+    (match,) = STATS.findall(result.stderr)
+    return int(match[0]), int(match[1])
+
+
+def mixed_archive(directory, objects):
+    """The real bookworm .debs (copied) and built ones that collide and clash with each other."""
+    debs = fetch_debs(PACKAGES, DEB_CACHE_NAME)
+    real = directory / "real"
+    real.mkdir(parents=True)
+    for deb in debs.values():
+        (real / deb.name).write_bytes(deb.read_bytes())
+    built = directory / "built"
+    built.mkdir()
+    build_deb(built, "python3-a", source="src-a", files={
+        f"{SHARED}/common/data.py": b"A = 1\n", f"{SHARED}/foo.so": objects["foo"],
+    })
+    build_deb(built, "python3-b", version="2.0", files={
+        f"{SHARED}/common/data.py": b"B = 2\n", f"{SHARED}/foo{TAGGED}": objects["foo"],
+        f"{SHARED}/libx.so": objects["library"],
+    })
+    build_deb(built, "python3-old", files={f"{SHARED}/old/fast{OLD}": objects["fast"]})
+    build_deb(built, "python3-c", files={f"{SHARED}/common/data.py": b"C = 3\n"})
+    # numpy's module under a third file name: a clash with a real package.
+    build_deb(built, "python3-fakenumpy", files={
+        f"{SHARED}/numpy/core/_multiarray_umath.so": objects["fast"],
+    })
+    (built / "broken.deb").write_bytes(b"!<arch>\n")
+    return [real, built]
+
+
+def test_jobs_give_the_output_of_one_job(tmp_path, objects):
+    inputs = mixed_archive(tmp_path, objects)
+    outputs = {}
+    for jobs in ("1", "2", "5"):
+        for mode in ("--json", "--rebuild-list", None):
+            extra = [mode] if mode else []
+            result = scan("--no-cache", "--jobs", jobs, "--supported", "3.11", *extra, *inputs)
+            assert result.returncode == 1, result.stderr
+            outputs.setdefault(mode, set()).add(result.stdout)
+    assert all(len(texts) == 1 for texts in outputs.values())
+    findings = json.loads(next(iter(outputs["--json"])))["findings"]
+    codes = {f["code"] for f in findings}
+    assert {"path-collision", "module-clash", "legacy-layout", "stale-tag", "unreadable-deb"} <= codes
+    assert [f["deb"] for f in findings] == [f["deb"] for f in sorted(
+        findings, key=lambda f: (f["package"], f["version"], f["path"], f["code"], f["detail"], f["deb"]))]
+    for bad in ("0", "-2"):
+        result = scan("--jobs", bad, *inputs)
+        assert result.returncode == 2 and "--jobs must be at least 1" in result.stderr
+
+
+def test_cache_rereads_only_what_changed(tmp_path, objects, private_cache):
+    inputs = mixed_archive(tmp_path, objects)
+    total = len(list((tmp_path / "real").glob("*.deb"))) + len(list((tmp_path / "built").glob("*.deb")))
+    uncached = scan("--no-cache", "--json", "--supported", "3.11", *inputs)
+    assert not private_cache.exists()
+
+    first = scan("--stats", "--json", "--supported", "3.11", *inputs)
+    # The broken .deb is not kept: it is read again every time.
+    assert stats(first) == (total, 0) and private_cache.exists()
+    again = scan("--stats", "--json", "--supported", "3.11", "--jobs", "1", *inputs)
+    assert stats(again) == (total, total - 1)
+    assert first.stdout == again.stdout == uncached.stdout
+
+    # One .deb rebuilt with other content: only it (and the broken one) is read again.
+    changed = tmp_path / "built" / f"python3-c_1.0_{ARCH}.deb"
+    changed.unlink()
+    build_deb(tmp_path / "built", "python3-c", files={f"{SHARED}/common/data.py": b"C = 4\n",
+                                                      f"{SHARED}/fast.so": objects["fast"]})
+    rerun = scan("--stats", "--json", "--supported", "3.11", *inputs)
+    assert stats(rerun) == (total, total - 2)
+    assert rerun.stdout == scan("--no-cache", "--json", "--supported", "3.11", *inputs).stdout
+    new = ("python3-c", f"{SHARED}/fast.so", "untagged-extension")
+    assert new in found(json.loads(rerun.stdout)["findings"])
+
+    # Other supported versions, another --max-member-bytes: nothing is reused.
+    other = scan("--stats", "--json", "--supported", "3.9,3.11", *inputs)
+    assert stats(other) == (total, 0)
+    assert "stale-tag" not in {f["code"] for f in json.loads(other.stdout)["findings"]}
+    assert stats(scan("--stats", "--max-member-bytes", "1000", "--supported", "3.11", *inputs)) == (total, 0)
+    assert stats(scan("--stats", "--supported", "3.11", *inputs)) == (total, total - 1)
+
+    # The same bytes under another name come from the cache, reported under their own name.
+    copy = tmp_path / "copy" / "renamed.deb"
+    copy.parent.mkdir()
+    copy.write_bytes(changed.read_bytes())
+    moved = scan("--stats", "--json", "--supported", "3.11", "--cache", private_cache, copy)
+    assert stats(moved) == (1, 1)
+    assert {f["deb"] for f in json.loads(moved.stdout)["findings"]} == {str(copy)}
+
+    # --cache FILE and --no-cache.
+    own = tmp_path / "own" / "c.sqlite3"
+    assert stats(scan("--stats", "--cache", own, "--supported", "3.11", copy)) == (1, 0) and own.exists()
+    assert stats(scan("--stats", "--cache", own, "--supported", "3.11", copy)) == (1, 1)
+    assert stats(scan("--stats", "--no-cache", "--supported", "3.11", copy)) == (1, 0)
+
+
+def test_cache_is_keyed_by_the_tool_version(tmp_path, objects, monkeypatch, capsys):
+    deb = build_deb(tmp_path, "python3-untagged", files={f"{SHARED}/fast.so": objects["fast"]})
+    cache = tmp_path / "cache.sqlite3"
+    args = ["--stats", "--jobs", "1", "--cache", str(cache), "--supported", "3.11", str(deb)]
+    assert archive_scan.main(args) == 1 and "1 .debs, 0 from the cache" in capsys.readouterr().err
+    assert archive_scan.main(args) == 1 and "1 .debs, 1 from the cache" in capsys.readouterr().err
+    monkeypatch.setattr(archive_scan, "tool_version", lambda: "0.0.0+other")
+    assert archive_scan.main(args) == 1 and "1 .debs, 0 from the cache" in capsys.readouterr().err
+
+
+def test_tool_version_changes_with_the_sources(tmp_path, monkeypatch):
+    version = archive_scan.tool_version()
+    assert version.startswith(archive_scan.__version__ + "+")
+    library = tmp_path / "pyshared_tools"
+    library.mkdir()
+    for source in Path(archive_scan.__file__).parent.glob("*.py"):
+        (library / source.name).write_bytes(source.read_bytes())
+    (library / "checks.py").write_text((library / "checks.py").read_text() + "\n# a changed rule\n")
+    monkeypatch.setattr(archive_scan, "__file__", str(library / "archive_scan.py"))
+    archive_scan.tool_version.cache_clear()
+    try:
+        assert archive_scan.tool_version() != version
+    finally:
+        archive_scan.tool_version.cache_clear()
+
+
+def test_shards_merged_equal_the_unsharded_run(tmp_path, objects):
+    inputs = mixed_archive(tmp_path, objects)
+    records = [tmp_path / f"shard{index}.jsonl" for index in (1, 2, 3)]
+    for index, out in enumerate(records, 1):
+        result = scan("--stats", "--shard", f"{index}/3", "--records", out, "--supported", "3.11", *inputs)
+        assert result.returncode == 0 and result.stdout == "", result.stderr
+    lines = [out.read_text().splitlines() for out in records]
+    total = len(list((tmp_path / "real").glob("*.deb"))) + len(list((tmp_path / "built").glob("*.deb")))
+    assert sum(len(shard) - 1 for shard in lines) == total and all(len(shard) > 2 for shard in lines)
+    header = json.loads(lines[1][0])
+    assert header["kind"] == "pyshared-scan-records" and header["shard"] == [2, 3] and header["debs"] == total
+    # A record holds no cross-package finding.
+    record_codes = {
+        finding[4] for shard in lines for line in shard[1:] for finding in json.loads(line)["findings"]
+    }
+    assert record_codes.isdisjoint({"path-collision", "module-clash"})
+    for mode in ("--json", "--rebuild-list", None):
+        extra = [mode] if mode else []
+        whole = scan("--no-cache", "--supported", "3.11", *extra, *inputs)
+        merged = scan("merge", *extra, *reversed(records))
+        assert merged.returncode == whole.returncode == 1, merged.stderr
+        assert merged.stdout == whole.stdout, mode
+    assert {"path-collision", "module-clash"} <= {
+        f["code"] for f in json.loads(scan("merge", "--json", *records).stdout)["findings"]}
+
+    # An unsharded --records run merges alone.
+    single = tmp_path / "all.jsonl"
+    assert scan("--records", single, "--supported", "3.11", *inputs).returncode == 0
+    assert scan("merge", "--json", single).stdout == scan("merge", "--json", *records).stdout
+
+    # A missing, repeated, truncated or foreign shard is a usage error, never a short result.
+    truncated = tmp_path / "truncated.jsonl"
+    truncated.write_text("\n".join(lines[2][:-1]) + "\n")
+    other = tmp_path / "other.jsonl"
+    assert scan("--shard", "1/3", "--records", other, "--supported", "3.9", *inputs).returncode == 0
+    for files, words in (
+        ((records[0], records[1]), "shard(s) 3/3 missing"),
+        ((records[0], records[1], records[1], records[2]), "shard(s) 2/3 given twice"),
+        ((records[0], records[1], truncated), "records where shard 3/3"),
+        ((other, records[1], records[2]), "supported"),
+        ((records[0], single), "mixed with shards"),
+        ((inputs[1] / "broken.deb",), "cannot read the records"),
+    ):
+        result = scan("merge", *files)
+        assert result.returncode == 2 and result.stdout == "", files
+        assert USAGE.fullmatch(result.stderr) and words in result.stderr, result.stderr
+    for args, words in (
+        (("--shard", "1/3", *inputs), "--shard needs --records"),
+        (("--shard", "4/3", "--records", other, *inputs), "is not I/N"),
+        (("--shard", "0/3", "--records", other, *inputs), "is not I/N"),
+    ):
+        result = scan(*args)
+        assert result.returncode == 2 and USAGE.fullmatch(result.stderr) and words in result.stderr, args
