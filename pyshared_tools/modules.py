@@ -69,7 +69,9 @@ class Views:
         self.untouched_links = [] if untouched_links is None else untouched_links
 
 
-class _Places:
+class Places:
+    """The places of an inventory, for finding the one a path lies in."""
+
     def __init__(self, places):
         self.by_path = sorted(places, key=lambda p: len(p.path), reverse=True)
 
@@ -79,9 +81,14 @@ class _Places:
                 return place
         return None
 
+    def storage_containing(self, path):
+        """The storage place (only farm links made it importable) `path` lies in, or None."""
+        place = self.containing(path)
+        return place if place is not None and place.rule.storage else None
+
 
 def build_views(inventory):
-    places = _Places(inventory.places)
+    places = Places(inventory.places)
     views = Views()
     builder = _Builder(inventory, places, views)
     for entry in inventory.entries:
@@ -91,14 +98,9 @@ def build_views(inventory):
             builder.add_link(entry.place, entry.rel, entry.path)
     views.modules = [
         m for m in views.modules
-        if not (m.origin == m.source and m.source in views.consumed and _storage(places, m.source))
+        if not (m.origin == m.source and m.source in views.consumed and places.storage_containing(m.source))
     ]
     return views
-
-
-def _storage(places, path):
-    place = places.containing(path)
-    return place is not None and place.rule.storage
 
 
 class _Builder:

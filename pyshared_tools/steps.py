@@ -14,7 +14,7 @@ from collections import namedtuple
 from . import checks, layouts
 from .apply import DIRECTORY_FARM_LINK, PATCHELF
 from .errors import AbiError, CollisionError, ExternalToolError, LeftoverError, TagError
-from .modules import KeptLink
+from .modules import KeptLink, Places
 from .plan import decide, same_content
 from .tags import parse_tag, split_module_filename, version_text
 
@@ -190,8 +190,7 @@ def build_plan(inventory, context):
     plan.actions = actions
     plan.final_paths = sorted(chosen)
     plan.helpers = frozenset(helper for _, helper in inventory.metadata)
-    plan.runtime_farm = _runtime_farm(inventory, views)
-    plan.storage_sources = _storage_sources(inventory, views)
+    plan.runtime_farm, plan.storage_sources = _storage_files(inventory, views)
     _stale_tag_warnings(plan, context)
     if context.strict and plan.warnings:
         raise LeftoverError(
@@ -267,31 +266,24 @@ def _libpython_fixes(chosen, results):
     return fixes
 
 
-def _storage_place(inventory, path):
-    storage = sorted((p for p in inventory.places if p.rule.storage), key=lambda p: -len(p.path))
-    return next((p for p in storage if path.startswith(p.path + "/")), None)
-
-
-def _runtime_farm(inventory, views):
-    farm = []
+def _storage_files(inventory, views):
+    """(runtime farm, storage sources) of the plan, in one pass over the modules:
+    (rule name, place, rel) of storage files no shipped link pointed at (an old
+    helper linked them at install time), and (place, path) of every .py file
+    that leaves a storage place."""
+    places = Places(inventory.places)
+    farm, sources = set(), set()
     for module in views.modules:
-        if module.origin != module.source or module.source in views.consumed:
+        place = places.storage_containing(module.source)
+        if place is None:
             continue
-        if module.source.endswith((".pyc", ".pyo")):  # never linked, only compiled at install
-            continue
-        place = _storage_place(inventory, module.source)
-        if place is not None:
-            farm.append((place.rule.name, place.path, module.source[len(place.path) + 1 :]))
-    return sorted(farm)
-
-
-def _storage_sources(inventory, views):
-    found = set()
-    for module in views.modules:
-        place = _storage_place(inventory, module.source) if module.source.endswith(".py") else None
-        if place is not None:
-            found.add((place.path, module.source))
-    return sorted(found)
+        if module.source.endswith(".py"):
+            sources.add((place.path, module.source))
+        linked = module.origin != module.source or module.source in views.consumed
+        # bytecode was never linked, only compiled at install
+        if not linked and not module.source.endswith((".pyc", ".pyo")):
+            farm.add((place.rule.name, place.path, module.source[len(place.path) + 1 :]))
+    return sorted(farm), sorted(sources)
 
 
 def _check_duplicate(inventory, first, other):
