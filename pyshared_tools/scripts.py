@@ -110,14 +110,11 @@ def directory_links(root, plan):
     """(absolute path, link text) of every directory link the plan removes
     where the final tree has a real directory: dpkg would keep the link."""
     final_directories = set()
-    for action in plan.actions:
-        if action.op == "mkdir":
-            final_directories.add(action.path)
-        elif action.op in ("move", "copy", "symlink"):
-            parent = posixpath.dirname(action.path)
-            while parent:
-                final_directories.add(parent)
-                parent = posixpath.dirname(parent)
+    for path in plan.final_paths:
+        parent = posixpath.dirname(path)
+        while parent and parent not in final_directories:
+            final_directories.add(parent)
+            parent = posixpath.dirname(parent)
     found = []
     for action in plan.actions:
         if action.op != "unlink" or action.path not in final_directories:
