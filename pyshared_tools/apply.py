@@ -12,6 +12,7 @@ import stat
 
 from . import log
 from .errors import ExternalToolError, TreeError
+from .files import replace_text
 
 JOURNAL_VERSION = 1
 DIRECTORY_FARM_LINK = "directory-farm-link"
@@ -28,12 +29,7 @@ def write_journal(path, root, actions):
 
     os.makedirs(os.path.dirname(path), exist_ok=True)
     document = {"version": JOURNAL_VERSION, "root": root, "actions": [a.to_dict() for a in actions]}
-    temporary = path + ".tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, ensure_ascii=False, indent=0)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    replace_text(path, json.dumps(document, ensure_ascii=False, indent=0), durable=True)
 
 
 def apply(root, actions, journal, verbose=False):

@@ -11,6 +11,7 @@ removed, so the file is byte-identical after any number of runs.
 import os
 
 from pyshared_tools import __version__
+from pyshared_tools.files import replace_text
 
 SCRIPTS = ("preinst", "postinst", "prerm", "postrm")
 PREPENDED = frozenset({"prerm", "postrm"})
@@ -74,7 +75,4 @@ def write(writes):
         if text is None:
             os.unlink(path)
             continue
-        temporary = path + ".tmp"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
+        replace_text(path, text)

@@ -3,6 +3,7 @@
 import os
 
 from .errors import TreeError
+from .files import replace_text
 from .tags import version_text
 
 DEPENDS = "pyshared:Depends"
@@ -48,8 +49,5 @@ def write(path, name, value):
         return False
     else:
         substvars[name] = value
-    temporary = path + ".tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        substvars.write_substvars(handle)
-    os.replace(temporary, path)
+    replace_text(path, substvars.dump())
     return True
