@@ -7,6 +7,7 @@ import os
 
 from pyshared_tools import autoscripts
 from pyshared_tools.errors import ControlError
+from pyshared_tools.files import replace_text
 from pyshared_tools.relations import BREAKS, CONFLICTS, REPLACES
 from pyshared_tools.substvars import DEPENDS, python3_depends, substvars_path
 
@@ -74,9 +75,14 @@ def compute(plans, options, control, lowest_supported):
         )
         saved = scripts.load_legacy(plan.package)
         legacy = saved.merged(found)
-        if legacy.to_json() != saved.to_json() and legacy:
-            outputs.legacy_writes[scripts.legacy_path(plan.package)] = legacy.to_json()
+        record = legacy.to_json()
+        if legacy and record != saved.to_json():
+            outputs.legacy_writes[scripts.legacy_path(plan.package)] = record
         version = source_version() if legacy else None
+        # With -n the snippets are only shown (--no-act, --json): rendering, and
+        # importing Jinja2, is skipped when nothing would show them.
+        if options.no_scripts and not (options.no_act or options.json):
+            continue
         data = scripts.script_data(plan, options.shared_dir, version, legacy)
         bodies = scripts.render_snippets(data)
         outputs.scripts[plan.package] = bodies
@@ -120,7 +126,4 @@ def write_records(outputs):
     """Before apply: once the tree is converted, only the record knows the farm."""
     for path, text in sorted(outputs.legacy_writes.items()):
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        temporary = path + ".tmp"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
+        replace_text(path, text)
