@@ -33,6 +33,7 @@ CONFLICTS = "pyshared:Conflicts"
 PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")
 MODULE_FILE = re.compile(r"(?P<module>[^./]+)(?:\.[^/]*)?\.(?:py|so)")
+VERSION_TAG = re.compile(r"\.cpython-(?P<digits>\d+)(?P<debug>d?)[a-z]*(?:-[^./]+)?\.so$")
 
 # rule -> (substvars it writes, how an owner of each kind is bounded)
 RULES = {
@@ -124,6 +125,26 @@ def module_key(path):
     return (directory, match.group("module")) if match else None
 
 
+def _importers(path):
+    """Which interpreters import a module file: None for every one (.py, untagged .so, abi3),
+    else (version digits, debug build)."""
+    match = VERSION_TAG.search(posixpath.basename(path))
+    return (match["digits"], bool(match["debug"])) if match else None
+
+
+def names_clash(path, other):
+    """Whether two file names of one module are imported by one interpreter, so that one hides the
+    other.  A file only a debug build imports (a -dbg package's '.cpython-311d-*.so') hides the
+    release files by design, and files for two different versions never meet."""
+    ours, theirs = _importers(path), _importers(other)
+    if ours is None and theirs is None:
+        return True
+    if ours is None or theirs is None:
+        _, debug_only = ours or theirs
+        return not debug_only
+    return ours == theirs
+
+
 def relations(package, version, shipped, index, sibling_paths=None):
     """({substvar: [relation]}, [warning]) for a package shipping `shipped`
     (absolute module paths in its final tree)."""
@@ -152,9 +173,10 @@ def relations(package, version, shipped, index, sibling_paths=None):
             key = module_key(path)
             if key not in by_key or path in by_key[key]:
                 continue
-            for owner in owners:
+            hidden = sorted(ours for ours in by_key[key] if names_clash(ours, path))
+            for owner in owners if hidden else ():
                 if owner.package != package:
-                    _relate(found, warnings, "another-name", owner, version, path, sorted(by_key[key])[0])
+                    _relate(found, warnings, "another-name", owner, version, path, hidden[0])
     return {name: sorted(values) for name, values in found.items()}, warnings
 
 

@@ -136,12 +136,19 @@ def split_module_filename(name):
     return ModuleFileName(stem, tag_text or None, name[len(stem) :])
 
 
-def table_suffixes(version, multiarch):
-    """EXTENSION_SUFFIXES of Debian's CPython `version`, from the built-in table."""
+def table_suffixes(version, multiarch, debug=False):
+    """EXTENSION_SUFFIXES of Debian's CPython `version` (its debug build, pythonX.Y-dbg, with
+    `debug`), from the built-in table.  A debug build imports its 'd'-flagged name first; from 3.8
+    on (one ABI for both builds) it then imports what the release build imports."""
     for first, last, templates in _SUFFIX_RULES:
         if first <= version <= last:
             digits = f"{version[0]}{version[1]}"
-            return [template.format(digits=digits, multiarch=multiarch) for template in templates]
+            suffixes = [template.format(digits=digits, multiarch=multiarch) for template in templates]
+            if debug and version >= (3, 8):
+                return [suffixes[0].replace(f"-{digits}-", f"-{digits}d-", 1), *suffixes]
+            if debug and version >= (3, 2):
+                return [suffixes[0].replace(f"-{digits}m", f"-{digits}dm", 1), *suffixes[1:]]
+            return suffixes
     raise TagError(
         f"Python {version_text(version)} has no known extension suffixes",
         "Debian Python 2.7 and 3.2 or later have them",

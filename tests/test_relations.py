@@ -109,3 +109,41 @@ def test_a_version_that_would_break_the_control_file_is_refused(version):
 def test_unreadable_contents_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="cannot read --contents"):
         index_from_contents(str(tmp_path / "missing"), [SHARED])
+
+
+T = "-x86_64-linux-gnu.so"
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "clash"),
+    [
+        ("f.py", "f.so", True),
+        ("f.so", f"f.cpython-311{T}", True),
+        ("f.py", f"f.cpython-311{T}", True),
+        ("f.abi3.so", f"f.cpython-311{T}", True),
+        (f"f.cpython-35m{T}", "f.so", True),
+        (f"f.cpython-311d{T}", "f.cpython-311d.so", True),
+        # One version never imports the other's file.
+        (f"f.cpython-311{T}", f"f.cpython-312{T}", False),
+        # A -dbg package's file only the debug build imports: it hides the release files by design.
+        ("f.py", f"f.cpython-311d{T}", False),
+        (f"f.cpython-311{T}", f"f.cpython-311d{T}", False),
+        ("f.abi3.so", f"f.cpython-311d{T}", False),
+    ],
+)
+def test_which_file_names_of_a_module_clash(ours, theirs, clash):
+    assert relations.names_clash(f"{SHARED}/{ours}", f"{SHARED}/{theirs}") is clash
+    assert relations.names_clash(f"{SHARED}/{theirs}", f"{SHARED}/{ours}") is clash
+
+
+def test_a_debug_package_and_other_versions_get_no_conflicts(tmp_path):
+    """bookworm: cython3-dbg ships Cython/Compiler/Scanning.cpython-311d-*.so next to cython3's
+    Scanning.py and Scanning.cpython-311-*.so; the debug interpreter is meant to prefer it."""
+    path = contents(tmp_path, [
+        (f"usr/lib/python3/dist-packages/foo/_speed.cpython-311d{T}", "debug/python3-foo-dbg"),
+        (f"usr/lib/python3/dist-packages/foo/_speed.cpython-312{T}", "python/python3-foo312"),
+        ("usr/lib/python3/dist-packages/foo/_speed.py", "python/python3-foo-fallback"),
+    ])
+    index = index_from_contents(path, [f"{SHARED}/foo"])
+    found, _ = relations.relations("python3-foo", "2.0-1", [TAGGED], index)
+    assert found == {CONFLICTS: ["python3-foo-fallback"], REPLACES: ["python3-foo-fallback"]}

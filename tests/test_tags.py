@@ -672,3 +672,12 @@ def test_resolver_cross_build_uses_the_table_with_the_host_multiarch():
 def test_resolver_without_query_uses_the_table():
     resolver = SuffixResolver([], lambda: AMD64, query=False, interpreter_path=forbid_spawning)
     assert resolver.suffix_for((3, 9)) == ".cpython-39-x86_64-linux-gnu.so"
+
+
+def test_the_debug_build_table_is_the_real_python3_11_dbg(host):
+    """python3.11-dbg (a test dependency) imports its 'd'-tagged name, then the release ones."""
+    result = subprocess.run(
+        ["/usr/bin/python3.11-dbg", "-S", "-c", REAL_FACTS_SCRIPT], check=True, capture_output=True, text=True
+    )
+    assert table_suffixes((3, 11), host, debug=True) == json.loads(result.stdout)["suffixes"]
+    assert table_suffixes((3, 11), host, debug=True)[1:] == table_suffixes((3, 11), host)
