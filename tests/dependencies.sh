@@ -2,7 +2,7 @@
 # Debian's archive (the machine must be Debian bookworm; run as root).
 # patchelf: --fix-libpython; python3-pip: installs PYPI_PACKAGES.
 RUNTIME_PACKAGES="python3 python3-debian python3-jinja2 python3-packaging python3-sh python3-pyelftools
-    gcc libc6-dev python3-dev dpkg-dev patchelf python3-pip"
+    python3-tqdm python3-lz4 gcc libc6-dev python3-dev dpkg-dev patchelf python3-pip"
 # Not in Debian: abi3info carries CPython's stable ABI list (Misc/stable_abi.toml)
 # for the abi3 check; setup.cfg's install_requires names it too.
 PYPI_PACKAGES="abi3info"
@@ -11,7 +11,8 @@ PYPI_PACKAGES="abi3info"
 PACKAGING_PACKAGES="build-essential debhelper dh-python fakeroot lintian debootstrap ca-certificates"
 # apache2, mod_wsgi and libpython3.11: the hosts tests/test_hosts.py loads extensions in.
 TEST_PACKAGES="python3-pytest python3-hypothesis python3-venv python3-pip
-    hyperfine piuparts shellcheck apache2 libapache2-mod-wsgi-py3 libpython3.11"
+    hyperfine piuparts shellcheck apache2 libapache2-mod-wsgi-py3 libpython3.11 python3.11-dbg
+    apt-utils python3-zstandard"
 
 install_dependencies() {
     install_debian_packages "$1"

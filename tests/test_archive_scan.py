@@ -17,7 +17,13 @@ from helpers.archive import fetch_debs
 from test_abi_checks import ABI3_PACKAGES, LIBPYTHON_PACKAGES, LIMITED_311, NOT_STABLE
 from test_archive import DEB_CACHE_NAME, PACKAGES
 
-from pyshared_tools import archive_scan
+from pyshared_tools import __version__
+from pyshared_tools.archive import cache as scan_cache
+from pyshared_tools.archive import cli as scan_cli
+from pyshared_tools.archive import codes as scan_codes
+from pyshared_tools.archive import deb as scan_deb
+from pyshared_tools.archive import judge as scan_judge
+from pyshared_tools.archive.store import Store
 
 TOOL = CHECKOUT / "bin" / "pyshared-scan"
 SHARED = "usr/lib/python3/dist-packages"
@@ -113,17 +119,18 @@ def test_real_abi3_extensions_are_checked_against_the_stable_abi(monkeypatch):
     """The abi3 packages pass because checks.stable_abi judged them, not because they were skipped."""
     abi_debs = fetch_debs(tuple(sorted(LIBPYTHON_PACKAGES) + sorted(ABI3_PACKAGES)), "abi-check-debs")
     outcomes = []
-    real = archive_scan.checks.stable_abi
+    real = scan_judge.checks.stable_abi
 
     def spy(facts, minimum, symbols=None):
         outcomes.append((len(facts.python_imports), minimum, real(facts, minimum, symbols).outcome))
         return real(facts, minimum, symbols)
 
-    monkeypatch.setattr(archive_scan.checks, "stable_abi", spy)
-    scanner = archive_scan.Scanner([(3, 11)])
-    for package in sorted(ABI3_PACKAGES):
-        scanner.scan_deb(str(abi_debs[package]))
-    assert scanner.finish() == [] and scanner.notes == []
+    monkeypatch.setattr(scan_judge.checks, "stable_abi", spy)
+    with Store() as store:
+        for index, package in enumerate(sorted(ABI3_PACKAGES)):
+            store.add_record(scan_deb.read_deb(str(abi_debs[package]), [(3, 11)], index=index))
+        store.cross_checks()
+        assert list(store.findings()) == [] and store.notes() == []
     assert len(outcomes) == sum(len(paths) for paths in ABI3_PACKAGES.values())
     assert all(imports > 5 and low == (3, 11) and outcome == "pass" for imports, low, outcome in outcomes)
 
@@ -261,7 +268,7 @@ import sys
 opened = []
 sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
 sys.path.insert(0, sys.argv[1])
-from pyshared_tools.archive_scan import main
+from pyshared_tools.archive.cli import main
 code = main(sys.argv[2:])
 print("OPENED " + repr(opened), file=sys.stderr)
 sys.exit(code)
@@ -339,8 +346,8 @@ def documented_finding_keys():
 
 
 def test_code_table_in_the_docs_is_the_one_in_the_module():
-    assert documented_codes() == archive_scan.CODES
-    assert set(severity for severity, _, _ in archive_scan.CODES.values()) <= set(archive_scan.SEVERITIES)
+    assert documented_codes() == scan_codes.CODES
+    assert set(severity for severity, _, _ in scan_codes.CODES.values()) <= set(scan_codes.SEVERITIES)
 
 
 def test_json_document_matches_the_schema(tmp_path, objects):
@@ -391,7 +398,7 @@ def test_exit_codes_and_usage_errors(tmp_path, objects):
     assert ok.returncode == 0 and ok.stdout.splitlines()[1:] == []
     assert scan("--rebuild-list", "--supported", "3.11", clean).stdout == ""
     for args, words in (
-        ((), "no .deb or directory given"),
+        ((), "nothing to scan"),
         ((tmp_path / "missing.deb",), "no such file or directory"),
         (("--supported", "2.7", clean), "is not a list of Python 3 versions"),
         (("--json", "--rebuild-list", clean), "not allowed with argument"),
@@ -414,12 +421,15 @@ def test_directories_are_searched_recursively(tmp_path, objects):
 # --- parallel, cached and sharded runs --------------------------------------------------------
 
 
-STATS = re.compile(r"^pyshared-scan: (\d+) \.debs, (\d+) from the cache$", re.MULTILINE)
+STATS = re.compile(
+    r"^pyshared-scan: (\d+) \.debs, (\d+) from the cache, (\d+) reading process\(es\)$", re.MULTILINE
+)
 
 
-def stats(result):
+def stats(result, readers=False):
+    """(.debs, from the cache), and with `readers` the number of processes that read."""
     (match,) = STATS.findall(result.stderr)
-    return int(match[0]), int(match[1])
+    return tuple(int(number) for number in match[: 3 if readers else 2])
 
 
 def mixed_archive(directory, objects):
@@ -454,9 +464,12 @@ def test_jobs_give_the_output_of_one_job(tmp_path, objects):
     for jobs in ("1", "2", "5"):
         for mode in ("--json", "--rebuild-list", None):
             extra = [mode] if mode else []
-            result = scan("--no-cache", "--jobs", jobs, "--supported", "3.11", *extra, *inputs)
+            result = scan("--no-cache", "--stats", "--jobs", jobs, "--supported", "3.11", *extra, *inputs)
             assert result.returncode == 1, result.stderr
             outputs.setdefault(mode, set()).add(result.stdout)
+            # The work was spread: one reading process with --jobs 1, more with more jobs.
+            readers = stats(result, readers=True)[2]
+            assert readers == 1 if jobs == "1" else readers >= 2, (jobs, result.stderr)
     assert all(len(texts) == 1 for texts in outputs.values())
     findings = json.loads(next(iter(outputs["--json"])))["findings"]
     codes = {f["code"] for f in findings}
@@ -518,26 +531,31 @@ def test_cache_is_keyed_by_the_tool_version(tmp_path, objects, monkeypatch, caps
     deb = build_deb(tmp_path, "python3-untagged", files={f"{SHARED}/fast.so": objects["fast"]})
     cache = tmp_path / "cache.sqlite3"
     args = ["--stats", "--jobs", "1", "--cache", str(cache), "--supported", "3.11", str(deb)]
-    assert archive_scan.main(args) == 1 and "1 .debs, 0 from the cache" in capsys.readouterr().err
-    assert archive_scan.main(args) == 1 and "1 .debs, 1 from the cache" in capsys.readouterr().err
-    monkeypatch.setattr(archive_scan, "tool_version", lambda: "0.0.0+other")
-    assert archive_scan.main(args) == 1 and "1 .debs, 0 from the cache" in capsys.readouterr().err
+    assert scan_cli.main(args) == 1 and "1 .debs, 0 from the cache" in capsys.readouterr().err
+    assert scan_cli.main(args) == 1 and "1 .debs, 1 from the cache" in capsys.readouterr().err
+    monkeypatch.setattr(scan_cache, "tool_version", lambda: "0.0.0+other")
+    assert scan_cli.main(args) == 1 and "1 .debs, 0 from the cache" in capsys.readouterr().err
 
 
-def test_tool_version_changes_with_the_sources(tmp_path, monkeypatch):
-    version = archive_scan.tool_version()
-    assert version.startswith(archive_scan.__version__ + "+")
+@pytest.mark.parametrize("changed", ["checks.py", "archive/judge.py"])
+def test_tool_version_changes_with_the_sources(tmp_path, monkeypatch, changed):
+    """A change to a rule of the library or of the scan is a new tool version: cached records go stale."""
+    version = scan_cache.tool_version()
+    assert version.startswith(__version__ + "+")
+    real = Path(scan_cache.__file__).parent.parent
     library = tmp_path / "pyshared_tools"
-    library.mkdir()
-    for source in Path(archive_scan.__file__).parent.glob("*.py"):
-        (library / source.name).write_bytes(source.read_bytes())
-    (library / "checks.py").write_text((library / "checks.py").read_text() + "\n# a changed rule\n")
-    monkeypatch.setattr(archive_scan, "__file__", str(library / "archive_scan.py"))
-    archive_scan.tool_version.cache_clear()
+    (library / "archive").mkdir(parents=True)
+    for source in [*real.glob("*.py"), *real.glob("archive/*.py")]:
+        (library / source.relative_to(real)).write_bytes(source.read_bytes())
+    monkeypatch.setattr(scan_cache, "__file__", str(library / "archive" / "cache.py"))
+    scan_cache.tool_version.cache_clear()
     try:
-        assert archive_scan.tool_version() != version
+        assert scan_cache.tool_version() == version
+        scan_cache.tool_version.cache_clear()
+        (library / changed).write_text((library / changed).read_text() + "\n# a changed rule\n")
+        assert scan_cache.tool_version() != version
     finally:
-        archive_scan.tool_version.cache_clear()
+        scan_cache.tool_version.cache_clear()
 
 
 def test_shards_merged_equal_the_unsharded_run(tmp_path, objects):

@@ -1,0 +1,80 @@
+"""The findings pyshared-scan reports: their codes as data, and the records they travel in."""
+
+from collections import namedtuple
+
+PROGRAM = "pyshared-scan"
+SCHEMA = 1
+SEVERITIES = ("error", "warning", "info")
+DEFAULT_MAX_MEMBER_BYTES = 256 * 1024 * 1024
+
+# code -> (severity, a rebuild of the source fixes it, meaning).  docs/scan-schema.md repeats this table.
+CODES = {
+    "legacy-layout": (
+        "warning",
+        True,
+        "modules in a place that is not a home (the path is the place; the detail names the layout rule)",
+    ),
+    "untagged-extension": (
+        "warning",
+        True,
+        "an extension (exports PyInit_<stem>) whose file name has no ABI tag",
+    ),
+    "untagged-so": (
+        "warning",
+        False,
+        "Contents index only: a .so without ABI tag in a module place; only its .deb tells "
+        "whether it is an untagged extension or a library that keeps its name",
+    ),
+    "not-an-extension": (
+        "info",
+        False,
+        "a .so in a module place without PyInit_ function: dh_pyshared keeps its name",
+    ),
+    "stale-tag": ("warning", True, "an ABI tag no supported Python version imports"),
+    "wrong-arch": (
+        "error",
+        True,
+        "extension code for another architecture than the package's, or an "
+        "extension in an Architecture: all package",
+    ),
+    "libpython": ("warning", True, "an extension with a DT_NEEDED entry on libpython"),
+    "abi3-violation": (
+        "error",
+        True,
+        "an abi3 extension importing symbols outside the stable ABI of the lowest supported version",
+    ),
+    "init-mismatch": ("error", True, "an extension exporting PyInit_<other> but not PyInit_<stem>"),
+    "corrupt-elf": ("error", True, "a .so in a module place whose ELF tables are truncated or corrupt"),
+    "path-collision": (
+        "error",
+        True,
+        "the same file path (not a directory) in a module place of two packages",
+    ),
+    "module-clash": (
+        "error",
+        True,
+        "the same module under two file names in two packages; the detail gives "
+        "the Conflicts + Replaces dh_pyshared writes",
+    ),
+    "unreadable-deb": (
+        "error",
+        False,
+        "a truncated or corrupt .deb, one with an unknown compression, one missing from the pool "
+        "or differing from its Packages index; the scan goes on with the other files",
+    ),
+    "unsafe-member": (
+        "error",
+        True,
+        "a data.tar member name that is absolute or contains '..' (never used as a path)",
+    ),
+    "huge-member": ("warning", False, "a .so in a module place larger than --max-member-bytes: not read"),
+}
+
+Finding = namedtuple("Finding", ("package", "version", "source", "path", "code", "detail", "deb"))
+# Who ships a path: what the cross-package checks keep of one package.
+Owner = namedtuple("Owner", ("package", "version", "source", "deb"))
+Control = namedtuple("Control", ("package", "version", "architecture", "source"))
+
+
+def is_problem(finding):
+    return CODES[finding.code][0] != "info"

@@ -1,0 +1,103 @@
+"""One .deb, read with python-debian: the control fields, then the data.tar members, streamed.
+
+Nothing is extracted, no member name is ever used as a file system path and
+no symlink member is followed (its target is only text).
+"""
+
+import functools
+import hashlib
+import lzma
+import struct
+import tarfile
+import zlib
+
+from .codes import DEFAULT_MAX_MEMBER_BYTES, Control
+from .judge import Judge, member_path, unreadable_record
+
+HASH_CHUNK = 1024 * 1024
+# What a truncated, corrupt or oddly compressed .deb raises from python-debian, tarfile and the decompressors.
+READ_ERRORS = (
+    tarfile.TarError,
+    EOFError,
+    OSError,
+    ValueError,
+    LookupError,
+    lzma.LZMAError,
+    zlib.error,
+    struct.error,
+)
+
+
+def sha256_stream(stream):
+    digest = hashlib.sha256()
+    for chunk in iter(functools.partial(stream.read, HASH_CHUNK), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_sha256(filename):
+    """The sha256 of a file, or None when it cannot be read (the scan then reports it)."""
+    try:
+        with open(filename, "rb") as stream:
+            return sha256_stream(stream)
+    except OSError:
+        return None
+
+
+def read_control(deb):
+    fields = deb.debcontrol()
+    package = fields.get("Package", "")
+    version = fields.get("Version", "")
+    source = fields.get("Source", package).split(" ")[0] or package
+    return Control(package, version, fields.get("Architecture", ""), source)
+
+
+def read_deb(
+    filename,
+    supported,
+    max_member_bytes=DEFAULT_MAX_MEMBER_BYTES,
+    index=0,
+    digest=False,
+    expected_sha256=None,
+    hint=None,
+):
+    """The record of one .deb (judge.Judge.record).  With `digest`, its sha256 is hashed from the
+    descriptor that is then read; `expected_sha256` (from a Packages index) must then match.
+    `hint` (a Control from the index) names the package when the .deb cannot be read."""
+    from debian.arfile import ArError
+    from debian.debfile import DebFile
+
+    control = judge = sha = None
+    try:
+        with open(filename, "rb") as stream:
+            if digest or expected_sha256:
+                sha = sha256_stream(stream)
+                stream.seek(0)
+            if expected_sha256 and sha != expected_sha256:
+                return unreadable_record(
+                    index, filename, None, hint, f"sha256 {sha} is not the Packages index's {expected_sha256}"
+                )
+            deb = DebFile(fileobj=stream)
+            control = read_control(deb)
+            judge = Judge(control, filename, supported, max_member_bytes)
+            _judge_members(deb.data.tgz(), judge)
+    except (ArError, *READ_ERRORS) as error:
+        if judge is None:
+            return unreadable_record(index, filename, sha, control or hint, error)
+        judge.add(filename, "unreadable-deb", f"{type(error).__name__}: {error}".replace("\n", " "))
+    judge.finish()
+    return judge.record(index, filename, sha)
+
+
+def _judge_members(tar, judge):
+    for info in tar:
+        path, unsafe = member_path(info.name)
+        if unsafe:
+            judge.unsafe(info.name, unsafe)
+            continue
+        judge.entry(path, info.isdir(), info.isreg(), info.size, functools.partial(_read_member, tar, info))
+
+
+def _read_member(tar, info, limit):
+    with tar.extractfile(info) as member:
+        return member.read(limit)
