@@ -28,8 +28,11 @@ def write_json(findings, out):
     out.write(f'{{\n  "schema": {SCHEMA},\n  "findings": [')
     separator = "\n"
     for finding in findings():
-        text = json.dumps(finding_object(finding), indent=2).replace("\n", "\n    ")
-        out.write(f"{separator}    {text}")
+        # json.dumps(indent=...) leaves reference cycles for the garbage collector at every call.
+        fields = ",\n".join(
+            f"      {json.dumps(key)}: {json.dumps(value)}" for key, value in finding_object(finding).items()
+        )
+        out.write(f"{separator}    {{\n{fields}\n    }}")
         separator = ",\n"
     out.write("\n  ]\n}\n" if separator != "\n" else "]\n}\n")
 

@@ -104,7 +104,7 @@ class Store:
         collisions = self.connection.execute(
             "SELECT path FROM paths JOIN debs USING (idx) GROUP BY path"
             " HAVING COUNT(DISTINCT package) > 1 ORDER BY path"
-        ).fetchall()
+        )
         for (path,) in collisions:
             owners = self._owners(path)
             for owner in owners:
@@ -113,7 +113,7 @@ class Store:
         clashes = self.connection.execute(
             "SELECT directory, module FROM paths WHERE module IS NOT NULL GROUP BY directory, module"
             " HAVING COUNT(DISTINCT path) > 1 ORDER BY directory, module"
-        ).fetchall()
+        )
         for directory, module in clashes:
             paths = [
                 row[0]
