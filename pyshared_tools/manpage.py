@@ -5,10 +5,14 @@ page and ``dh_pyshared --help`` cannot disagree; the other sections are
 fixed prose here.  The Debian package runs ``python3 -m pyshared_tools.manpage``
 at build time (debian/rules); nothing generated is kept in the checkout.
 
+The roff helpers below (escaping, fonts, sections, the date, writing the file)
+also build pyshared-scan(1) in scan_manpage.py.
+
 The date comes from SOURCE_DATE_EPOCH (dpkg-buildpackage sets it from
 debian/changelog), so two builds of one version write the same page.
 """
 
+import os
 import re
 import sys
 import time
@@ -106,7 +110,11 @@ EXAMPLES = (
 
 SEE_ALSO = (("debhelper", 7), ("dh", 1), ("dh_python3", 1), ("dh_installdeb", 1), ("deb-substvars", 5))
 
-_CODE_WORD = re.compile(r"^-|[/_$=]|\w-\d|^dh-|PyInit")
+# Words whose hyphens are minus signs: options (also in parentheses or quotes), paths,
+# names such as dh-pyshared, pyshared-scan or Contents-ARCH (a hyphen before an
+# upper-case placeholder).  A page can name more, such as its finding codes.
+_CODE_WORD = re.compile(r"^[(\['\"]*-|[/_$=]|\w-\d|^dh-|pyshared-|-[A-Z]{2}|PyInit")
+_PUNCTUATION = "()[]'\",.;:"
 
 
 def escape(text):
@@ -115,11 +123,11 @@ def escape(text):
     return text
 
 
-def inline(text):
-    """Plain text for a roff text line: minus signs in code-like words, hyphens elsewhere."""
+def inline(text, code_words=()):
+    """Plain text for a roff text line: minus signs in code-like words and `code_words`, else hyphens."""
     words = []
     for word in escape(text).split(" "):
-        if _CODE_WORD.search(word):
+        if _CODE_WORD.search(word) or word.strip(_PUNCTUATION) in code_words:
             word = word.replace("-", "\\-")
         words.append(word)
     line = " ".join(words)
@@ -137,20 +145,38 @@ def italic(text):
 
 
 def flag(text):
-    return bold(text.replace("-", "\\-"))
+    return bold(escape(text).replace("-", "\\-"))
 
 
-def option_item(spec):
-    """The .TP tag line of one option: -p PACKAGE, --package=PACKAGE."""
+def placeholder(text):
+    """A metavar such as FILE or X.Y[,X.Y...]: italic, roff-safe."""
+    return italic(escape(text).replace("-", "\\-"))
+
+
+def code(line):
+    """One line of a shell example (inside .nf) as roff: every hyphen a minus sign."""
+    line = escape(line).replace("-", "\\-")
+    if line.startswith((".", "'")):
+        line = "\\&" + line
+    return line
+
+
+def option_tag(flags, metavar=None, equals=True):
+    """The .TP tag line of one option: -p PACKAGE, --package=PACKAGE (--package PACKAGE without `equals`)."""
     names = []
-    for name in spec.flags:
-        if spec.metavar and name.startswith("--"):
-            names.append(f"{flag(name + '=')}{italic(spec.metavar)}")
-        elif spec.metavar:
-            names.append(f"{flag(name)} {italic(spec.metavar)}")
+    for name in flags:
+        if metavar and name.startswith("--") and equals:
+            names.append(f"{flag(name + '=')}{placeholder(metavar)}")
+        elif metavar:
+            names.append(f"{flag(name)} {placeholder(metavar)}")
         else:
             names.append(flag(name))
     return ", ".join(names)
+
+
+def option_item(spec):
+    """The .TP tag line of one option of OPTION_TABLE: -p PACKAGE, --package=PACKAGE."""
+    return option_tag(spec.flags, spec.metavar)
 
 
 def synopsis():
@@ -159,23 +185,44 @@ def synopsis():
         if spec.group != TOOL_GROUP or spec.action in ("help", "version"):
             continue
         name = spec.flags[-1]
-        item = f"{flag(name + '=')}{italic(spec.metavar)}" if spec.metavar else flag(name)
+        item = f"{flag(name + '=')}{placeholder(spec.metavar)}" if spec.metavar else flag(name)
         parts.append(f"[{item}]" + ("\\&..." if spec.action == "append" else ""))
     return " ".join(parts)
 
 
-def _paragraphs(texts):
+def paragraphs(texts, code_words=()):
+    """Plain-text paragraphs, each one .PP and one escaped text line."""
     lines = []
     for text in texts:
-        lines += [".PP", inline(text)]
+        lines += [".PP", inline(text, code_words)]
     return lines
 
 
-def _definitions(items, code_terms=True):
+def definitions(items, code_terms=True, code_words=()):
+    """(term, text) pairs of plain text as .TP items; code terms are bold."""
     lines = []
     for term, text in items:
-        lines += [".TP", bold(inline(term)) if code_terms else inline(term), inline(text)]
+        term = inline(term, code_words)
+        lines += [".TP", bold(term) if code_terms else term, inline(text, code_words)]
     return lines
+
+
+def examples(items, code_words=()):
+    """(plain-text introduction, roff source lines) pairs as indented, unfilled blocks."""
+    lines = []
+    for text, source in items:
+        lines += [".PP", inline(text, code_words), ".PP", ".RS 4", ".nf", *source, ".fi", ".RE"]
+    return lines
+
+
+def see_also(pages):
+    names = ((escape(name).replace("-", "\\-"), section) for name, section in pages)
+    return [".SH \"SEE ALSO\"", ",\n".join(f".BR {name} ({section})" for name, section in names)]
+
+
+def header(title, section, date, manual):
+    """.TH, then no hyphenation and ragged right: paths and option names stay whole."""
+    return [f'.TH {title} {section} "{date}" "dh-pyshared {__version__}" "{manual}"', ".nh", ".ad l"]
 
 
 def render(date=None):
@@ -183,18 +230,15 @@ def render(date=None):
     if date is None:
         date = ""
     lines = [
-        f'.TH DH_PYSHARED 1 "{date}" "dh-pyshared {__version__}" "Debhelper"',
-        # No hyphenation and ragged right: paths and option names stay whole.
-        ".nh",
-        ".ad l",
+        *header("DH_PYSHARED", 1, date, "Debhelper"),
         ".SH NAME",
         f"{PROG} \\- move Python modules of Debian packages into one shared directory",
         ".SH SYNOPSIS",
         synopsis(),
         ".SH DESCRIPTION",
-        *_paragraphs(DESCRIPTION),
+        *paragraphs(DESCRIPTION),
         ".SS \"The dh sequence\"",
-        *_paragraphs(SEQUENCE),
+        *paragraphs(SEQUENCE),
         ".SH OPTIONS",
     ]
     for group in (DEBHELPER_GROUP, TOOL_GROUP):
@@ -202,14 +246,11 @@ def render(date=None):
         for spec in OPTION_TABLE:
             if spec.group == group:
                 lines += [".TP", option_item(spec), inline(spec.help)]
-    lines += [".SH ENVIRONMENT", *_definitions(ENVIRONMENT)]
-    lines += [".SH FILES", *_definitions(FILES)]
-    lines += [".SH \"EXIT STATUS\"", *_definitions(EXIT_STATUS)]
-    lines.append(".SH EXAMPLES")
-    for text, code in EXAMPLES:
-        lines += [".PP", inline(text), ".PP", ".RS 4", ".nf", *code, ".fi", ".RE"]
-    lines.append(".SH \"SEE ALSO\"")
-    lines.append(",\n".join(f".BR {name} ({section})" for name, section in SEE_ALSO))
+    lines += [".SH ENVIRONMENT", *definitions(ENVIRONMENT)]
+    lines += [".SH FILES", *definitions(FILES)]
+    lines += [".SH \"EXIT STATUS\"", *definitions(EXIT_STATUS)]
+    lines += [".SH EXAMPLES", *examples(EXAMPLES)]
+    lines += see_also(SEE_ALSO)
     return "\n".join(lines) + "\n"
 
 
@@ -221,17 +262,20 @@ def build_date(environ):
     return time.strftime("%Y-%m-%d", time.gmtime(int(epoch)))
 
 
-def main(argv=None):
-    import os
-
+def write_page(render_page, argv=None):
+    """`python3 -m ... [FILE]`: the page dated from SOURCE_DATE_EPOCH, to FILE or standard output."""
     argv = sys.argv[1:] if argv is None else argv
-    text = render(build_date(os.environ))
+    text = render_page(build_date(os.environ))
     if argv:
         with open(argv[0], "w", encoding="utf-8") as handle:
             handle.write(text)
     else:
         sys.stdout.write(text)
     return 0
+
+
+def main(argv=None):
+    return write_page(render, argv)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 each built once with the real dpkg-buildpackage from a copy (the checkout is
 never written to), checked with lintian, and used as a maintainer would:
 
-* dh-pyshared_*.deb: the command in /usr/bin, the library private in
-  /usr/share/dh-pyshared, the templates, dh_pyshared(1) and the add-on
-  pyshared.pm; lintian reports no error and no warning;
+* dh-pyshared_*.deb: the commands dh_pyshared and pyshared-scan in /usr/bin,
+  the library private in /usr/share/dh-pyshared, the templates, dh_pyshared(1),
+  pyshared-scan(1) and the add-on pyshared.pm; lintian reports no error and no
+  warning; both commands run from the unpacked package with its private
+  library, and their --help agrees with their man pages;
 * its dh add-on puts dh_pyshared after dh_python3 and before dh_installdeb,
   whichever way it and python3 are enabled; its PROMISE line lets dh skip the
   command only for a package tree without any place the tool reads;
@@ -15,6 +17,7 @@ never written to), checked with lintian, and used as a maintainer would:
 """
 
 import gzip
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -23,7 +26,7 @@ import pytest
 from conftest import CHECKOUT, MULTIARCH
 from helpers import debbuild
 from helpers.chroot import Chroot, base_tarball
-from test_manpage import assert_same_options, groff_warnings, help_text
+from test_manpage import assert_same_options, assert_scan_page_matches, groff_warnings, help_text
 
 from pyshared_tools import __version__, layouts
 
@@ -67,13 +70,17 @@ def test_the_tool_package_installs_in_debian_places(tool):
     deb = tool.deb("dh-pyshared")
     assert deb.name == f"dh-pyshared_{__version__}_all.deb"
     files = debbuild.contents(deb)
-    assert files["/usr/bin/dh_pyshared"][0] == "-rwxr-xr-x"
+    for command in ("/usr/bin/dh_pyshared", "/usr/bin/pyshared-scan"):
+        assert files[command][0] == "-rwxr-xr-x", command
     library = "/usr/share/dh-pyshared/pyshared_tools"
-    packaged = {Path(p).name for p in files if p.startswith(library + "/")}
-    assert packaged == {p.name for p in (CHECKOUT / "pyshared_tools").glob("*.py")}
+    packaged = {p[len(library) + 1:] for p in files if p.startswith(library + "/") and p.endswith(".py")}
+    sources = CHECKOUT / "pyshared_tools"
+    assert packaged == {p.relative_to(sources).as_posix() for p in (*sources.glob("*.py"),
+                                                                   *sources.glob("archive/*.py"))}
     templates = {Path(p).name for p in files if p.startswith("/usr/share/dh-pyshared/templates/")}
     assert templates == {p.name for p in (CHECKOUT / "templates").iterdir()} - {"README.md"}
-    for path in ("/usr/share/man/man1/dh_pyshared.1.gz",
+    for path in ("/usr/share/man/man1/dh_pyshared.1.gz", "/usr/share/man/man1/pyshared-scan.1.gz",
+                 "/usr/share/doc/dh-pyshared/scan-schema.md.gz",
                  "/usr/share/perl5/Debian/Debhelper/Sequence/pyshared.pm",
                  "/usr/share/doc/dh-pyshared/copyright", "/usr/share/doc/dh-pyshared/changelog.gz"):
         assert files[path][0] == "-rw-r--r--", path
@@ -102,15 +109,16 @@ def test_the_build_leaves_packages_beside_the_copy_and_clean_restores_it(tool, t
     buildinfo = tool.changes.with_suffix(".buildinfo").name
     assert beside == sorted([f"{stem}_all.deb", tool.changes.name, buildinfo])
     assert (tool.source / "debian/dh_pyshared.1").exists()
+    assert (tool.source / "debian/pyshared-scan.1").exists()
     subprocess.run(["debian/rules", "clean"], cwd=tool.source, env=debbuild.clean_environment(),
                    capture_output=True, check=True)
     pristine = debbuild.copy_source(CHECKOUT, tmp_path / "pristine")
     assert files_under(tool.source) == files_under(pristine)
 
 
-def run_packaged(tool_root, *args, cwd=None, env=None):
+def run_packaged(tool_root, *args, cwd=None, env=None, command="dh_pyshared"):
     environment = debbuild.tool_environment(tool_root, {"PYTHONDONTWRITEBYTECODE": "1", **(env or {})})
-    return subprocess.run([str(tool_root / "usr/bin/dh_pyshared"), *args], cwd=cwd, env=environment,
+    return subprocess.run([str(tool_root / "usr/bin" / command), *args], cwd=cwd, env=environment,
                           capture_output=True, text=True, check=False)
 
 
@@ -148,6 +156,32 @@ def test_the_packaged_man_page_and_help_agree(tool_root, tmp_path):
                                         debbuild.tool_environment(tool_root)))
     assert f'"dh-pyshared {__version__}"' in roff.splitlines()[0]
     plain = tmp_path / "dh_pyshared.1"
+    plain.write_text(roff)
+    assert groff_warnings(plain) == ""
+
+
+def test_the_packaged_scan_command_runs_its_private_library(tool, tool_root, tmp_path):
+    scan = {"command": "pyshared-scan", "cwd": tmp_path}
+    result = run_packaged(tool_root, "--help", env={"PYTHONVERBOSE": "1"}, **scan)
+    assert result.returncode == 0 and result.stdout.startswith("usage: pyshared-scan ")
+    private = tool_root / "usr/share/dh-pyshared/pyshared_tools"
+    assert f"{private}/archive/cli.py" in result.stderr
+    assert str(CHECKOUT / "pyshared_tools") not in result.stderr
+    assert run_packaged(tool_root, "merge", "--help", **scan).stdout.startswith("usage: pyshared-scan merge ")
+    assert run_packaged(tool_root, "--bogus", **scan).returncode == 2
+    # A real scan, with worker processes, of the tool's own .deb: nothing in a module place.
+    deb = str(tool.deb("dh-pyshared"))
+    result = run_packaged(tool_root, "--no-cache", "--supported", "3.11", "--json", deb, **scan)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"schema": 1, "findings": []}
+
+
+def test_the_packaged_scan_man_page_and_help_agree(tool_root, tmp_path):
+    page = tool_root / "usr/share/man/man1/pyshared-scan.1.gz"
+    roff = gzip.decompress(page.read_bytes()).decode()
+    assert_scan_page_matches(roff, tool_root / "usr/bin/pyshared-scan", debbuild.tool_environment(tool_root))
+    assert roff.startswith(f'.TH PYSHARED\\-SCAN 1 "2026-11-21" "dh-pyshared {__version__}"')
+    plain = tmp_path / "pyshared-scan.1"
     plain.write_text(roff)
     assert groff_warnings(plain) == ""
 

@@ -1,10 +1,11 @@
-"""dh_pyshared(1) comes from the option table that builds --help: same options,
-same sentences, and a page groff and man read without a warning.
+"""dh_pyshared(1) comes from the option table that builds --help, and
+pyshared-scan(1) from the argparse parsers that build its --help: same
+options, same sentences, and pages groff and man read without a warning.
 
 The flags are read back from the two outputs (the roff source and the text
-of `dh_pyshared --help`), not from the table, so an option that reaches only
-one of them fails here.  test_debian_package.py checks the same on the page
-and the command of the built .deb.
+of `--help`), not from the table or the parsers, so an option that reaches
+only one of them fails here.  test_debian_package.py checks the same on the
+pages and the commands of the built .deb.
 """
 
 import os
@@ -13,10 +14,12 @@ import subprocess
 
 from conftest import TOOL
 
-from pyshared_tools import manpage
+from pyshared_tools import manpage, scan_manpage
+from pyshared_tools.archive import cli as scan_cli
 from pyshared_tools.options import OPTION_TABLE
 
 TABLE_FLAGS = {flag for spec in OPTION_TABLE for flag in spec.flags}
+SCAN_TOOL = TOOL.parent / "pyshared-scan"
 FLAG = re.compile(r"(?:^|, )(--?[A-Za-z][\w-]*)")
 HELP_LINE = re.compile(r"^  (-\S.*?)(?: {2,}(.*))?$")
 
@@ -27,11 +30,14 @@ def roff_to_text(line):
     return line
 
 
-def man_options(roff):
-    """{flag: description} from the .TP items of the OPTIONS section."""
+def man_options(roff, subsection=None):
+    """{flag: description} from the .TP items of the OPTIONS section, or of one .SS "subsection" of it."""
     lines = roff.splitlines()
     start = lines.index(".SH OPTIONS")
-    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(".SH "))
+    if subsection is not None:
+        start = lines.index(f'.SS "{subsection}"', start)
+    end = next(i for i in range(start + 1, len(lines))
+               if lines[i].startswith(".SH ") or (subsection is not None and lines[i].startswith(".SS ")))
     options = {}
     for number in range(start, end):
         if lines[number] == ".TP":
@@ -59,19 +65,19 @@ def help_options(text):
     return options
 
 
-def help_text(tool=TOOL, env=None):
+def help_text(tool=TOOL, env=None, args=()):
     environment = {**os.environ, **(env or {}), "COLUMNS": "1000"}
-    return subprocess.run([str(tool), "--help"], capture_output=True, text=True, env=environment,
+    return subprocess.run([str(tool), *args, "--help"], capture_output=True, text=True, env=environment,
                           check=True).stdout
 
 
-def assert_same_options(roff, help_output):
-    in_man, in_help = man_options(roff), help_options(help_output)
+def assert_same_options(roff, help_output, flags=TABLE_FLAGS, subsection=None):
+    in_man, in_help = man_options(roff, subsection), help_options(help_output)
     assert set(in_man) == set(in_help), (
         f"only in the man page: {sorted(set(in_man) - set(in_help))}, "
         f"only in --help: {sorted(set(in_help) - set(in_man))}"
     )
-    assert set(in_man) == TABLE_FLAGS
+    assert set(in_man) == flags
     for flag in in_man:
         assert in_man[flag] == in_help[flag], flag
 
@@ -144,3 +150,126 @@ def test_code_words_get_minus_signs_and_prose_keeps_hyphens():
     assert manpage.inline("an architecture-independent package") == "an architecture-independent package"
     assert manpage.inline(".hidden request") == "\\&.hidden request"
     assert manpage.inline("a \\ backslash") == "a \\e backslash"
+
+
+# pyshared-scan(1), from the argparse parsers of bin/pyshared-scan.
+
+# (OPTIONS subsection, parser, arguments before --help)
+SCAN_PARSERS = (
+    ("pyshared\\-scan", scan_cli.build_parser, ()),
+    ("pyshared\\-scan merge", scan_cli.build_merge_parser, ("merge",)),
+)
+
+
+def parser_flags(build):
+    return {flag for action in build()._actions for flag in action.option_strings}
+
+
+def man_arguments(roff, subsection):
+    """{METAVAR: description} of the positional arguments (.TP items in italics) of one subsection."""
+    lines = roff.splitlines()
+    start = lines.index(f'.SS "{subsection}"', lines.index(".SH OPTIONS"))
+    arguments = {}
+    for number in range(start + 1, len(lines)):
+        if lines[number].startswith((".SS ", ".SH ")):
+            break
+        if lines[number] == ".TP" and lines[number + 1].startswith("\\fI"):
+            name = roff_to_text(lines[number + 1]).rstrip(".")
+            arguments[name] = roff_to_text(lines[number + 2])
+    return arguments
+
+
+def help_arguments(text, names):
+    """{METAVAR: description} of the positional arguments listed in --help."""
+    arguments, pending = {}, None
+    for line in text.splitlines():
+        match = re.match(r"^  (\S+)(?: {2,}(.*))?$", line)
+        if match and match.group(1) in names:
+            pending = match.group(1)
+            arguments[pending] = match.group(2) or ""
+        elif pending and line.startswith("    ") and line.strip():
+            arguments[pending] = (arguments[pending] + " " + line.strip()).strip()
+        else:
+            pending = None
+    return arguments
+
+
+def assert_scan_page_matches(roff, tool=SCAN_TOOL, env=None):
+    """Both parsers' options and arguments, in their subsections, with the sentences of
+    `pyshared-scan [merge] --help`."""
+    for subsection, build, args in SCAN_PARSERS:
+        help_output = help_text(tool, env, args)
+        assert_same_options(roff, help_output, parser_flags(build), subsection)
+        names = {action.metavar for action in build()._actions if not action.option_strings}
+        assert man_arguments(roff, subsection) == help_arguments(help_output, names)
+        assert set(man_arguments(roff, subsection)) == names
+
+
+def test_the_scan_page_has_every_option_of_both_parsers():
+    roff = scan_manpage.render()
+    options = roff[roff.index("\n.SH OPTIONS\n"):roff.index("\n.SH \"EXIT STATUS\"\n")]
+    synopsis = roff[roff.index("\n.SH SYNOPSIS\n"):roff.index("\n.SH DESCRIPTION\n")]
+    for _subsection, build, _args in SCAN_PARSERS:
+        for action in build()._actions:
+            for flag in action.option_strings:
+                escaped = manpage.flag(flag)
+                assert escaped in options, flag
+                # Every option but --help and the short -j is in a SYNOPSIS form.
+                if flag not in ("-h", "--help", "-j"):
+                    assert escaped in synopsis, flag
+            if action.metavar:
+                assert manpage.placeholder(action.metavar) in options, action.metavar
+    assert "\n.SY pyshared\\-scan\n\\fBmerge\\fR " in synopsis
+    assert synopsis.count("\n.SY pyshared\\-scan\n") == 3
+
+
+def test_the_scan_page_and_both_helps_list_the_same_options_with_the_same_sentences():
+    assert_scan_page_matches(scan_manpage.render())
+
+
+def test_an_option_added_to_the_scan_parser_reaches_the_page(monkeypatch):
+    build = scan_cli.build_parser
+
+    def with_extra():
+        parser = build()
+        parser.add_argument("--extra-option", metavar="X", help="A new option, at 100%%.")
+        return parser
+
+    monkeypatch.setattr(scan_cli, "build_parser", with_extra)
+    roff = scan_manpage.render()
+    assert man_options(roff, "pyshared\\-scan")["--extra-option"] == "A new option, at 100%."
+    assert "\\fB\\-\\-extra\\-option\\fR \\fIX\\fR" in roff
+
+
+def test_the_scan_page_has_every_section_and_no_groff_warning(tmp_path):
+    roff = scan_manpage.render("2026-11-21")
+    assert roff.startswith('.TH PYSHARED\\-SCAN 1 "2026-11-21" "dh-pyshared ')
+    for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", '"EXIT STATUS"', "ENVIRONMENT", "FILES",
+                    "EXAMPLES", '"SEE ALSO"'):
+        assert f"\n.SH {section}\n" in roff, section
+    assert "\n.BR dh_pyshared (1)" in roff
+    for words in ("$XDG_CACHE_HOME/pyshared\\-scan/cache.sqlite3", "\\fBTMPDIR\\fR", "\\fBXDG_CACHE_HOME\\fR",
+                  "_Contents\\-amd64.lz4", "\\-\\-sshlogin", "\\-\\-return", "pyshared\\-scan merge shard"):
+        assert words in roff, words
+    for code in scan_manpage.CODES:
+        assert manpage.flag(code) in roff, code
+    path = tmp_path / "pyshared-scan.1"
+    path.write_text(roff)
+    assert groff_warnings(path) == ""
+
+
+def test_the_scan_page_is_dated_from_source_date_epoch(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795255200")
+    assert scan_manpage.main([str(tmp_path / "pyshared-scan.1")]) == 0
+    assert (tmp_path / "pyshared-scan.1").read_text() == scan_manpage.render("2026-11-21")
+    assert scan_manpage.render(manpage.build_date({})) == scan_manpage.render()
+
+
+def test_roff_escapes_in_code_lines_and_placeholders():
+    assert manpage.code(".hidden --opt a\\b") == "\\&.hidden \\-\\-opt a\\eb"
+    assert manpage.code("'quoted") == "\\&'quoted"
+    assert manpage.placeholder("X-Y") == "\\fIX\\-Y\\fR"
+    assert manpage.flag("--a\\b") == "\\fB\\-\\-a\\eb\\fR"
+    assert manpage.inline("(--jobs N) with legacy-layout", ("legacy-layout",)) == (
+        "(\\-\\-jobs N) with legacy\\-layout"
+    )
