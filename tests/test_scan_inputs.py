@@ -149,11 +149,8 @@ def test_a_tree_never_follows_its_links(tmp_path, objects):
 # --- a Packages index and its pool ------------------------------------------------------------
 
 
-def mirror_with_index(tmp_path, objects):
-    """mirror/pool/main/*.deb, and dists/bookworm/main/binary-amd64/Packages{,.xz,.lz4} written by
-    dpkg-scanpackages."""
-    mirror = tmp_path / "mirror"
-    debs = small_archive(mirror / "pool" / "main", objects)
+def scan_packages(mirror, binary):
+    """dists/.../Packages for the pool, by dpkg-scanpackages; its text."""
     index = subprocess.run(
         ["dpkg-scanpackages", "--multiversion", "pool", "/dev/null"],
         cwd=mirror,
@@ -161,9 +158,18 @@ def mirror_with_index(tmp_path, objects):
         capture_output=True,
         text=True,
     ).stdout
+    (binary / "Packages").write_text(index)
+    return index
+
+
+def mirror_with_index(tmp_path, objects):
+    """mirror/pool/main/*.deb, and dists/bookworm/main/binary-amd64/Packages{,.xz,.lz4} written by
+    dpkg-scanpackages."""
+    mirror = tmp_path / "mirror"
+    debs = small_archive(mirror / "pool" / "main", objects)
     binary = mirror / "dists" / "bookworm" / "main" / "binary-amd64"
     binary.mkdir(parents=True)
-    (binary / "Packages").write_text(index)
+    index = scan_packages(mirror, binary)
     (binary / "Packages.xz").write_bytes(lzma.compress(index.encode()))
     (binary / "Packages.lz4").write_bytes(lz4.frame.compress(index.encode()))
     return mirror, binary, debs
@@ -230,14 +236,7 @@ def test_a_warm_packages_index_scan_opens_no_deb(tmp_path, objects, private_cach
         version="1.1",
         files={f"{SHARED}/fast.so": objects["fast"]},
     )
-    index = subprocess.run(
-        ["dpkg-scanpackages", "--multiversion", "pool", "/dev/null"],
-        cwd=mirror,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    (binary / "Packages").write_text(index)
+    scan_packages(mirror, binary)
     updated, opened = audited()
     assert stats(updated) == (len(debs) + 1, len(debs))
     assert [Path(p).name for p in opened if p.endswith(".deb")] == ["python3-untagged_1.1_amd64.deb"]

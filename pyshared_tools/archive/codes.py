@@ -78,3 +78,11 @@ Control = namedtuple("Control", ("package", "version", "architecture", "source")
 
 def is_problem(finding):
     return CODES[finding.code][0] != "info"
+
+
+def control_of(fields):
+    """A Control from control fields (a .deb's, a tree's DEBIAN/control, a Packages paragraph):
+    the source is Source without its '(version)', else the package."""
+    package = fields.get("Package", "")
+    source = fields.get("Source", package).split(" ")[0] or package
+    return Control(package, fields.get("Version", ""), fields.get("Architecture", ""), source)

@@ -11,7 +11,7 @@ import struct
 import tarfile
 import zlib
 
-from .codes import DEFAULT_MAX_MEMBER_BYTES, Control
+from .codes import DEFAULT_MAX_MEMBER_BYTES, control_of
 from .judge import Judge, member_path, unreadable_record
 
 HASH_CHUNK = 1024 * 1024
@@ -45,11 +45,7 @@ def file_sha256(filename):
 
 
 def read_control(deb):
-    fields = deb.debcontrol()
-    package = fields.get("Package", "")
-    version = fields.get("Version", "")
-    source = fields.get("Source", package).split(" ")[0] or package
-    return Control(package, version, fields.get("Architecture", ""), source)
+    return control_of(deb.debcontrol())
 
 
 def read_deb(

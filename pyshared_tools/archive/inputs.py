@@ -9,7 +9,7 @@ import posixpath
 from collections import namedtuple
 
 from ..errors import UsageError
-from .codes import Control
+from .codes import control_of
 from .compression import open_index
 from .tree import is_tree
 
@@ -58,14 +58,19 @@ def default_mirror(index_filename):
 
 def index_tasks(index_filename, mirror=None):
     """(kind, location, sha256, hint, problem) for every package of a Packages index."""
-    from debian.deb822 import Packages
-
     mirror = mirror or default_mirror(index_filename)
     fields = ["Package", "Version", "Architecture", "Source", "Filename", "SHA256"]
+    for paragraph in _paragraphs(index_filename, fields):
+        yield _index_task(paragraph, mirror)
+
+
+def _paragraphs(index_filename, fields):
+    """The paragraphs of a Packages index (python-debian, only `fields` kept)."""
+    from debian.deb822 import Packages
+
     with open_index(index_filename, "Packages index") as stream:
         try:
-            for paragraph in Packages.iter_paragraphs(stream, fields=fields, use_apt_pkg=False):
-                yield _index_task(paragraph, mirror)
+            yield from Packages.iter_paragraphs(stream, fields=fields, use_apt_pkg=False)
         except (UnicodeDecodeError, ValueError, EOFError, OSError) as error:
             raise UsageError(
                 f"cannot read the Packages index ({error})",
@@ -75,9 +80,7 @@ def index_tasks(index_filename, mirror=None):
 
 
 def _index_task(paragraph, mirror):
-    package = paragraph.get("Package", "")
-    source = paragraph.get("Source", package).split(" ")[0] or package
-    hint = Control(package, paragraph.get("Version", ""), paragraph.get("Architecture", ""), source)
+    hint = control_of(paragraph)
     filename = paragraph.get("Filename", "")
     parts = [part for part in filename.split("/") if part not in ("", ".")]
     if not filename or filename.startswith("/") or ".." in parts:
@@ -99,21 +102,8 @@ def all_tasks(inputs, indexes=(), mirror=None):
 
 def index_owners(index_filename):
     """{package: (version, source)} of a Packages index, for naming what a Contents index lists."""
-    from debian.deb822 import Packages
-
     owners = {}
-    with open_index(index_filename, "Packages index") as stream:
-        try:
-            for paragraph in Packages.iter_paragraphs(
-                stream, fields=["Package", "Version", "Source"], use_apt_pkg=False
-            ):
-                package = paragraph.get("Package", "")
-                source = paragraph.get("Source", package).split(" ")[0] or package
-                owners[package] = (paragraph.get("Version", ""), source)
-        except (UnicodeDecodeError, ValueError, EOFError, OSError) as error:
-            raise UsageError(
-                f"cannot read the Packages index ({error})",
-                f"at {index_filename}",
-                "give a Packages file as apt downloads it (plain, gzip, xz, bzip2, lz4)",
-            ) from None
+    for paragraph in _paragraphs(index_filename, ["Package", "Version", "Source"]):
+        control = control_of(paragraph)
+        owners[control.package] = (control.version, control.source)
     return owners

@@ -7,7 +7,7 @@ opened with O_NOFOLLOW, so nothing outside the tree is ever read.
 
 import os
 
-from .codes import DEFAULT_MAX_MEMBER_BYTES, Control
+from .codes import DEFAULT_MAX_MEMBER_BYTES, control_of
 from .judge import Judge, unreadable_record
 
 CONTROL = os.path.join("DEBIAN", "control")
@@ -30,11 +30,9 @@ def read_control(directory):
 
     with open(os.path.join(directory, CONTROL), "rb") as stream:
         fields = Deb822(stream)
-    package = fields.get("Package", "")
-    if not package:
+    if not fields.get("Package"):
         raise ValueError("DEBIAN/control has no Package field")
-    source = fields.get("Source", package).split(" ")[0] or package
-    return Control(package, fields.get("Version", ""), fields.get("Architecture", ""), source)
+    return control_of(fields)
 
 
 def read_tree(directory, supported, max_member_bytes=DEFAULT_MAX_MEMBER_BYTES, index=0):
