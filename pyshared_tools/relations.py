@@ -32,7 +32,6 @@ CONFLICTS = "pyshared:Conflicts"
 
 PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")
-MODULE_FILE = re.compile(r"(?P<module>[^./]+)(?:\.[^/]*)?\.(?:py|so)")
 VERSION_TAG = re.compile(r"\.cpython-(?P<digits>\d+)(?P<debug>d?)[a-z]*(?:-[^./]+)?\.so$")
 
 # rule -> (substvars it writes, how an owner of each kind is bounded)
@@ -119,10 +118,19 @@ def _installed_versions(status_path):
     return versions
 
 
+def module_of(name):
+    """The module a file name is ('foo' of foo.py, foo.so, foo.cpython-311-x86_64-linux-gnu.so),
+    or None.  No regular expression: pyshared-scan asks it of every line of a Contents index."""
+    if not name.endswith((".py", ".so")) or "/" in name:
+        return None
+    module = name.partition(".")[0]
+    return module or None
+
+
 def module_key(path):
     directory, name = posixpath.split(path)
-    match = MODULE_FILE.fullmatch(name)
-    return (directory, match.group("module")) if match else None
+    module = module_of(name)
+    return (directory, module) if module else None
 
 
 def _importers(path):

@@ -1,9 +1,12 @@
 """pyshared:Breaks/Replaces/Conflicts from the owner index."""
 
 import gzip
+import re
 import subprocess
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pyshared_tools import relations
 from pyshared_tools.errors import CollisionError, UsageError
@@ -147,3 +150,12 @@ def test_a_debug_package_and_other_versions_get_no_conflicts(tmp_path):
     index = index_from_contents(path, [f"{SHARED}/foo"])
     found, _ = relations.relations("python3-foo", "2.0-1", [TAGGED], index)
     assert found == {CONFLICTS: ["python3-foo-fallback"], REPLACES: ["python3-foo-fallback"]}
+
+
+MODULE_FILE = re.compile(r"(?P<module>[^./]+)(?:\.[^/]*)?\.(?:py|so)")
+
+
+@given(st.text(alphabet="ab._/-y|ps0", max_size=12))
+def test_module_of_is_the_module_file_pattern(name):
+    match = MODULE_FILE.fullmatch(name)
+    assert relations.module_of(name) == (match["module"] if match else None)

@@ -25,6 +25,7 @@ from test_archive_scan import AUDITED, OLD, SHARED, TAGGED, build_deb, objects, 
 from pyshared_tools.archive import contents as scan_contents
 from pyshared_tools.archive import report
 from pyshared_tools.archive.codes import Finding
+from pyshared_tools.archive.compression import decompressed_blocks
 from pyshared_tools.archive.store import Store
 
 __all__ = ["objects", "private_cache"]  # fixtures shared with test_archive_scan.py
@@ -287,7 +288,7 @@ def test_a_contents_index_agrees_with_the_debs(tmp_path, objects):
     assert {f["deb"] for f in from_contents} == {str(tmp_path / "Contents-amd64.lz4")}
 
 
-def test_candidate_lines_across_block_boundaries(monkeypatch):
+def test_candidate_lines_across_block_boundaries():
     """bytes.find over blocks gives exactly the lines a line-by-line filter gives, wherever blocks end."""
     lines = [
         b"bin/ls  utils/coreutils",
@@ -303,15 +304,27 @@ def test_candidate_lines_across_block_boundaries(monkeypatch):
     expected = [
         line for line in lines if line.startswith(tuple(p[1:] for p in scan_contents.CANDIDATE_PREFIXES))
     ]
-    for block in (1, 5, 7, 64, 4096):
-        monkeypatch.setattr(scan_contents, "BLOCK", block)
-        assert list(scan_contents.candidate_lines(io.BytesIO(data))) == expected, block
-        assert list(scan_contents.candidate_lines(io.BytesIO(data[:-1]))) == expected, block
+    for size in (1, 5, 7, 64, 4096):
+        for text in (data, data[:-1]):
+            blocks = [text[start : start + size] for start in range(0, len(text), size)]
+            assert list(scan_contents.candidate_lines(blocks)) == expected, size
+
+
+def test_gzip_blocks_span_members_and_refuse_a_truncated_file(tmp_path):
+    """Inflated with zlib directly: a multi-member gzip file is read whole, a cut one is an error."""
+    text = b"".join(b"usr/lib/python3/dist-packages/m%d.py python/python3-m\n" % n for n in range(20000))
+    whole = tmp_path / "Contents-amd64.gz"
+    whole.write_bytes(gzip.compress(text[:100000]) + gzip.compress(text[100000:]))
+    assert b"".join(decompressed_blocks(whole, "Contents index", 4096)) == text
+    cut = tmp_path / "cut.gz"
+    cut.write_bytes(whole.read_bytes()[:-20])
+    with pytest.raises(EOFError):
+        b"".join(decompressed_blocks(cut, "Contents index", 4096))
 
 
 def bookworm_contents():
     """bookworm's main/Contents-amd64.gz from the mirror apt uses, cached with the tests' downloads."""
-    target = cache_directory() / "contents" / "bookworm-main-Contents-amd64.gz"
+    target = cache_directory() / "bookworm-main_Contents-amd64.gz"  # benchmarks/scan_bench.py's too
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         url = f"{archive_uri().rstrip('/')}/dists/bookworm/main/Contents-amd64.gz"
@@ -351,11 +364,19 @@ def test_contents_usage_errors(tmp_path, objects):
     deb = build_deb(tmp_path, "python3-untagged", files={f"{SHARED}/fast.so": objects["fast"]})
     index = tmp_path / "index.gz"
     index.write_bytes(gzip.compress(f"{SHARED}/fast.so python/python3-untagged\n".encode()))
+    unsorted = tmp_path / "Contents-amd64"
+    unsorted.write_text(f"{SHARED}/b.py python/python3-b\n{SHARED}/a.py python/python3-a\n")
+    cut = tmp_path / "Contents-i386.gz"
+    cut.write_bytes(gzip.compress(f"{SHARED}/a.py python/python3-a\n".encode() * 5000)[:-30])
     for args, words in (
         (("--contents", index, deb), "not combined with .debs"),
         (("--contents", index, "--records", tmp_path / "r"), "not combined with .debs"),
         (("--contents", index), "--contents-arch ARCH"),
         (("--contents", tmp_path / "Contents-amd64.gz"), "cannot read the Contents index"),
+        # An index out of order would hide module clashes: refused, not a short result.
+        (("--contents", unsorted), "not sorted by path"),
+        # Read in the filtering process: its error reaches the command line.
+        (("--contents", cut), "cannot read the Contents index (EOFError: compressed file ended"),
     ):
         result = scan("--supported", "3.11", *args)
         assert result.returncode == 2 and result.stdout == "" and words in result.stderr, (

@@ -240,7 +240,6 @@ def _scan_contents(options, supported, store):
     owners = {}
     for index in options.packages:
         owners.update(index_owners(index))
-    next_index = 0
     for filename in options.contents:
         architecture = options.contents_arch or architecture_of(filename)
         if architecture is None:
@@ -251,9 +250,7 @@ def _scan_contents(options, supported, store):
             )
         progress = _progress(options, None, unit="B", unit_scale=True, desc=os.path.basename(filename))
         try:
-            next_index = ContentsScan(filename, architecture, supported, store, owners).run(
-                next_index, progress
-            )
+            ContentsScan(filename, architecture, supported, store, owners).run(progress)
         finally:
             if progress is not None:
                 progress.close()

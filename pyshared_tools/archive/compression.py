@@ -8,6 +8,7 @@ zstd with python3-zstandard, imported only when such a file is given.
 import bz2
 import gzip
 import lzma
+import zlib
 
 from ..errors import UsageError
 
@@ -26,6 +27,28 @@ def compression_of(head):
         if head.startswith(magic):
             return name
     return None
+
+
+def decompressed_blocks(filename, what, size):
+    """The decompressed contents of `filename` in blocks of about `size` bytes.  gzip is inflated
+    with zlib directly, in large calls that release the GIL (GzipFile reads 8 KiB at a time)."""
+    with open_index(filename, what) as stream:
+        if not isinstance(stream, gzip.GzipFile):
+            while block := stream.read(size):
+                yield block
+            return
+        raw = stream.fileobj
+        raw.seek(0)
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        while chunk := raw.read(size // 8):
+            while chunk:
+                if block := inflate.decompress(chunk):
+                    yield block
+                chunk = inflate.unused_data  # the next member of a multi-member file
+                if chunk:
+                    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if not inflate.eof:
+            raise EOFError("compressed file ended before the end-of-stream marker was reached")
 
 
 def open_index(filename, what):

@@ -7,9 +7,9 @@ tags, tags for another architecture, and through the store path-collision and
 module-clash.  What needs the ELF (libpython, abi3, init-mismatch) needs the
 .debs.
 
-A thread decompresses (zlib, lzma, bz2 and lz4 release the GIL) while this
-thread looks for candidate lines with bytes.find, which runs at memory
-speed: only lines under a few literal prefixes become Python strings.
+A forked process decompresses and looks for candidate lines with bytes.find,
+which runs at memory speed, while this one judges them: only lines under a
+few literal prefixes cross the pipe and become Python strings.
 """
 
 import os
@@ -17,15 +17,17 @@ import queue
 import re
 import threading
 
-from .. import checks, layouts, tags
+from .. import checks, layouts, relations, tags
 from ..errors import TagError, UsageError
 from .codes import Finding, Owner
-from .compression import open_index
+from .compression import decompressed_blocks, open_index
 from .judge import place_of, version_tag_problem
+from .store import clash_detail
 
 BLOCK = 1 << 20
 # Every layouts place and metadata file lies under one of these; lines elsewhere are not looked at.
 CANDIDATE_PREFIXES = (b"\nusr/lib/py", b"\nusr/share/py", b"\nusr/local/lib/py", b"\nvar/lib/py")
+METADATA_PREFIXES = tuple(pattern.split("[", 1)[0] for pattern, _ in layouts.METADATA_PATTERNS)
 _ARCH_IN_NAME = re.compile(r"Contents-(?:udeb-)?(?P<arch>[a-z0-9-]+?)(?:\.[a-z0-9]+)?$")
 
 
@@ -44,36 +46,89 @@ def architecture_of(filename):
     return match["arch"] if match else None
 
 
-def _blocks(stream, out):
-    try:
-        while block := stream.read(BLOCK):
-            out.put(block)
-        out.put(None)
-    except Exception as error:  # handed to the reading thread, which raises it
-        out.put(error)
-
-
-def candidate_lines(stream, on_block=None):
-    """Yield every line (bytes, without newline) that starts with a candidate prefix;
-    on_block(size) is called with the size of each decompressed block."""
-    blocks = queue.Queue(maxsize=16)
-    thread = threading.Thread(target=_blocks, args=(stream, blocks), daemon=True)
-    thread.start()
+def candidate_batches(blocks):
+    """(size of the block, [lines in it that start with a candidate prefix]) for every block
+    of the index; lines are bytes without their newline, whatever the block boundaries."""
     carry = b"\n"
-    while True:
-        block = blocks.get()
-        if isinstance(block, Exception):
-            raise block
-        if block is None:
-            break
-        if on_block is not None:
-            on_block(len(block))
+    for block in blocks:
         data = carry + block
         cut = data.rfind(b"\n")
         carry = data[cut:]
-        yield from _lines_in(data, cut)
-    yield from _lines_in(carry + b"\n", len(carry))
-    thread.join()
+        yield len(block), list(_lines_in(data, cut))
+    yield 0, list(_lines_in(carry + b"\n", len(carry)))
+
+
+def candidate_lines(blocks):
+    for _, lines in candidate_batches(blocks):
+        yield from lines
+
+
+def _filter(filename, what, sender):
+    """In the filtering process: decompress and send the candidate lines of each block."""
+    try:
+        for size, lines in candidate_batches(decompressed_blocks(filename, what, BLOCK)):
+            sender.send_bytes(b"L%d\n" % size + b"\n".join(lines))
+        sender.send_bytes(b"D")
+    except Exception as error:  # reported by the reading process
+        sender.send_bytes(b"E" + f"{type(error).__name__}: {error}".encode(errors="replace"))
+    finally:
+        sender.close()
+
+
+def filtered_lines(filename, what, on_block=None):
+    """The candidate lines of an index, decompressed and filtered in a forked process.
+
+    bytes.find holds the GIL, so a thread would not overlap it with decompression; a process
+    does, and only the candidate lines (a few percent of the index) cross the pipe."""
+    import multiprocessing
+
+    with open_index(filename, what):  # a missing file or module is a usage error, here
+        pass
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_filter, args=(filename, what, sender), daemon=True)
+    process.start()
+    sender.close()
+    # A thread empties the pipe while this one judges lines: a sender blocked on a full pipe
+    # would not decompress meanwhile.
+    messages = queue.Queue(maxsize=64)
+    drain = threading.Thread(target=_receive, args=(receiver, messages), daemon=True)
+    drain.start()
+    try:
+        while True:
+            message = messages.get()
+            if message is None:
+                raise EOFError("the filtering process ended early")
+            if message[:1] == b"E":
+                raise ContentsReadError(message[1:].decode())
+            if message[:1] == b"D":
+                break
+            header, _, lines = message[1:].partition(b"\n")
+            if on_block is not None:
+                on_block(int(header))
+            if lines:
+                yield from lines.split(b"\n")
+    finally:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+
+
+def _receive(receiver, messages):
+    try:
+        while True:
+            message = receiver.recv_bytes()
+            messages.put(message)
+            if message[:1] in (b"D", b"E"):
+                return
+    except (EOFError, OSError):
+        messages.put(None)
+    finally:
+        receiver.close()
+
+
+class ContentsReadError(Exception):
+    """A read error in the filtering process, as text."""
 
 
 def _lines_in(data, end):
@@ -89,7 +144,12 @@ def _lines_in(data, end):
 
 class ContentsScan:
     """Findings of one Contents index, into a store.  `owners` maps package -> (version, source)
-    from a Packages index; without it both are empty."""
+    from a Packages index; without it both are empty.
+
+    The cross-package checks need no store here: a line lists every package shipping its path
+    (path-collision), and as the index is sorted by path, every file name of one module
+    (DIR/MODULE.*) comes in one run of lines, so only the runs still open are kept
+    (module-clash).  An index out of order is an error rather than a short result."""
 
     def __init__(self, filename, architecture, supported, store, owners=None):
         self.filename = filename
@@ -97,8 +157,9 @@ class ContentsScan:
         self.supported = [tuple(version) for version in supported]
         self.store = store
         self.owners = owners or {}
-        self.indexes = {}  # package -> store index, for the packages with module paths
         self.legacy = {}  # (package, place path) -> (rule, number of files)
+        self.open_modules = []  # [(prefix 'DIR/MODULE.', module, {path: [package]})], nested prefixes
+        self.previous = b""
         self.lines = 0
 
     def owner(self, package):
@@ -111,31 +172,21 @@ class ContentsScan:
             Finding(owner.package, owner.version, owner.source, path, code, detail, owner.deb)
         )
 
-    def run(self, first_index=0, progress=None):
-        """Read the whole index; returns the next free store index."""
+    def run(self, progress=None):
+        """Read the whole index."""
         _check_prefixes()
-        next_index = first_index
-        with open_index(self.filename, "Contents index") as stream:
-            paths = []
-            try:
-                for line in candidate_lines(stream, progress.update if progress is not None else None):
-                    self.lines += 1
-                    for package, path in self._line(line):
-                        if package not in self.indexes:
-                            self.indexes[package] = next_index
-                            self.store.add_package(next_index, self.owner(package))
-                            next_index += 1
-                        paths.append((self.indexes[package], path))
-                    if len(paths) >= 4096:
-                        self.store.add_paths(paths)
-                        paths = []
-            except (OSError, EOFError, ValueError) as error:
-                raise UsageError(
-                    f"cannot read the Contents index ({type(error).__name__}: {error})",
-                    f"at {self.filename}",
-                    "download it again",
-                ) from None
-            self.store.add_paths(paths)
+        lines = filtered_lines(self.filename, "Contents index", progress.update if progress else None)
+        try:
+            for line in lines:
+                self.lines += 1
+                self._line(line)
+        except (ContentsReadError, EOFError) as error:
+            raise UsageError(
+                f"cannot read the Contents index ({error})",
+                f"at {self.filename}",
+                "download it again",
+            ) from None
+        self._close_modules("")
         for (package, place_path), (rule, count) in sorted(self.legacy.items()):
             self.add(
                 package,
@@ -143,38 +194,79 @@ class ContentsScan:
                 "legacy-layout",
                 f"{count} file(s) in layout rule {rule.name}: {rule.description}",
             )
-        return next_index
 
     def _line(self, line):
-        """(package, path) pairs of a candidate line in a module place; findings of the names."""
         fields = line.rsplit(None, 1)
         if len(fields) != 2:
-            return ()
-        path = fields[0].decode("utf-8", "surrogateescape")
-        packages = sorted(
-            {
-                location.rpartition(b"/")[2].decode("utf-8", "surrogateescape")
-                for location in fields[1].split(b",")
-            }
-        )
-        helper = layouts.match_metadata(path)
-        if helper:
-            for package in packages:
+            return
+        raw_path, locations = fields
+        if raw_path < self.previous:
+            raise UsageError(
+                f"the Contents index is not sorted by path ({raw_path.decode(errors='replace')} "
+                f"after {self.previous.decode(errors='replace')})",
+                f"at {self.filename}",
+                "give the index as the mirror or apt-file has it, or sort it: LC_ALL=C sort",
+            )
+        self.previous = raw_path
+        path = raw_path.decode("utf-8", "surrogateescape")
+        if b"," in locations:
+            names = {location.rpartition(b"/")[2] for location in locations.split(b",")}
+            packages = sorted(name.decode("utf-8", "surrogateescape") for name in names)
+        else:
+            packages = [locations.rpartition(b"/")[2].decode("utf-8", "surrogateescape")]
+        if path.startswith(METADATA_PREFIXES):
+            helper = layouts.match_metadata(path)
+            for package in packages if helper else ():
                 self.add(package, path, "legacy-layout", f"metadata file of {helper}")
         directory, _, name = path.rpartition("/")
         place = place_of(directory)
         if place is None:
-            return ()
+            return
         if not place.home:
             for package in packages:
                 rule, count = self.legacy.get((package, place.path), (place.rule, 0))
                 self.legacy[(package, place.path)] = (rule, count + 1)
+        if len(packages) > 1:
+            self._collision(path, packages)
+        self._module(path, directory, name, packages)
         if name.endswith(".so") and place.major != 2:
             parsed = tags.split_module_filename(name)
             if parsed is not None:
                 for package in packages:
                     self._shared_object(package, path, parsed)
-        return [(package, path) for package in packages]
+
+    def _collision(self, path, packages):
+        for package in packages:
+            others = sorted(
+                f"{o.package} {o.version}" for o in map(self.owner, packages) if o.package != package
+            )
+            self.add(package, path, "path-collision", f"also shipped by {', '.join(others)}")
+
+    def _module(self, path, directory, name, packages):
+        self._close_modules(path)
+        module = relations.module_of(name)
+        if module is None:
+            return
+        prefix = f"{directory}/{module}."
+        if self.open_modules and self.open_modules[-1][0] == prefix:
+            self.open_modules[-1][2][path] = packages
+        else:
+            self.open_modules.append((prefix, module, {path: packages}))
+
+    def _close_modules(self, path):
+        """Judge the runs of module file names that `path` (and so every later path) is past."""
+        while self.open_modules and not path.startswith(self.open_modules[-1][0]):
+            _, module, packages_by_path = self.open_modules.pop()
+            if len(packages_by_path) < 2:
+                continue
+            owners_by_path = {
+                p: [self.owner(package) for package in ps] for p, ps in packages_by_path.items()
+            }
+            for module_path, owners in owners_by_path.items():
+                for owner in owners:
+                    detail = clash_detail(module, owner, module_path, owners_by_path)
+                    if detail:
+                        self.add(owner.package, module_path, "module-clash", detail)
 
     def _shared_object(self, package, path, parsed):
         if parsed.tag_text is None:
