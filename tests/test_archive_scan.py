@@ -267,6 +267,7 @@ AUDITED = """\
 import sys
 opened = []
 sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
+sys.addaudithook(lambda event, args: event == "subprocess.Popen" and opened.append(f"POPEN {args[1]}"))
 sys.path.insert(0, sys.argv[1])
 from pyshared_tools.archive.cli import main
 code = main(sys.argv[2:])
@@ -310,7 +311,8 @@ def test_hostile_debs_are_findings_and_nothing_outside_is_read_or_written(tmp_pa
     assert by_deb["truncated.deb"] == {(str(inputs / "truncated.deb"), "unreadable-deb")}
     assert by_deb["garbage.deb"] == {(str(inputs / "garbage.deb"), "unreadable-deb")}
     assert by_deb["lzip.deb"] == {(str(inputs / "lzip.deb"), "unreadable-deb")}
-    # Python's tarfile cannot read zstd; python-debian pipes it through unzstd: read like xz.
+    # Python's tarfile cannot read zstd, python-debian reads it whole through unzstd; with
+    # python3-zstandard it is streamed, no process started (see OPENED below): read like xz.
     # Both ship the same members: the symlinks are recorded (as paths), never followed.
     shipped = {f"{SHARED}/ok.py", f"{SHARED}/passwd{TAGGED}", f"{SHARED}/bait.so"}
     for name in ("evil.deb", "zst.deb"):
@@ -324,6 +326,7 @@ def test_hostile_debs_are_findings_and_nothing_outside_is_read_or_written(tmp_pa
 
     opened = eval(result.stderr.rsplit("OPENED ", 1)[1])
     assert "/etc/passwd" not in opened and str(bait) not in opened
+    assert not [p for p in opened if p.startswith("POPEN")]
     assert not [p for p in opened if ("evil" in p and not p.endswith("evil.deb")) or "/abs" in p]
     assert snapshot(tmp_path) == before_tmp and snapshot(cwd) == before_cwd
     assert not Path("/etc/evil").exists() and not Path("/abs").exists()

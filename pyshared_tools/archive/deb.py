@@ -76,13 +76,35 @@ def read_deb(
             deb = DebFile(fileobj=stream)
             control = read_control(deb)
             judge = Judge(control, filename, supported, max_member_bytes)
-            _judge_members(deb.data.tgz(), judge)
-    except (ArError, *READ_ERRORS) as error:
+            _judge_members(data_tar(deb), judge)
+    except (ArError, *READ_ERRORS, *_zstd_errors()) as error:
         if judge is None:
             return unreadable_record(index, filename, sha, control or hint, error)
         judge.add(filename, "unreadable-deb", f"{type(error).__name__}: {error}".replace("\n", " "))
     judge.finish()
     return judge.record(index, filename, sha)
+
+
+def _zstd_errors():
+    try:
+        import zstandard
+    except ImportError:
+        return ()
+    return (zstandard.ZstdError,)
+
+
+def data_tar(deb):
+    """The data.tar of a DebFile, streamed.  python-debian reads a zstd data.tar whole into memory
+    through unzstd; with python3-zstandard it is streamed like the others."""
+    names = [name for name in deb.getnames() if name.startswith("data.tar")]
+    if names[:1] and names[0].endswith(".zst"):
+        try:
+            import zstandard
+        except ImportError:
+            return deb.data.tgz()
+        reader = zstandard.ZstdDecompressor().stream_reader(deb.getmember(names[0]))
+        return tarfile.open(fileobj=reader, mode="r|")
+    return deb.data.tgz()
 
 
 def _judge_members(tar, judge):
