@@ -58,13 +58,15 @@ def found(findings):
     return {(f["package"], f["path"], f["code"]) for f in findings}
 
 
-def build_deb(directory, package, files=(), links=(), arch=ARCH, version="1.0", source=None):
-    """A .deb from dpkg-deb --build: files {path: bytes | compiled Path}, links {path: target}."""
+def build_deb(directory, package, files=(), links=(), arch=ARCH, version="1.0", source=None, fields=""):
+    """A .deb from dpkg-deb --build: files {path: bytes | compiled Path}, links {path: target};
+    `fields`: more control lines."""
     root = Path(directory) / f"{package}-tree"
     (root / "DEBIAN").mkdir(parents=True)
     (root / "DEBIAN" / "control").write_text(
         f"Package: {package}\nVersion: {version}\nArchitecture: {arch}\n"
         + (f"Source: {source} ({version})\n" if source else "")
+        + fields
         + "Maintainer: Demo <demo@example.org>\nDescription: demo\n demo\n"
     )
     for path, content in dict(files).items():

@@ -489,3 +489,57 @@ def test_memory_is_flat_in_the_number_of_packages():
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__]))
+
+
+def test_overlaps_declared_to_dpkg_are_not_findings(tmp_path, objects):
+    """Conflicts or Replaces on the other package, or on a name it Provides, declare the overlap:
+    neither path-collision nor module-clash, from the .debs or from Contents + Packages.  bookworm's
+    python3-paraview/python3-vtk9 and python3-lldb-N are such pairs."""
+    mirror = tmp_path / "mirror"
+    pool = mirror / "pool"
+    build_deb(
+        pool, "python3-one", files={f"{SHARED}/common/data.py": b"1\n", f"{SHARED}/foo.so": objects["foo"]}
+    )
+    build_deb(
+        pool,
+        "python3-two",
+        fields="Conflicts: python3-one (<< 2)\n",
+        files={f"{SHARED}/common/data.py": b"2\n", f"{SHARED}/foo{TAGGED}": objects["foo"]},
+    )
+    build_deb(
+        pool,
+        "python3-three",
+        fields="Provides: python3-common-data\nReplaces: python3-one\n",
+        files={f"{SHARED}/common/data.py": b"3\n"},
+    )
+    build_deb(
+        pool,
+        "python3-four",
+        fields="Replaces: python3-common-data, python3-one:any\n",
+        files={f"{SHARED}/common/data.py": b"4\n"},
+    )
+    binary = mirror / "dists" / "bookworm" / "main" / "binary-amd64"
+    binary.mkdir(parents=True)
+    scan_packages(mirror, binary)
+    contents = tmp_path / "Contents-amd64"
+    contents.write_bytes(
+        subprocess.run(
+            ["apt-ftparchive", "contents", "pool"], cwd=mirror, check=True, capture_output=True
+        ).stdout
+    )
+    # python3-one is declared by every other; python3-four Replaces what python3-three Provides;
+    # python3-two declares nothing about three or four.
+    data = f"{SHARED}/common/data.py"
+    expected = {
+        ("python3-two", data, "path-collision", "also shipped by python3-four 1.0, python3-three 1.0"),
+        ("python3-three", data, "path-collision", "also shipped by python3-two 1.0"),
+        ("python3-four", data, "path-collision", "also shipped by python3-two 1.0"),
+    }
+    for args in ((pool,), ("--contents", contents, "--packages", binary / "Packages")):
+        findings = findings_of(*args)
+        crossing = {
+            (f["package"], f["path"], f["code"], f["detail"])
+            for f in findings
+            if f["code"] in ("path-collision", "module-clash")
+        }
+        assert crossing == expected, args

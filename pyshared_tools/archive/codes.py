@@ -48,13 +48,14 @@ CODES = {
     "path-collision": (
         "error",
         True,
-        "the same file path (not a directory) in a module place of two packages",
+        "the same file path (not a directory) in a module place of two packages that do not declare it "
+        "(Conflicts or Replaces on the other, or on a name it Provides)",
     ),
     "module-clash": (
         "error",
         True,
-        "the same module under two file names in two packages; the detail gives "
-        "the Conflicts + Replaces dh_pyshared writes",
+        "the same module under two file names one interpreter imports, in two packages that do not "
+        "declare it; the detail gives the Conflicts + Replaces dh_pyshared writes",
     ),
     "unreadable-deb": (
         "error",
@@ -71,9 +72,18 @@ CODES = {
 }
 
 Finding = namedtuple("Finding", ("package", "version", "source", "path", "code", "detail", "deb"))
-# Who ships a path: what the cross-package checks keep of one package.
-Owner = namedtuple("Owner", ("package", "version", "source", "deb"))
-Control = namedtuple("Control", ("package", "version", "architecture", "source"))
+# Who ships a path: what the cross-package checks keep of one package.  `declared`: the names
+# its Conflicts and Replaces fields name; `provides`: the names its Provides field gives.
+Owner = namedtuple(
+    "Owner",
+    ("package", "version", "source", "deb", "declared", "provides"),
+    defaults=(frozenset(), frozenset()),
+)
+Control = namedtuple(
+    "Control",
+    ("package", "version", "architecture", "source", "declared", "provides"),
+    defaults=(frozenset(), frozenset()),
+)
 
 
 def is_problem(finding):
@@ -85,4 +95,27 @@ def control_of(fields):
     the source is Source without its '(version)', else the package."""
     package = fields.get("Package", "")
     source = fields.get("Source", package).split(" ")[0] or package
-    return Control(package, fields.get("Version", ""), fields.get("Architecture", ""), source)
+    declared = relation_names(fields.get("Conflicts", "")) | relation_names(fields.get("Replaces", ""))
+    provides = relation_names(fields.get("Provides", ""))
+    return Control(
+        package, fields.get("Version", ""), fields.get("Architecture", ""), source, declared, provides
+    )
+
+
+def relation_names(text):
+    """The package names a relation field names: 'a (<< 1), b | c:any' -> {a, b, c}."""
+    return frozenset(
+        part.split()[0].split(":")[0]
+        for alternative in text.split(",")
+        for part in alternative.split("|")
+        if part.strip()
+    )
+
+
+def declared_to_dpkg(one, other):
+    """Whether two owners declare their overlap: one Conflicts with or Replaces the other (by
+    name or a name it Provides).  dpkg then never lets both own one path, or hands it over;
+    the versions are not compared."""
+    return bool(
+        one.declared & (other.provides | {other.package}) or other.declared & (one.provides | {one.package})
+    )

@@ -22,7 +22,7 @@ from ..errors import TagError, UsageError
 from .codes import Finding, Owner
 from .compression import decompressed_blocks, open_index
 from .judge import place_of, version_tag_problem
-from .store import clash_detail
+from .store import clash_detail, collision_detail
 
 BLOCK = 1 << 20
 # Every layouts place and metadata file lies under one of these; lines elsewhere are not looked at.
@@ -143,8 +143,8 @@ def _lines_in(data, end):
 
 
 class ContentsScan:
-    """Findings of one Contents index, into a store.  `owners` maps package -> (version, source)
-    from a Packages index; without it both are empty.
+    """Findings of one Contents index, into a store.  `owners` maps package -> Control from a
+    Packages index (version, source, relations); without it they are empty.
 
     The cross-package checks need no store here: a line lists every package shipping its path
     (path-collision), and as the index is sorted by path, every file name of one module
@@ -163,8 +163,12 @@ class ContentsScan:
         self.lines = 0
 
     def owner(self, package):
-        version, source = self.owners.get(package, ("", ""))
-        return Owner(package, version, source, self.filename)
+        control = self.owners.get(package)
+        if control is None:
+            return Owner(package, "", "", self.filename)
+        return Owner(
+            package, control.version, control.source, self.filename, control.declared, control.provides
+        )
 
     def add(self, package, path, code, detail):
         owner = self.owner(package)
@@ -236,11 +240,11 @@ class ContentsScan:
                     self._shared_object(package, path, parsed)
 
     def _collision(self, path, packages):
-        for package in packages:
-            others = sorted(
-                f"{o.package} {o.version}" for o in map(self.owner, packages) if o.package != package
-            )
-            self.add(package, path, "path-collision", f"also shipped by {', '.join(others)}")
+        owners = [self.owner(package) for package in packages]
+        for owner in owners:
+            detail = collision_detail(owner, owners)
+            if detail:
+                self.add(owner.package, path, "path-collision", detail)
 
     def _module(self, path, directory, name, packages):
         self._close_modules(path)

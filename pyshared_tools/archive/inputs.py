@@ -101,9 +101,6 @@ def all_tasks(inputs, indexes=(), mirror=None):
 
 
 def index_owners(index_filename):
-    """{package: (version, source)} of a Packages index, for naming what a Contents index lists."""
-    owners = {}
-    for paragraph in _paragraphs(index_filename, ["Package", "Version", "Source"]):
-        control = control_of(paragraph)
-        owners[control.package] = (control.version, control.source)
-    return owners
+    """{package: Control} of a Packages index, for naming what a Contents index lists."""
+    fields = ["Package", "Version", "Source", "Conflicts", "Replaces", "Provides"]
+    return {control.package: control for control in map(control_of, _paragraphs(index_filename, fields))}

@@ -60,7 +60,9 @@ class Judge:
 
     def __init__(self, control, origin, supported, max_member_bytes=DEFAULT_MAX_MEMBER_BYTES):
         self.control = control
-        self.owner = Owner(control.package, control.version, control.source, origin)
+        self.owner = Owner(
+            control.package, control.version, control.source, origin, control.declared, control.provides
+        )
         self.supported = [tuple(version) for version in supported]
         self.max_member_bytes = max_member_bytes
         self.findings = []
@@ -175,6 +177,8 @@ class Judge:
             "package": owner.package,
             "version": owner.version,
             "source": owner.source,
+            "declared": sorted(owner.declared),
+            "provides": sorted(owner.provides),
             "paths": self.paths,
             "findings": [list(finding[:6]) for finding in self.findings],
             "notes": self.notes,

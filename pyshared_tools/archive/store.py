@@ -13,10 +13,11 @@ import tempfile
 
 from .. import relations
 from ..errors import PysharedError
-from .codes import CODES, Finding, Owner
+from .codes import CODES, Finding, Owner, declared_to_dpkg
 
 _SCHEMA = (
-    "CREATE TABLE debs (idx INTEGER PRIMARY KEY, deb TEXT, package TEXT, version TEXT, source TEXT)",
+    "CREATE TABLE debs (idx INTEGER PRIMARY KEY, deb TEXT, package TEXT, version TEXT, source TEXT,"
+    " declared TEXT, provides TEXT)",
     "CREATE TABLE paths (idx INTEGER, path TEXT, directory TEXT, module TEXT)",
     "CREATE TABLE findings (package TEXT, version TEXT, source TEXT, path TEXT, code TEXT, detail TEXT,"
     " deb TEXT)",
@@ -53,7 +54,10 @@ class Store:
     def add_record(self, record):
         """One package's record (judge.Judge.record), as read, cached or merged."""
         index, deb = record["index"], record["deb"]
-        self.add_package(index, Owner(record["package"], record["version"], record["source"], deb))
+        relations_of = (frozenset(record.get(name, ())) for name in ("declared", "provides"))
+        self.add_package(
+            index, Owner(record["package"], record["version"], record["source"], deb, *relations_of)
+        )
         self.add_paths((index, path) for path in record["paths"])
         self.connection.executemany(
             "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -62,7 +66,16 @@ class Store:
         self.add_notes(record["notes"])
 
     def add_package(self, index, owner):
-        self.connection.execute("INSERT INTO debs VALUES (?, ?, ?, ?, ?)", (index, owner.deb, *owner[:3]))
+        self.connection.execute(
+            "INSERT INTO debs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                index,
+                owner.deb,
+                *owner[:3],
+                " ".join(sorted(owner.declared)),
+                " ".join(sorted(owner.provides)),
+            ),
+        )
         self.packages += 1
 
     def add_paths(self, rows):
@@ -108,8 +121,9 @@ class Store:
         for (path,) in collisions:
             owners = self._owners(path)
             for owner in owners:
-                others = sorted({f"{o.package} {o.version}" for o in owners if o.package != owner.package})
-                self._add(owner, path, "path-collision", f"also shipped by {', '.join(others)}")
+                detail = collision_detail(owner, owners)
+                if detail:
+                    self._add(owner, path, "path-collision", detail)
         clashes = self.connection.execute(
             "SELECT directory, module FROM paths WHERE module IS NOT NULL GROUP BY directory, module"
             " HAVING COUNT(DISTINCT path) > 1 ORDER BY directory, module"
@@ -131,9 +145,9 @@ class Store:
 
     def _owners(self, path):
         return [
-            Owner(*row)
+            Owner(*row[:4], frozenset(row[4].split()), frozenset(row[5].split()))
             for row in self.connection.execute(
-                "SELECT package, version, source, deb FROM paths JOIN debs USING (idx)"
+                "SELECT package, version, source, deb, declared, provides FROM paths JOIN debs USING (idx)"
                 " WHERE path = ? ORDER BY idx",
                 (path,),
             )
@@ -141,6 +155,19 @@ class Store:
 
     def _add(self, owner, path, code, detail):
         self.add_finding(Finding(owner.package, owner.version, owner.source, path, code, detail, owner.deb))
+
+
+def collision_detail(owner, owners):
+    """The path-collision detail for `owner` among the owners of one path, or None when every
+    other package is one its relations already declare to dpkg."""
+    others = sorted(
+        {
+            f"{other.package} {other.version}"
+            for other in owners
+            if other.package != owner.package and not declared_to_dpkg(owner, other)
+        }
+    )
+    return f"also shipped by {', '.join(others)}" if others else None
 
 
 def clash_detail(module, owner, path, owners_by_path):
@@ -153,7 +180,7 @@ def clash_detail(module, owner, path, owners_by_path):
         if not relations.names_clash(path, other_path):
             continue
         for other in owners:
-            if other_path != path and other.package != owner.package:
+            if other_path != path and other.package != owner.package and not declared_to_dpkg(owner, other):
                 index.add(f"/{other_path}", relations.Owner(other.package, "installed", other.version))
                 others.append(f"{other_path} in {other.package}")
     if not others:
