@@ -102,16 +102,17 @@ def filtered_lines(filename, what, on_block=None):
             if message[:1] == b"E":
                 raise ContentsReadError(message[1:].decode())
             if message[:1] == b"D":
-                break
+                return
             header, _, lines = message[1:].partition(b"\n")
             if on_block is not None:
                 on_block(int(header))
             if lines:
                 yield from lines.split(b"\n")
     finally:
-        process.join(timeout=5)
+        # Done, or given up on (an error, a reader that stopped): the process is not waited for.
         if process.is_alive():
             process.kill()
+        process.join()
 
 
 def _receive(receiver, messages):
