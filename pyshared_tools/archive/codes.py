@@ -86,8 +86,8 @@ Control = namedtuple(
 )
 
 
-def is_problem(finding):
-    return CODES[finding.code][0] != "info"
+# The codes that make the exit status 1.
+PROBLEM_CODES = tuple(code for code, (severity, _, _) in CODES.items() if severity != "info")
 
 
 def control_of(fields):

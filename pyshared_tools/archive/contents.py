@@ -58,11 +58,6 @@ def candidate_batches(blocks):
     yield 0, list(_lines_in(carry + b"\n", len(carry)))
 
 
-def candidate_lines(blocks):
-    for _, lines in candidate_batches(blocks):
-        yield from lines
-
-
 def _filter(filename, what, sender):
     """In the filtering process: decompress and send the candidate lines of each block."""
     try:
@@ -161,7 +156,6 @@ class ContentsScan:
         self.legacy = {}  # (package, place path) -> (rule, number of files)
         self.open_modules = []  # [(prefix 'DIR/MODULE.', module, {path: [package]})], nested prefixes
         self.previous = b""
-        self.lines = 0
 
     def owner(self, package):
         control = self.owners.get(package)
@@ -183,7 +177,6 @@ class ContentsScan:
         lines = filtered_lines(self.filename, "Contents index", progress.update if progress else None)
         try:
             for line in lines:
-                self.lines += 1
                 self._line(line)
         except (ContentsReadError, EOFError) as error:
             raise UsageError(

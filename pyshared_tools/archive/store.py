@@ -13,7 +13,7 @@ import tempfile
 
 from .. import relations
 from ..errors import PysharedError
-from .codes import CODES, Finding, Owner, declared_to_dpkg
+from .codes import PROBLEM_CODES, Finding, Owner, declared_to_dpkg
 
 _SCHEMA = (
     "CREATE TABLE debs (idx INTEGER PRIMARY KEY, deb TEXT, package TEXT, version TEXT, source TEXT,"
@@ -37,7 +37,6 @@ class Store:
         self.connection.execute("PRAGMA synchronous = OFF")
         for statement in _SCHEMA:
             self.connection.execute(statement)
-        self.packages = 0
 
     def __enter__(self):
         return self
@@ -76,7 +75,6 @@ class Store:
                 " ".join(sorted(owner.provides)),
             ),
         )
-        self.packages += 1
 
     def add_paths(self, rows):
         """(package index, path in a module place) rows."""
@@ -101,9 +99,8 @@ class Store:
 
     def has_problems(self):
         """Any finding that is not informational."""
-        problems = [code for code, (severity, _, _) in CODES.items() if severity != "info"]
-        query = f"SELECT 1 FROM findings WHERE code IN ({', '.join('?' * len(problems))}) LIMIT 1"
-        return self.connection.execute(query, problems).fetchone() is not None
+        query = f"SELECT 1 FROM findings WHERE code IN ({', '.join('?' * len(PROBLEM_CODES))}) LIMIT 1"
+        return self.connection.execute(query, PROBLEM_CODES).fetchone() is not None
 
     def findings(self):
         """Every finding, each once, sorted; run cross_checks() first."""
