@@ -86,6 +86,20 @@ Control = namedtuple(
 )
 
 
+def finding_of(owner, path, code, detail):
+    return Finding(owner.package, owner.version, owner.source, path, code, detail, owner.deb)
+
+
+def error_text(error):
+    """An exception as a finding's detail: 'Type: message', on one line."""
+    return f"{type(error).__name__}: {error}".replace("\n", " ")
+
+
+def legacy_detail(rule, count):
+    """The detail of a place's legacy-layout finding."""
+    return f"{count} file(s) in layout rule {rule.name}: {rule.description}"
+
+
 # The codes that make the exit status 1.
 PROBLEM_CODES = tuple(code for code, (severity, _, _) in CODES.items() if severity != "info")
 

@@ -19,7 +19,7 @@ import threading
 
 from .. import checks, layouts, relations, tags
 from ..errors import TagError, UsageError
-from .codes import Finding, Owner
+from .codes import Owner, error_text, finding_of, legacy_detail
 from .compression import decompressed_blocks, open_index
 from .judge import place_of, version_tag_problem
 from .store import clash_detail, collision_detail
@@ -65,7 +65,7 @@ def _filter(filename, what, sender):
             sender.send_bytes(b"L%d\n" % size + b"\n".join(lines))
         sender.send_bytes(b"D")
     except Exception as error:  # reported by the reading process
-        sender.send_bytes(b"E" + f"{type(error).__name__}: {error}".encode(errors="replace"))
+        sender.send_bytes(b"E" + error_text(error).encode(errors="replace"))
     finally:
         sender.close()
 
@@ -166,10 +166,7 @@ class ContentsScan:
         )
 
     def add(self, package, path, code, detail):
-        owner = self.owner(package)
-        self.store.add_finding(
-            Finding(owner.package, owner.version, owner.source, path, code, detail, owner.deb)
-        )
+        self.store.add_finding(finding_of(self.owner(package), path, code, detail))
 
     def run(self, progress=None):
         """Read the whole index."""
@@ -186,12 +183,7 @@ class ContentsScan:
             ) from None
         self._close_modules("")
         for (package, place_path), (rule, count) in sorted(self.legacy.items()):
-            self.add(
-                package,
-                place_path,
-                "legacy-layout",
-                f"{count} file(s) in layout rule {rule.name}: {rule.description}",
-            )
+            self.add(package, place_path, "legacy-layout", legacy_detail(rule, count))
 
     def _line(self, line):
         fields = line.rsplit(None, 1)

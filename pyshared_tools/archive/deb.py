@@ -11,7 +11,7 @@ import struct
 import tarfile
 import zlib
 
-from .codes import DEFAULT_MAX_MEMBER_BYTES, control_of
+from .codes import DEFAULT_MAX_MEMBER_BYTES, control_of, error_text
 from .judge import Judge, member_path, unreadable_record
 
 HASH_CHUNK = 1024 * 1024
@@ -80,7 +80,7 @@ def read_deb(
     except (ArError, *READ_ERRORS, *_zstd_errors()) as error:
         if judge is None:
             return unreadable_record(index, filename, sha, control or hint, error)
-        judge.add(filename, "unreadable-deb", f"{type(error).__name__}: {error}".replace("\n", " "))
+        judge.add(filename, "unreadable-deb", error_text(error))
     judge.finish()
     return judge.record(index, filename, sha)
 

@@ -12,7 +12,7 @@ import functools
 
 from .. import checks, elf, layouts, tags
 from ..errors import TagError, TreeError
-from .codes import DEFAULT_MAX_MEMBER_BYTES, Finding, Owner
+from .codes import DEFAULT_MAX_MEMBER_BYTES, Owner, error_text, finding_of, legacy_detail
 
 
 def member_path(name):
@@ -71,10 +71,7 @@ class Judge:
         self._legacy = {}  # place path -> (rule, number of files)
 
     def add(self, path, code, detail):
-        owner = self.owner
-        self.findings.append(
-            Finding(owner.package, owner.version, owner.source, path, code, detail, owner.deb)
-        )
+        self.findings.append(finding_of(self.owner, path, code, detail))
 
     def unsafe(self, name, why):
         self.add(name, "unsafe-member", f"{why}; never used as a path")
@@ -100,9 +97,7 @@ class Judge:
     def finish(self):
         """Add the per-place legacy-layout findings; call once after the last entry."""
         for place_path, (rule, count) in sorted(self._legacy.items()):
-            self.add(
-                place_path, "legacy-layout", f"{count} file(s) in layout rule {rule.name}: {rule.description}"
-            )
+            self.add(place_path, "legacy-layout", legacy_detail(rule, count))
         self._legacy = {}
 
     def _shared_object(self, path, size, read):
@@ -188,8 +183,8 @@ class Judge:
 def unreadable_record(index, deb, sha, control, error):
     """The record of a package that could not be read: one unreadable-deb finding."""
     package, version, source = (control.package, control.version, control.source) if control else ("", "", "")
-    detail = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-    finding = [package, version, source, deb, "unreadable-deb", detail.replace("\n", " ")]
+    detail = error.replace("\n", " ") if isinstance(error, str) else error_text(error)
+    finding = [package, version, source, deb, "unreadable-deb", detail]
     return {
         "index": index,
         "deb": deb,

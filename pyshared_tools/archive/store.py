@@ -13,7 +13,7 @@ import tempfile
 
 from .. import relations
 from ..errors import PysharedError
-from .codes import PROBLEM_CODES, Finding, Owner, declared_to_dpkg
+from .codes import PROBLEM_CODES, Finding, Owner, declared_to_dpkg, finding_of
 
 _SCHEMA = (
     "CREATE TABLE debs (idx INTEGER PRIMARY KEY, deb TEXT, package TEXT, version TEXT, source TEXT,"
@@ -151,7 +151,7 @@ class Store:
         ]
 
     def _add(self, owner, path, code, detail):
-        self.add_finding(Finding(owner.package, owner.version, owner.source, path, code, detail, owner.deb))
+        self.add_finding(finding_of(owner, path, code, detail))
 
 
 def collision_detail(owner, owners):

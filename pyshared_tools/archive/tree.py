@@ -7,7 +7,7 @@ opened with O_NOFOLLOW, so nothing outside the tree is ever read.
 
 import os
 
-from .codes import DEFAULT_MAX_MEMBER_BYTES, control_of
+from .codes import DEFAULT_MAX_MEMBER_BYTES, control_of, error_text
 from .judge import Judge, unreadable_record
 
 CONTROL = os.path.join("DEBIAN", "control")
@@ -45,7 +45,7 @@ def read_tree(directory, supported, max_member_bytes=DEFAULT_MAX_MEMBER_BYTES, i
     try:
         _walk(directory, "", judge)
     except OSError as error:
-        judge.add(directory, "unreadable-deb", f"{type(error).__name__}: {error}")
+        judge.add(directory, "unreadable-deb", error_text(error))
     judge.finish()
     return judge.record(index, directory, None)
 
