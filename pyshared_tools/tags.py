@@ -168,11 +168,20 @@ def _isolation_flags(version):
 
 
 def query_interpreters(versions, interpreter_path=default_interpreter_path):
-    """Ask each installed interpreter, once, which suffixes it imports: {version: [suffix, ...]}."""
+    """Ask each installed interpreter, once, which suffixes it imports: {version: [suffix, ...]}.
+
+    The interpreter running dh_pyshared answers without a spawn: its
+    EXTENSION_SUFFIXES are built into the executable, so the answer is the one a
+    child would print."""
     answers = {}
     for version in versions:
         executable = interpreter_path(version)
         if not os.access(executable, os.X_OK):
+            continue
+        if _is_running_interpreter(executable, version):
+            from importlib.machinery import EXTENSION_SUFFIXES
+
+            answers[version] = list(EXTENSION_SUFFIXES)
             continue
         from .commands import output_text, run
 
@@ -185,6 +194,17 @@ def query_interpreters(versions, interpreter_path=default_interpreter_path):
             output_text(completed, where, todo), version, executable, where
         )
     return answers
+
+
+def _is_running_interpreter(executable, version):
+    import sys
+
+    if tuple(sys.version_info[:2]) != tuple(version) or not sys.executable:
+        return False
+    try:
+        return os.path.samefile(sys.executable, executable)
+    except OSError:
+        return False
 
 
 def _suffixes_from_answer(output, version, executable, where):
