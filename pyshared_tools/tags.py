@@ -18,6 +18,8 @@ _MULTIARCH = r"[a-z0-9_]+(?:-[a-z0-9_]+)+"
 _CPYTHON_TAG = re.compile(rf"cpython-(?P<digits>\d+)(?P<flags>t?d?m?u?)(?:-(?P<multiarch>{_MULTIARCH}))?")
 _ABI3_TAG = re.compile(rf"abi3(?:-(?P<multiarch>{_MULTIARCH}))?")
 _TAG_SHAPE = re.compile(r"[A-Za-z0-9_-]+")
+# What an interpreter may answer as an import suffix: each becomes the end of a file name.
+_IMPORTED_SUFFIX = re.compile(r"(?:\.[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*)?\.so|module\.so")
 _PYTHON2 = (2, 7)
 _TAG_SYNTAX = "cpython-<major><minor>[flags][-<multiarch>] or abi3, e.g. cpython-311-x86_64-linux-gnu"
 
@@ -196,13 +198,27 @@ def _suffixes_from_answer(output, version, executable):
             repr(output[:200]),
             f"check that {executable} runs",
         ) from error
-    if tuple(facts["version"]) != tuple(version):
+    reported = facts.get("version") if isinstance(facts, dict) else None
+    if not isinstance(reported, list) or not all(isinstance(part, int) for part in reported):
         raise ExternalToolError(
-            f"{executable} is Python {version_text(facts['version'])}",
+            f"{executable} reported no version", repr(output[:200]), f"check that {executable} runs"
+        )
+    if tuple(reported) != tuple(version):
+        raise ExternalToolError(
+            f"{executable} is Python {version_text(reported)}",
             f"not {version_text(version)}",
             f"repair the installation of {executable}",
         )
-    return list(facts["EXTENSION_SUFFIXES"])
+    suffixes = facts.get("EXTENSION_SUFFIXES")
+    if not isinstance(suffixes, list) or not all(
+        isinstance(suffix, str) and _IMPORTED_SUFFIX.fullmatch(suffix) for suffix in suffixes
+    ):
+        raise ExternalToolError(
+            f"{executable} reported extension suffixes that are no file name endings",
+            repr(suffixes)[:200],
+            f"repair the installation of {executable}",
+        )
+    return suffixes
 
 
 class SuffixResolver:
