@@ -7,10 +7,18 @@ import os
 import re
 from collections.abc import Mapping
 
-from pyshared_tools.errors import ExternalToolError
+from pyshared_tools.errors import ExternalToolError, UsageError
 
 DPKG_ARCHITECTURE = "dpkg-architecture"
 HOST_ARCH = "DEB_HOST_ARCH"
+
+# What dpkg-architecture prints: GNU triplets and multiarch tuples (x86_64-linux-gnu), and
+# single words for the architecture and its parts (amd64, linux, gnu, base, 64, little).
+_TUPLE_VARIABLES = ("_MULTIARCH", "_GNU_TYPE", "_GNU_SYSTEM", "_GNU_CPU")
+_VALUE_SHAPES = {
+    "tuple": ("GNU triplet or multiarch tuple", re.compile(r"[a-z0-9_]+(?:-[a-z0-9_]+)*")),
+    "word": ("architecture name", re.compile(r"[a-z0-9][a-z0-9_-]*")),
+}
 
 # dpkg's Dpkg::Arch reads "linux-<arch>" as "<arch>" when it is no wildcard.
 LINUX_ARCH_ALIAS = re.compile(r"linux-([^-]*)")
@@ -32,7 +40,7 @@ class HostFacts:
     def value(self, variable: str) -> str:
         exported = self._environ.get(variable, "")
         if exported:
-            return exported
+            return _checked(variable, exported, "in the environment")
         queried = self._query_dpkg_architecture()
         if variable not in queried:
             raise ExternalToolError(
@@ -40,7 +48,7 @@ class HostFacts:
                 "while reading the build architecture",
                 f"export {variable} or install a dpkg-dev that knows it",
             )
-        return queried[variable]
+        return _checked(variable, queried[variable], f"as {DPKG_ARCHITECTURE} printed it")
 
     @property
     def host_arch(self) -> str:
@@ -104,6 +112,19 @@ class HostFacts:
             environ=self._environ,
         )
         return parse_dpkg_architecture_output(output_text(completed, where, todo))
+
+
+def _checked(variable: str, value: str, where: str) -> str:
+    """`value` if it has the shape dpkg gives `variable`; these values become parts of file
+    names (a multiarch triplet in an extension's tag), so '../' or a newline must never pass."""
+    kind, shape = _VALUE_SHAPES["tuple" if variable.endswith(_TUPLE_VARIABLES) else "word"]
+    if not shape.fullmatch(value):
+        raise UsageError(
+            f"{variable}={value!r} is not a Debian {kind}",
+            where,
+            f"unset {variable}, or export what dpkg-architecture prints for it",
+        )
+    return value
 
 
 def parse_dpkg_architecture_output(text: str) -> dict[str, str]:

@@ -187,6 +187,7 @@ def build_plan(inventory, context):
             removed.add(action.path)
 
     actions += [Action("rmdir", d) for d in _emptied_directories(inventory, removed, chosen, new_dirs)]
+    actions += _retargeted_links(inventory, views, actions, plan.warnings)
     plan.actions = actions
     plan.final_paths = sorted(chosen)
     plan.helpers = frozenset(helper for _, helper in inventory.metadata)
@@ -199,6 +200,20 @@ def build_plan(inventory, context):
             "fix the build, or drop --strict",
         )
     return plan
+
+
+def _retargeted_links(inventory, views, actions, warnings):
+    """symlink actions for the package's other links into what moves (retarget.py)."""
+    if not any(action.op == "move" for action in actions):
+        return []
+    from .retarget import Relocation, new_targets, package_links
+
+    walked = {place.path for place in inventory.places}
+    links = package_links(inventory.root, walked) + list(views.untouched_links)
+    relocation = Relocation(actions, inventory.resolutions)
+    retargets, problems = new_targets(inventory.root, links, relocation, inventory.package)
+    warnings.extend(problems)
+    return [Action("symlink", link, target=text, reason="retarget") for link, text in retargets]
 
 
 def _check_extensions(inventory, context, chosen, warnings):

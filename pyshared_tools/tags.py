@@ -18,8 +18,8 @@ _MULTIARCH = r"[a-z0-9_]+(?:-[a-z0-9_]+)+"
 _CPYTHON_TAG = re.compile(rf"cpython-(?P<digits>\d+)(?P<flags>t?d?m?u?)(?:-(?P<multiarch>{_MULTIARCH}))?")
 _ABI3_TAG = re.compile(rf"abi3(?:-(?P<multiarch>{_MULTIARCH}))?")
 _TAG_SHAPE = re.compile(r"[A-Za-z0-9_-]+")
-# What an interpreter may report as an extension suffix ('.cpython-311-x86_64-linux-gnu.so', 'module.so').
-_SUFFIX_SHAPE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+# What an interpreter may answer as an import suffix: each becomes the end of a file name.
+_SUFFIX_SHAPE = re.compile(r"(?:\.[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*)?\.so|module\.so")
 _PYTHON2 = (2, 7)
 _TAG_SYNTAX = "cpython-<major><minor>[flags][-<multiarch>] or abi3, e.g. cpython-311-x86_64-linux-gnu"
 

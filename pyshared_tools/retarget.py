@@ -1,0 +1,125 @@
+"""Links of the package that point into what the plan moves.
+
+A ``usr/bin/foo -> ../lib/python3.11/site-packages/foo/cli.py`` would dangle
+once ``cli.py`` moved to the shared directory.  Every link of the package
+outside the module places (and every link inside them the plan leaves alone)
+whose target lies in a moved file or a dissolved directory is pointed at the
+new place: a relative link stays relative, an absolute one absolute.  Targets
+are read lexically (links.link_target_in_tree); nothing is followed.
+"""
+
+import os
+import stat
+
+_MAXIMUM_HOPS = 18
+
+
+def package_links(root, skipped_directories):
+    """Tree-relative paths of every symlink under `root`, outside `skipped_directories`
+    (the places the scan already walked).  Iterative: depth costs no recursion."""
+    found = []
+    pending = [""]
+    while pending:
+        directory = pending.pop()
+        with os.scandir(os.path.join(root, directory) if directory else root) as entries:
+            children = sorted(entries, key=lambda entry: entry.name)
+        for child in reversed(children):
+            rel = f"{directory}/{child.name}" if directory else child.name
+            mode = child.stat(follow_symlinks=False).st_mode
+            if stat.S_ISLNK(mode):
+                found.append(rel)
+            elif stat.S_ISDIR(mode) and rel not in skipped_directories:
+                pending.append(rel)
+    return sorted(found)
+
+
+class Relocation:
+    """Where a tree path ends up once the plan has run (None: it does not move)."""
+
+    def __init__(self, actions, resolutions):
+        self.files = {}  # source -> destination of a moved file, or None when it went to several
+        self.directories = {}  # dissolved directory -> its new directory, or None when ambiguous
+        self.resolutions = resolutions  # link path -> links.Resolution (the scan's)
+        removed_links = set()
+        dissolved = set()
+        copies = {}
+        for action in actions:
+            if action.op == "copy":
+                copies.setdefault(action.source, set()).add(action.path)
+            elif action.op == "move":
+                several = copies.get(action.source)
+                self.files[action.source] = None if several else action.path
+            elif action.op == "unlink":
+                if action.keep:
+                    self.files.setdefault(action.path, action.keep)
+                elif action.path in resolutions:
+                    removed_links.add(action.path)
+            elif action.op == "rmdir":
+                dissolved.add(action.path)
+        self.removed_links = removed_links
+        for source, destination in list(self.files.items()):
+            if destination is not None:
+                self._map_parents(source, destination, dissolved)
+
+    def _map_parents(self, source, destination, dissolved):
+        source_dir, destination_dir = os.path.dirname(source), os.path.dirname(destination)
+        while source_dir in dissolved and source_dir != destination_dir:
+            known = self.directories.get(source_dir, destination_dir)
+            self.directories[source_dir] = destination_dir if known == destination_dir else None
+            if os.path.basename(source_dir) != os.path.basename(destination_dir):
+                break
+            source_dir, destination_dir = os.path.dirname(source_dir), os.path.dirname(destination_dir)
+
+    def new_path(self, path):
+        """(new path, ambiguous): the final place of `path`, or (None, False) when it stays."""
+        for _ in range(_MAXIMUM_HOPS):
+            if path in self.files:
+                return self.files[path], self.files[path] is None
+            if path in self.removed_links:
+                resolution = self.resolutions[path]
+                if not resolution.exists:
+                    return None, False
+                path = resolution.path
+                if path not in self.files and not self._in_directory(path):
+                    return path, False
+                continue
+            prefix = self._in_directory(path)
+            if prefix is None:
+                return None, False
+            directory = self.directories[prefix]
+            if directory is None:
+                return None, True
+            return directory + path[len(prefix) :], False
+        return None, True
+
+    def _in_directory(self, path):
+        candidate = path
+        while candidate:
+            if candidate in self.directories:
+                return candidate
+            candidate = os.path.dirname(candidate)
+        return None
+
+
+def new_targets(root, links, relocation, package):
+    """([(link, new link text)], warnings) for `links` whose targets move."""
+    from .links import link_target_in_tree
+
+    retargets, warnings = [], []
+    for link in links:
+        text = os.readlink(os.path.join(root, link))
+        target = link_target_in_tree(link, text)
+        if target is None:
+            continue
+        new, ambiguous = relocation.new_path(target)
+        if ambiguous:
+            warnings.append(
+                f"link points at a file that goes to several places, {link} -> {text} in {package}, "
+                "point the link at one of them in the build"
+            )
+            continue
+        if new is None or new == target:
+            continue
+        new_text = "/" + new if text.startswith("/") else os.path.relpath(new, os.path.dirname(link) or ".")
+        retargets.append((link, new_text))
+    return retargets, warnings
