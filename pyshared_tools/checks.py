@@ -5,9 +5,9 @@ Each check is a small pure function of the ELF facts of one extension
 one Result.  A Result whose outcome is "error" is raised by the caller before
 anything changes; a "warning" joins the plan's warnings (an error under
 --strict).  The rules are data: the architecture table below, the libpython
-file name pattern, and the stable ABI of CPython's Misc/stable_abi.toml as
-the abi3info package carries it (imported only when an abi3 extension is
-checked).
+file name pattern, and the stable ABI of CPython's Misc/stable_abi.toml,
+shipped as pyshared_tools/stable_abi.txt (read only when an abi3 extension is
+checked; generated from the abi3info package by stable_abi_generate.py).
 
 Why linking libpython is a warning, as measured by tests/test_hosts.py:
 Debian's /usr/bin/python3 is linked statically, so importing such a module
@@ -19,9 +19,11 @@ and such a host cannot import Debian's own lib-dynload modules either.
 """
 
 import functools
+import os
 import re
 from collections import namedtuple
 
+from .errors import PysharedError
 from .tags import version_text
 
 CHECKS = ("architecture", "init-function", "libpython", "stable-abi")
@@ -171,21 +173,21 @@ def linked_libpython(facts):
 
 
 def stable_abi(facts, minimum, symbols=None):
-    """An abi3 extension may import only the stable ABI of the lowest supported Python version."""
+    """An abi3 extension may import only the stable ABI of the lowest supported Python version.
+
+    A weak undefined reference (STB_WEAK) is optional: the dynamic linker leaves it
+    null when no loaded object defines it, so the module loads on every version
+    and tests it before calling (as auditwheel, the check ignores such symbols).
+    """
     if facts is None:
         return Result("stable-abi", "not-applicable")
     if symbols is None:
-        try:
-            symbols = stable_abi_symbols()
-        except ImportError:
-            return Result(
-                "stable-abi",
-                "warning",
-                "cannot check the stable ABI: the Python module abi3info is not installed",
-                "install it (pip install abi3info)",
-            )
+        symbols = stable_abi_symbols()
+    optional = set(facts.weak_imports)
     outside = []
     for name in facts.python_imports:
+        if name in optional:
+            continue
         added = symbols.get(name)
         if added is None:
             outside.append(f"{name} (not in the stable ABI)")
@@ -223,12 +225,35 @@ def _limited_api_hex(version):
 @functools.cache
 def stable_abi_symbols():
     """{symbol: the (major, minor) that added it} for every function and data
-    symbol of the stable ABI that a Linux release build exports, from abi3info."""
-    import abi3info
+    symbol of the stable ABI that a Linux release build exports."""
+    return {
+        name: added
+        for name, (added, _kind, ifdef) in stable_abi_table().items()
+        if ifdef not in _ABSENT_FEATURES
+    }
 
-    table = {}
-    for entries in (abi3info.FUNCTIONS, abi3info.DATAS):
-        for symbol, entry in entries.items():
-            if entry.ifdef is None or entry.ifdef.name not in _ABSENT_FEATURES:
-                table[symbol.name] = (entry.added.major, entry.added.minor)
+
+def stable_abi_table(path=None):
+    """{symbol: ((major, minor) that added it, "function" or "data", feature macro or None)}:
+    pyshared_tools/stable_abi.txt as stable_abi_generate.py writes it from abi3info."""
+    path = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), "stable_abi.txt")
+    try:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read()
+        table = {}
+        versions = {}
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            name, added, kind, ifdef = line.split(" ")
+            if added not in versions:
+                major, minor = added.split(".")
+                versions[added] = (int(major), int(minor))
+            table[name] = (versions[added], kind, None if ifdef == "-" else ifdef)
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise PysharedError(
+            f"cannot read the stable-ABI table ({getattr(exc, 'strerror', None) or exc})",
+            path,
+            "reinstall dh-pyshared",
+        ) from None
     return table

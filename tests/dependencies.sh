@@ -3,8 +3,9 @@
 # patchelf: --fix-libpython; python3-pip: installs PYPI_PACKAGES.
 RUNTIME_PACKAGES="python3 python3-debian python3-jinja2 python3-packaging python3-sh python3-pyelftools
     python3-tqdm python3-lz4 gcc libc6-dev python3-dev dpkg-dev patchelf python3-pip"
-# Not in Debian: abi3info carries CPython's stable ABI list (Misc/stable_abi.toml)
-# for the abi3 check; setup.cfg's install_requires names it too.
+# Not in Debian: abi3info carries CPython's stable ABI list (Misc/stable_abi.toml);
+# the tests compare pyshared_tools/stable_abi.txt, which the tool reads, with
+# what it gives (setup.cfg's extra "regenerate" names it too).
 PYPI_PACKAGES="abi3info"
 # Building the dh-pyshared .deb and the example source package, checking them,
 # and installing the example into a throwaway bookworm root.

@@ -12,11 +12,10 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import HOST, MULTIARCH, SUFFIX_311, SourcePackage, snapshot
+from conftest import CHECKOUT, HOST, MULTIARCH, SUFFIX_311, SourcePackage, snapshot
 from helpers import cbuild
 from helpers.archive import fetch_debs
 from helpers.elfref import reference_facts
@@ -186,15 +185,51 @@ def test_stable_abi_check_as_a_function():
     assert "Py_LIMITED_API=0x03090000" in late.todo
 
 
-def test_stable_abi_without_abi3info_is_a_warning(monkeypatch):
-    monkeypatch.setitem(sys.modules, "abi3info", None)
-    checks.stable_abi_symbols.cache_clear()
-    try:
-        facts = elf.ElfFacts(2, 1, 62, "foo", ("PyInit_foo",), (), ("PyModule_Create2",))
-        result = checks.stable_abi(facts, (3, 11))
-    finally:
-        checks.stable_abi_symbols.cache_clear()
-    assert result.outcome == "warning" and "abi3info is not installed" in result.what
+def test_the_shipped_stable_abi_table_is_what_the_installed_abi3info_gives(tmp_path):
+    """pyshared_tools/stable_abi.txt is stable_abi_generate's output from the installed
+    abi3info, byte for byte: when this fails, run python3 -m pyshared_tools.stable_abi_generate."""
+    from pyshared_tools import stable_abi_generate
+
+    shipped = (CHECKOUT / "pyshared_tools/stable_abi.txt").read_bytes()
+    assert stable_abi_generate.render().encode() == shipped
+    output = tmp_path / "table.txt"
+    command = [PYTHON, "-m", "pyshared_tools.stable_abi_generate", str(output)]
+    subprocess.run(command, cwd=CHECKOUT, check=True, env={"PATH": "/usr/bin:/bin"})
+    assert output.read_bytes() == shipped
+    table = checks.stable_abi_table()
+    assert table["PyExc_WindowsError"] == ((3, 7), "data", "MS_WINDOWS")
+    assert table["PyModule_Create2"] == ((3, 2), "function", None)
+
+
+def test_the_stable_abi_check_needs_no_abi3info(make_source):
+    """Without abi3info importable, dh_pyshared refuses an abi3 extension outside the
+    stable ABI and passes a clean one (it reads the shipped table)."""
+    src = make_source(source_fields=FIELDS)
+    src.extension(f"{SHARED}/foo/_bad.abi3.so", body=NOT_STABLE)
+    src.extension(f"{SHARED}/foo/_good.abi3.so", limited_api=LIMITED_311)
+    script = (
+        "import sys\nsys.modules['abi3info'] = None\n"
+        "from pyshared_tools.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+    environment.update(HOST, PYTHONPATH=str(CHECKOUT))
+
+    def run(*args):
+        return subprocess.run([PYTHON, "-c", script, *args], cwd=src.root, env=environment,
+                              capture_output=True, text=True)
+
+    refused = run("--strict", "--no-act")
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "dh_pyshared: error: stable-ABI extension uses symbols outside the stable ABI of Python 3.11 "
+        "(the lowest supported version): PyDict_SetDefault (not in the stable ABI), "
+        f"{SHARED}/foo/_bad.abi3.so in python3-demo, build it with Py_LIMITED_API=0x030b0000 and "
+        "without those calls, or build it for each Python version\n"
+    )
+    (src.tree() / f"{SHARED}/foo/_bad.abi3.so").unlink()
+    passed = run("--strict", "--no-act")
+    assert passed.returncode == 0 and passed.stderr == "", passed.stderr
+    assert "stable-abi pass" in passed.stdout
 
 
 def test_abi3info_is_imported_only_for_an_abi3_extension(source):
@@ -366,6 +401,40 @@ def test_version_tagged_extension_may_use_any_symbol(make_source):
     src.extension(f"{SITE}/foo/_speed.so", body=NOT_STABLE + STABLE_SINCE_313)
     package, stderr = plan_json(src, "--strict")
     assert stderr == "" and outcomes(package["extensions"][0])["stable-abi"] == "not-applicable"
+
+
+# Weak undefined references (resolved only if some loaded object defines them; else null):
+# one outside the stable ABI, one in it only since 3.13.
+WEAK_DECLARATIONS = (
+    "extern PyObject *_PyObject_Optional(PyObject *) __attribute__((weak));\n"
+    "extern PyObject *PyType_GetModuleByDef(PyTypeObject *, PyModuleDef *) __attribute__((weak));\n"
+)
+WEAK_BODY = (
+    "if (_PyObject_Optional) _PyObject_Optional(object);\n"
+    "if (PyType_GetModuleByDef) PyType_GetModuleByDef(NULL, NULL);"
+)
+
+
+def test_weak_references_are_optional(make_source):
+    """An abi3 module whose only symbols outside the stable ABI of 3.11 are weak passes,
+    and imports on 3.11, where neither exists."""
+    src = make_source(source_fields=FIELDS)
+    path = src.extension(f"{SITE}/foo/_speed.abi3.so", limited_api=LIMITED_311,
+                         declarations=WEAK_DECLARATIONS, body=WEAK_BODY)
+    src.write(f"{SITE}/foo/__init__.py")
+    data = path.read_bytes()
+    facts = elf.extension_facts(data, "_speed")
+    assert facts.weak_imports == ("PyType_GetModuleByDef", "_PyObject_Optional")
+    assert set(facts.weak_imports) < set(facts.python_imports)
+    assert tuple(facts) == reference_facts(data, "_speed")
+    assert checks.stable_abi(facts, (3, 11)).outcome == "pass"
+    strong = facts._replace(weak_imports=())
+    assert checks.stable_abi(strong, (3, 11)).outcome == "error"
+    package, stderr = plan_json(src, "--strict")
+    assert stderr == "" and outcomes(package["extensions"][0])["stable-abi"] == "pass"
+    src.run("--strict")
+    files, _ = import_report(src.tree() / SHARED, "foo._speed")
+    assert files == [str(src.tree() / SHARED / "foo/_speed.abi3.so")]
 
 
 # --- architecture ---------------------------------------------------------------------
