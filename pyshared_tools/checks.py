@@ -205,6 +205,37 @@ def stable_abi(facts, minimum, symbols=None):
     )
 
 
+# The oldest version with a stable ABI (PEP 384): every abi3 extension needs it.
+STABLE_ABI_START = (3, 2)
+
+
+def stable_abi_needs(name, facts, symbols=None):
+    """The lowest Python version on which the abi3 extension file `name` loads,
+    or None when its symbols cannot be read (not ELF, or not parsed because it
+    exports no init function): then the caller assumes the lowest supported version.
+
+    That is the highest version that added one of the stable-ABI symbols it
+    imports, at least 3.2.  Weak references are optional and do not count;
+    symbols outside the stable ABI are the stable-abi check's errors and do
+    not count either.  The Py_LIMITED_API value the module was compiled with
+    cannot be read from the ELF file: it shows only through the functions its
+    macros call (from Py_LIMITED_API 3.12 on, Py_INCREF calls _Py_IncRef, in
+    the stable ABI since 3.10); what else it changes
+    (struct layouts, the module slots a newer Python adds) is not seen, so the
+    bound may be lower than the value the build asked for.  `name` is the
+    extension's final file name: a name that only newer interpreters import
+    (Debian unstable's .abi3-<multiarch>.so, imported from 3.13 on) is to
+    raise the bound here, the one place that computes it.
+    """
+    if facts is None or not facts.init_functions:
+        return None
+    if symbols is None:
+        symbols = stable_abi_symbols()
+    optional = set(facts.weak_imports)
+    added = [symbols[s] for s in facts.python_imports if s in symbols and s not in optional]
+    return max([STABLE_ABI_START, *added])
+
+
 def prediction(links_libpython, host):
     """What tests/test_hosts.py measures: (imports, maps a libpython of its own) for an
     extension in `host`: "python3" (Debian's statically linked interpreter), "global" or

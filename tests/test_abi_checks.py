@@ -417,7 +417,7 @@ WEAK_BODY = (
 
 def test_weak_references_are_optional(make_source):
     """An abi3 module whose only symbols outside the stable ABI of 3.11 are weak passes,
-    and imports on 3.11, where neither exists."""
+    needs no more than its other symbols, and imports on 3.11, where neither exists."""
     src = make_source(source_fields=FIELDS)
     path = src.extension(f"{SITE}/foo/_speed.abi3.so", limited_api=LIMITED_311,
                          declarations=WEAK_DECLARATIONS, body=WEAK_BODY)
@@ -428,13 +428,67 @@ def test_weak_references_are_optional(make_source):
     assert set(facts.weak_imports) < set(facts.python_imports)
     assert tuple(facts) == reference_facts(data, "_speed")
     assert checks.stable_abi(facts, (3, 11)).outcome == "pass"
+    assert checks.stable_abi_needs(path.name, facts) == (3, 2)
     strong = facts._replace(weak_imports=())
     assert checks.stable_abi(strong, (3, 11)).outcome == "error"
+    assert checks.stable_abi_needs(path.name, strong) == (3, 13)
     package, stderr = plan_json(src, "--strict")
     assert stderr == "" and outcomes(package["extensions"][0])["stable-abi"] == "pass"
     src.run("--strict")
+    assert src.substvars() == "pyshared:Depends=python3 (>= 3.2~), python3:any\n"
     files, _ = import_report(src.tree() / SHARED, "foo._speed")
     assert files == [str(src.tree() / SHARED / "foo/_speed.abi3.so")]
+
+
+@pytest.mark.parametrize(("body", "needs"), [
+    ("", "3.2"),  # PyModule_Create2, PyModule_AddStringConstant, _Py_Dealloc
+    ("PySlice_Unpack(object, NULL, NULL, NULL);", "3.7"),
+    ("PyMemoryView_FromBuffer(NULL); PySlice_Unpack(object, NULL, NULL, NULL);", "3.11"),
+])
+def test_abi3_depends_is_the_version_the_module_needs(make_source, body, needs):
+    """The lower bound is the highest version that added a stable-ABI symbol the
+    module imports, not the lowest supported version (3.11 here)."""
+    src = make_source(source_fields=FIELDS)
+    src.extension(f"{SITE}/foo/_speed.abi3.so", limited_api=LIMITED_311, body=body)
+    src.write(f"{SITE}/foo/__init__.py")
+    src.run("--strict")
+    assert src.substvars() == f"pyshared:Depends=python3 (>= {needs}~), python3:any\n"
+
+
+def test_abi3_and_tagged_extensions_together(make_source):
+    """The tagged extension loads only on 3.11: the bound is 3.11's range, whatever the
+    abi3 one needs."""
+    src = make_source(source_fields=FIELDS)
+    src.extension(f"{SITE}/foo/_speed.abi3.so", limited_api=LIMITED_311)
+    src.extension(f"{SITE}/foo/_tagged.so")
+    src.run("--strict")
+    assert src.substvars() == "pyshared:Depends=python3 (>= 3.11~), python3 (<< 3.12)\n"
+
+
+def test_python3_depends_combines_tagged_and_abi3_needs():
+    """Every extension must load on every version the clauses allow."""
+    from pyshared_tools.steps import Plan
+    from pyshared_tools.substvars import python3_depends
+
+    def depends(extensions, needs, lowest=(3, 11)):
+        plan = Plan("python3-demo", "root", extensions=extensions, python3_modules=True)
+        plan.stable_abi_needs = needs
+        return python3_depends(plan, lambda: lowest)
+
+    abi3 = [("a.abi3.so", None)]
+    assert depends(abi3, {"a.abi3.so": (3, 2)}) == "python3 (>= 3.2~)"
+    assert depends([*abi3, ("b.abi3.so", None)], {"a.abi3.so": (3, 2), "b.abi3.so": (3, 7)}) == (
+        "python3 (>= 3.7~)"
+    )
+    # Unreadable symbols: the lowest supported version.
+    assert depends(abi3, {"a.abi3.so": None}) == "python3 (>= 3.11~)"
+    tagged = [("t.cpython-312.so", (3, 12)), ("t.cpython-313.so", (3, 13))]
+    # The tagged extension is missing on 3.11: the lowest tagged version bounds.
+    assert depends(tagged + abi3, {"a.abi3.so": (3, 2)}) == "python3 (>= 3.12~), python3 (<< 3.14)"
+    assert depends(tagged, {}) == "python3 (>= 3.12~), python3 (<< 3.14)"
+    # Only a stale tag below what the abi3 extension needs: no version loads both.
+    stale = [("t.cpython-39.so", (3, 9))]
+    assert depends(stale + abi3, {"a.abi3.so": (3, 10)}) == "python3 (>= 3.10~), python3 (<< 3.10)"
 
 
 # --- architecture ---------------------------------------------------------------------
@@ -541,6 +595,9 @@ ABI3_PACKAGES = {
     ),
     "python3-nacl": ("nacl/_sodium.abi3.so",),
 }
+# The version their modules need: the highest "added" of the stable-ABI symbols they
+# import (dh_python3 writes python3 (>= 3~) for all three).
+ABI3_NEEDS = {"python3-bcrypt": "3.2", "python3-cryptography": "3.7", "python3-nacl": "3.2"}
 
 
 @pytest.fixture(scope="module")
@@ -609,3 +666,21 @@ def test_archive_abi3_packages_pass_the_stable_abi_check(tmp_path, debs, package
         assert len(facts.python_imports) > 5, path
     src.run("--strict")
     assert snapshot(src.tree()) == before
+    assert src.substvars() == f"pyshared:Depends=python3 (>= {ABI3_NEEDS[package]}~), python3:any\n"
+    needs = max(abi3info_needs((src.tree() / SHARED / path).read_bytes()) for path in ABI3_PACKAGES[package])
+    assert needs == tuple(int(n) for n in ABI3_NEEDS[package].split("."))
+
+
+def abi3info_needs(data):
+    """The highest version abi3info gives for the strong undefined symbols pyelftools lists."""
+    import io
+
+    import abi3info
+    from elftools.elf.elffile import ELFFile
+
+    added = {s.name: (e.added.major, e.added.minor) for s, e in [*abi3info.FUNCTIONS.items(),
+                                                                 *abi3info.DATAS.items()]}
+    symbols = [s for section in ELFFile(io.BytesIO(data)).iter_sections("SHT_DYNSYM")
+               for s in section.iter_symbols()]
+    return max(added.get(s.name, (3, 2)) for s in symbols
+               if s["st_shndx"] == "SHN_UNDEF" and s["st_info"]["bind"] != "STB_WEAK")

@@ -187,6 +187,7 @@ def test_the_packaged_abi3_check_needs_no_abi3info(tool_root, make_source):
     (src.tree() / f"{SHARED[1:]}/foo/_bad.abi3.so").unlink()
     passed = run("--strict")
     assert passed.returncode == 0 and "dh_pyshared:" not in passed.stderr, passed.stderr
+    assert src.substvars() == "pyshared:Depends=python3 (>= 3.2~), python3:any\n"
 
 
 def test_the_packaged_man_page_and_help_agree(tool_root, tmp_path):
