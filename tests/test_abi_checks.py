@@ -232,6 +232,27 @@ def test_the_stable_abi_check_needs_no_abi3info(make_source):
     assert "stable-abi pass" in passed.stdout
 
 
+def test_a_missing_stable_abi_table_is_one_error_line(make_source, tmp_path):
+    """A broken installation (the library without its table) says so, before any change."""
+    copy = tmp_path / "copy"
+    shutil.copytree(CHECKOUT / "bin", copy / "bin")
+    shutil.copytree(CHECKOUT / "pyshared_tools", copy / "pyshared_tools",
+                    ignore=shutil.ignore_patterns("stable_abi.txt", "__pycache__"))
+    src = make_source(source_fields=FIELDS)
+    src.extension(f"{SITE}/foo/_speed.abi3.so", limited_api=LIMITED_311)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+    environment.update(HOST, PYTHONDONTWRITEBYTECODE="1")
+    before = snapshot(src.tree())
+    result = subprocess.run([PYTHON, str(copy / "bin/dh_pyshared")], cwd=src.root, env=environment,
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "dh_pyshared: error: cannot read the stable-ABI table (No such file or directory), "
+        f"{copy}/pyshared_tools/stable_abi.txt, reinstall dh-pyshared\n"
+    )
+    assert snapshot(src.tree()) == before
+
+
 def test_abi3info_is_imported_only_for_an_abi3_extension(source):
     source.extension(f"{SITE}/foo/_speed.so")
     source.write(f"{SITE}/foo/__init__.py")
