@@ -253,19 +253,27 @@ def test_a_missing_stable_abi_table_is_one_error_line(make_source, tmp_path):
     assert snapshot(src.tree()) == before
 
 
-def test_abi3info_is_imported_only_for_an_abi3_extension(source):
+def test_the_stable_abi_table_is_read_only_for_an_abi3_extension(source):
+    """Start-up time: a package without abi3 extension never reads the table."""
     source.extension(f"{SITE}/foo/_speed.so")
     source.write(f"{SITE}/foo/__init__.py")
     script = (
         "import sys\nsys.modules['abi3info'] = None\n"
-        "from pyshared_tools.cli import main\nsys.exit(main(['--no-act']))\n"
+        "from pyshared_tools import checks\n"
+        "def unexpected(path=None):\n    raise SystemExit('the stable-ABI table was read')\n"
+        "checks.stable_abi_table = unexpected\n"
+        "from pyshared_tools.cli import main\nsys.exit(main(sys.argv[1:]))\n"
     )
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
     environment.update(HOST, PYTHONPATH=str(Path(__file__).parent.parent))
-    result = subprocess.run([PYTHON, "-c", script], cwd=source.root, env=environment,
+    result = subprocess.run([PYTHON, "-c", script, "--no-act"], cwd=source.root, env=environment,
                             capture_output=True, text=True)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert "stable-abi not-applicable" in result.stdout
+    source.extension(f"{SITE}/foo/_stable.abi3.so", limited_api=LIMITED_311)
+    result = subprocess.run([PYTHON, "-c", script, "--no-act"], cwd=source.root, env=environment,
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr == "the stable-ABI table was read\n", result.stderr
 
 
 # --- libpython --------------------------------------------------------------------
