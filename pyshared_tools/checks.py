@@ -5,9 +5,9 @@ Each check is a small pure function of the ELF facts of one extension
 one Result.  A Result whose outcome is "error" is raised by the caller before
 anything changes; a "warning" joins the plan's warnings (an error under
 --strict).  The rules are data: the architecture table below, the libpython
-file name pattern, and the stable ABI of CPython's Misc/stable_abi.toml as
-the abi3info package carries it (imported only when an abi3 extension is
-checked).
+file name pattern, and the stable ABI of CPython's Misc/stable_abi.toml,
+shipped as pyshared_tools/stable_abi.txt (read only when an abi3 extension is
+checked; generated from the abi3info package by stable_abi_generate.py).
 
 Why linking libpython is a warning, as measured by tests/test_hosts.py:
 Debian's /usr/bin/python3 is linked statically, so importing such a module
@@ -19,9 +19,11 @@ and such a host cannot import Debian's own lib-dynload modules either.
 """
 
 import functools
+import os
 import re
 from collections import namedtuple
 
+from .errors import PysharedError
 from .tags import version_text
 
 CHECKS = ("architecture", "init-function", "libpython", "stable-abi")
@@ -171,21 +173,21 @@ def linked_libpython(facts):
 
 
 def stable_abi(facts, minimum, symbols=None):
-    """An abi3 extension may import only the stable ABI of the lowest supported Python version."""
+    """An abi3 extension may import only the stable ABI of the lowest supported Python version.
+
+    A weak undefined reference (STB_WEAK) is optional: the dynamic linker leaves it
+    null when no loaded object defines it, so the module loads on every version
+    and tests it before calling (as auditwheel, the check ignores such symbols).
+    """
     if facts is None:
         return Result("stable-abi", "not-applicable")
     if symbols is None:
-        try:
-            symbols = stable_abi_symbols()
-        except ImportError:
-            return Result(
-                "stable-abi",
-                "warning",
-                "cannot check the stable ABI: the Python module abi3info is not installed",
-                "install it (pip install abi3info)",
-            )
+        symbols = stable_abi_symbols()
+    optional = set(facts.weak_imports)
     outside = []
     for name in facts.python_imports:
+        if name in optional:
+            continue
         added = symbols.get(name)
         if added is None:
             outside.append(f"{name} (not in the stable ABI)")
@@ -201,6 +203,37 @@ def stable_abi(facts, minimum, symbols=None):
         f"build it with Py_LIMITED_API={_limited_api_hex(minimum)} and without those calls, "
         "or build it for each Python version",
     )
+
+
+# The oldest version with a stable ABI (PEP 384): every abi3 extension needs it.
+STABLE_ABI_START = (3, 2)
+
+
+def stable_abi_needs(name, facts, symbols=None):
+    """The lowest Python version on which the abi3 extension file `name` loads,
+    or None when its symbols cannot be read (not ELF, or not parsed because it
+    exports no init function): then the caller assumes the lowest supported version.
+
+    That is the highest version that added one of the stable-ABI symbols it
+    imports, at least 3.2.  Weak references are optional and do not count;
+    symbols outside the stable ABI are the stable-abi check's errors and do
+    not count either.  The Py_LIMITED_API value the module was compiled with
+    cannot be read from the ELF file: it shows only through the functions its
+    macros call (from Py_LIMITED_API 3.12 on, Py_INCREF calls _Py_IncRef, in
+    the stable ABI since 3.10); what else it changes
+    (struct layouts, the module slots a newer Python adds) is not seen, so the
+    bound may be lower than the value the build asked for.  `name` is the
+    extension's final file name: a name that only newer interpreters import
+    (Debian unstable's .abi3-<multiarch>.so, imported from 3.13 on) is to
+    raise the bound here, the one place that computes it.
+    """
+    if facts is None or not facts.init_functions:
+        return None
+    if symbols is None:
+        symbols = stable_abi_symbols()
+    optional = set(facts.weak_imports)
+    added = [symbols[s] for s in facts.python_imports if s in symbols and s not in optional]
+    return max([STABLE_ABI_START, *added])
 
 
 def prediction(links_libpython, host):
@@ -223,12 +256,35 @@ def _limited_api_hex(version):
 @functools.cache
 def stable_abi_symbols():
     """{symbol: the (major, minor) that added it} for every function and data
-    symbol of the stable ABI that a Linux release build exports, from abi3info."""
-    import abi3info
+    symbol of the stable ABI that a Linux release build exports."""
+    return {
+        name: added
+        for name, (added, _kind, ifdef) in stable_abi_table().items()
+        if ifdef not in _ABSENT_FEATURES
+    }
 
-    table = {}
-    for entries in (abi3info.FUNCTIONS, abi3info.DATAS):
-        for symbol, entry in entries.items():
-            if entry.ifdef is None or entry.ifdef.name not in _ABSENT_FEATURES:
-                table[symbol.name] = (entry.added.major, entry.added.minor)
+
+def stable_abi_table(path=None):
+    """{symbol: ((major, minor) that added it, "function" or "data", feature macro or None)}:
+    pyshared_tools/stable_abi.txt as stable_abi_generate.py writes it from abi3info."""
+    path = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), "stable_abi.txt")
+    try:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read()
+        table = {}
+        versions = {}
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            name, added, kind, ifdef = line.split(" ")
+            if added not in versions:
+                major, minor = added.split(".")
+                versions[added] = (int(major), int(minor))
+            table[name] = (versions[added], kind, None if ifdef == "-" else ifdef)
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise PysharedError(
+            f"cannot read the stable-ABI table ({getattr(exc, 'strerror', None) or exc})",
+            path,
+            "reinstall dh-pyshared",
+        ) from None
     return table

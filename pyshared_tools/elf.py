@@ -40,7 +40,8 @@ _SHT_DYNAMIC = 6
 _SHT_DYNSYM = 11
 _DT_NULL = 0
 _DT_NEEDED = 1
-_STB_GLOBAL_OR_WEAK = (1, 2)
+_STB_WEAK = 2
+_STB_GLOBAL_OR_WEAK = (1, _STB_WEAK)
 _STT_FUNC = 2
 # Names of the symbols an extension takes from the interpreter (libpython).
 _PYTHON_SYMBOL_PREFIXES = (b"Py", b"_Py")
@@ -56,7 +57,11 @@ ElfFacts = namedtuple(
         "init_functions",  # tuple[str, ...]: exported init functions (PyInit_*), sorted
         "needed",  # tuple[str, ...]: DT_NEEDED sonames, in file order
         "python_imports",  # tuple[str, ...]: undefined Py*/_Py* dynamic symbols, sorted
+        # tuple[str, ...]: those of python_imports bound STB_WEAK, sorted: optional
+        # references the dynamic linker leaves null when no loaded object defines them
+        "weak_imports",
     ),
+    defaults=((),),
 )
 
 
@@ -137,7 +142,8 @@ def extension_facts(data: bytes, stem: str, where: str | None = None) -> ElfFact
     pass over its tables; None for a file that is not ELF.
 
     A file without any PyInit_ name in its bytes exports no init function and
-    is not parsed beyond its header: its `needed` and `python_imports` are empty.
+    is not parsed beyond its header: its `needed`, `python_imports` and
+    `weak_imports` are empty.
     """
     if not is_elf(data):
         return None
@@ -145,11 +151,11 @@ def extension_facts(data: bytes, stem: str, where: str | None = None) -> ElfFact
     elf_class, byte_order = data[4], data[5]
     machine = struct.unpack_from(_BYTE_ORDERS[byte_order] + "H", data, 18)[0]
     if _INIT_PREFIXES[3].encode() not in data:
-        return ElfFacts(elf_class, byte_order, machine, None, (), (), ())
-    init_functions, needed, imports = _read_dynamic_tables(data, where)
+        return ElfFacts(elf_class, byte_order, machine, None, (), (), (), ())
+    init_functions, needed, imports, weak = _read_dynamic_tables(data, where)
     names = {_INIT_PREFIXES[3] + name: name for name in _module_names(stem)}
     module = next((names[symbol] for symbol in names if symbol in init_functions), None)
-    return ElfFacts(elf_class, byte_order, machine, module, init_functions, needed, imports)
+    return ElfFacts(elf_class, byte_order, machine, module, init_functions, needed, imports, weak)
 
 
 def needed_sonames(data: bytes, where: str | None = None) -> tuple[str, ...]:
@@ -229,15 +235,16 @@ def _defines_functions(data, names, where):
 
 
 def _read_dynamic_tables(data, where):
-    """(exported PyInit_* functions, DT_NEEDED sonames, undefined Py*/_Py* symbols)
-    from .dynsym and .dynamic: what pyelftools would list, for these names, fast."""
+    """(exported PyInit_* functions, DT_NEEDED sonames, undefined Py*/_Py* symbols,
+    those of them bound weak) from .dynsym and .dynamic: what pyelftools would
+    list, for these names, fast."""
     order, sections = _section_headers(data, where)
     type_at, offset_at, size_at, link_at, entsize_at = _SECTION_FORMATS[data[4]][1:]
     symbol_format, name_at, info_at, shndx_at = _SYMBOL_FORMATS[data[4]]
     symbol_struct = struct.Struct(order + symbol_format)
     dynamic_struct = struct.Struct(order + _DYNAMIC_FORMATS[data[4]])
     init_prefix = _INIT_PREFIXES[3].encode()
-    init_functions, needed, imports = set(), [], set()
+    init_functions, needed, imports, weak = set(), [], set(), set()
     for section in sections:
         kind = section[type_at]
         if kind not in (_SHT_DYNSYM, _SHT_DYNAMIC):
@@ -264,14 +271,17 @@ def _read_dynamic_tables(data, where):
             offset, info = symbol[name_at], symbol[info_at]
             if symbol[shndx_at] == 0:
                 if string_table.startswith(_PYTHON_SYMBOL_PREFIXES, offset):
-                    imports.add(_string_at(string_table, offset, where))
+                    name = _string_at(string_table, offset, where)
+                    imports.add(name)
+                    if info >> 4 == _STB_WEAK:
+                        weak.add(name)
             elif (
                 string_table.startswith(init_prefix, offset)
                 and info >> 4 in _STB_GLOBAL_OR_WEAK
                 and info & 0xF == _STT_FUNC
             ):
                 init_functions.add(_string_at(string_table, offset, where))
-    return tuple(sorted(init_functions)), tuple(needed), tuple(sorted(imports))
+    return tuple(sorted(init_functions)), tuple(needed), tuple(sorted(imports)), tuple(sorted(weak))
 
 
 def _section_headers(data, where):

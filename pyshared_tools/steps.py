@@ -67,6 +67,7 @@ class Plan:
         "python3_pure",
         "root",
         "runtime_farm",
+        "stable_abi_needs",
         "storage_sources",
         "warnings",
     )
@@ -87,6 +88,8 @@ class Plan:
         self.actions = [] if actions is None else actions
         self.warnings = [] if warnings is None else warnings
         self.extensions = [] if extensions is None else extensions  # (path, version or None for abi3)
+        # abi3 extension path -> checks.stable_abi_needs(): the version it loads from, or None
+        self.stable_abi_needs = {}
         self.checks = {}  # extension path -> (checks.Result, ...), one per check in checks.CHECKS
         self.python3_pure = python3_pure
         self.python3_modules = python3_modules
@@ -119,6 +122,10 @@ def build_plan(inventory, context):
         chosen[dest] = first
         if first.extension:
             plan.extensions.append((dest, first.extension.version))
+            if first.extension.version is None:
+                plan.stable_abi_needs[dest] = checks.stable_abi_needs(
+                    first.extension.name, first.extension.facts
+                )
         if dest.startswith("usr/lib/python2."):
             plan.python2_modules = True
         else:

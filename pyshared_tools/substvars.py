@@ -10,13 +10,30 @@ DEPENDS = "pyshared:Depends"
 
 
 def python3_depends(plan, lowest_supported):
-    """``python3 (>= X.Y~), python3 (<< X.Z)`` from the tagged extensions,
-    only a lower bound for stable-ABI ones, and ``python3:any`` for pure modules."""
+    """``python3 (>= X.Y~), python3 (<< X.Z)`` from the extensions, and
+    ``python3:any`` for pure modules.
+
+    The clauses allow exactly the versions on which every extension loads: a
+    tagged extension loads on its version only, so the tagged versions give
+    the range, from the lowest to the highest; a stable-ABI (abi3) one loads
+    on every version from the one it needs (plan.stable_abi_needs, from
+    checks.stable_abi_needs; `lowest_supported()` when its symbols could not
+    be read) on, which raises the lower bound when it is higher, and adds no
+    upper bound.  With only abi3 extensions the bound is the highest they
+    need, which may lie below the lowest supported version (python3-bcrypt:
+    3.2).  When every tagged version lies below what an abi3 extension needs
+    (stale tags only, each a warning) no version loads them all, and the two
+    clauses say so.
+    """
     tagged = sorted({v for _, v in plan.extensions if v is not None})
-    stable_abi = any(v is None for _, v in plan.extensions)
+    needs = [
+        plan.stable_abi_needs.get(path) or tuple(lowest_supported())
+        for path, v in plan.extensions
+        if v is None
+    ]
     clauses = []
-    if tagged or stable_abi:
-        lowest = min(tagged + ([lowest_supported()] if stable_abi else []))
+    if tagged or needs:
+        lowest = max(tagged[:1] + needs)
         clauses.append(f"python3 (>= {version_text(lowest)}~)")
         if tagged:
             highest = tagged[-1]

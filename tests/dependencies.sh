@@ -3,9 +3,11 @@
 # patchelf: --fix-libpython; python3-pip: installs PYPI_PACKAGES.
 RUNTIME_PACKAGES="python3 python3-debian python3-jinja2 python3-packaging python3-sh python3-pyelftools
     python3-tqdm python3-lz4 gcc libc6-dev python3-dev dpkg-dev patchelf python3-pip"
-# Not in Debian: abi3info carries CPython's stable ABI list (Misc/stable_abi.toml)
-# for the abi3 check; setup.cfg's install_requires names it too.
-PYPI_PACKAGES="abi3info"
+# Not in Debian: abi3info carries CPython's stable ABI list (Misc/stable_abi.toml);
+# the tests compare pyshared_tools/stable_abi.txt, which the tool reads, with
+# what it gives (setup.cfg's extra "regenerate" names it too).  Pinned: a new
+# release changes the table only when someone regenerates it on purpose.
+PYPI_PACKAGES="abi3info==2026.9.25"
 # Building the dh-pyshared .deb and the example source package, checking them,
 # and installing the example into a throwaway bookworm root.
 PACKAGING_PACKAGES="build-essential debhelper dh-python fakeroot lintian debootstrap ca-certificates"
@@ -17,7 +19,8 @@ TEST_PACKAGES="python3-pytest python3-hypothesis python3-venv python3-pip
 install_dependencies() {
     install_debian_packages "$1"
     # /usr/bin/python3 -m pip: the python3 first on PATH may be another one.
-    /usr/bin/python3 -c "import ${PYPI_PACKAGES%% *}" 2>/dev/null \
+    /usr/bin/python3 -c 'import sys, importlib.metadata as m
+sys.exit(any(m.version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))' $PYPI_PACKAGES 2>/dev/null \
         || /usr/bin/python3 -m pip install -q --break-system-packages --root-user-action=ignore \
             $PYPI_PACKAGES
 }

@@ -12,11 +12,10 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import HOST, MULTIARCH, SUFFIX_311, SourcePackage, snapshot
+from conftest import CHECKOUT, HOST, MULTIARCH, SUFFIX_311, SourcePackage, snapshot
 from helpers import cbuild
 from helpers.archive import fetch_debs
 from helpers.elfref import reference_facts
@@ -186,30 +185,95 @@ def test_stable_abi_check_as_a_function():
     assert "Py_LIMITED_API=0x03090000" in late.todo
 
 
-def test_stable_abi_without_abi3info_is_a_warning(monkeypatch):
-    monkeypatch.setitem(sys.modules, "abi3info", None)
-    checks.stable_abi_symbols.cache_clear()
-    try:
-        facts = elf.ElfFacts(2, 1, 62, "foo", ("PyInit_foo",), (), ("PyModule_Create2",))
-        result = checks.stable_abi(facts, (3, 11))
-    finally:
-        checks.stable_abi_symbols.cache_clear()
-    assert result.outcome == "warning" and "abi3info is not installed" in result.what
+def test_the_shipped_stable_abi_table_is_what_the_installed_abi3info_gives(tmp_path):
+    """pyshared_tools/stable_abi.txt is stable_abi_generate's output from the installed
+    abi3info, byte for byte: when this fails, run python3 -m pyshared_tools.stable_abi_generate."""
+    from pyshared_tools import stable_abi_generate
+
+    shipped = (CHECKOUT / "pyshared_tools/stable_abi.txt").read_bytes()
+    assert stable_abi_generate.render().encode() == shipped
+    output = tmp_path / "table.txt"
+    command = [PYTHON, "-m", "pyshared_tools.stable_abi_generate", str(output)]
+    subprocess.run(command, cwd=CHECKOUT, check=True, env={"PATH": "/usr/bin:/bin"})
+    assert output.read_bytes() == shipped
+    table = checks.stable_abi_table()
+    assert table["PyExc_WindowsError"] == ((3, 7), "data", "MS_WINDOWS")
+    assert table["PyModule_Create2"] == ((3, 2), "function", None)
 
 
-def test_abi3info_is_imported_only_for_an_abi3_extension(source):
+def test_the_stable_abi_check_needs_no_abi3info(make_source):
+    """Without abi3info importable, dh_pyshared refuses an abi3 extension outside the
+    stable ABI and passes a clean one (it reads the shipped table)."""
+    src = make_source(source_fields=FIELDS)
+    src.extension(f"{SHARED}/foo/_bad.abi3.so", body=NOT_STABLE)
+    src.extension(f"{SHARED}/foo/_good.abi3.so", limited_api=LIMITED_311)
+    script = (
+        "import sys\nsys.modules['abi3info'] = None\n"
+        "from pyshared_tools.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+    environment.update(HOST, PYTHONPATH=str(CHECKOUT))
+
+    def run(*args):
+        return subprocess.run([PYTHON, "-c", script, *args], cwd=src.root, env=environment,
+                              capture_output=True, text=True)
+
+    refused = run("--strict", "--no-act")
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "dh_pyshared: error: stable-ABI extension uses symbols outside the stable ABI of Python 3.11 "
+        "(the lowest supported version): PyDict_SetDefault (not in the stable ABI), "
+        f"{SHARED}/foo/_bad.abi3.so in python3-demo, build it with Py_LIMITED_API=0x030b0000 and "
+        "without those calls, or build it for each Python version\n"
+    )
+    (src.tree() / f"{SHARED}/foo/_bad.abi3.so").unlink()
+    passed = run("--strict", "--no-act")
+    assert passed.returncode == 0 and passed.stderr == "", passed.stderr
+    assert "stable-abi pass" in passed.stdout
+
+
+def test_a_missing_stable_abi_table_is_one_error_line(make_source, tmp_path):
+    """A broken installation (the library without its table) says so, before any change."""
+    copy = tmp_path / "copy"
+    shutil.copytree(CHECKOUT / "bin", copy / "bin")
+    shutil.copytree(CHECKOUT / "pyshared_tools", copy / "pyshared_tools",
+                    ignore=shutil.ignore_patterns("stable_abi.txt", "__pycache__"))
+    src = make_source(source_fields=FIELDS)
+    src.extension(f"{SITE}/foo/_speed.abi3.so", limited_api=LIMITED_311)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+    environment.update(HOST, PYTHONDONTWRITEBYTECODE="1")
+    before = snapshot(src.tree())
+    result = subprocess.run([PYTHON, str(copy / "bin/dh_pyshared")], cwd=src.root, env=environment,
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "dh_pyshared: error: cannot read the stable-ABI table (No such file or directory), "
+        f"{copy}/pyshared_tools/stable_abi.txt, reinstall dh-pyshared\n"
+    )
+    assert snapshot(src.tree()) == before
+
+
+def test_the_stable_abi_table_is_read_only_for_an_abi3_extension(source):
+    """Start-up time: a package without abi3 extension never reads the table."""
     source.extension(f"{SITE}/foo/_speed.so")
     source.write(f"{SITE}/foo/__init__.py")
     script = (
         "import sys\nsys.modules['abi3info'] = None\n"
-        "from pyshared_tools.cli import main\nsys.exit(main(['--no-act']))\n"
+        "from pyshared_tools import checks\n"
+        "def unexpected(path=None):\n    raise SystemExit('the stable-ABI table was read')\n"
+        "checks.stable_abi_table = unexpected\n"
+        "from pyshared_tools.cli import main\nsys.exit(main(sys.argv[1:]))\n"
     )
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
     environment.update(HOST, PYTHONPATH=str(Path(__file__).parent.parent))
-    result = subprocess.run([PYTHON, "-c", script], cwd=source.root, env=environment,
+    result = subprocess.run([PYTHON, "-c", script, "--no-act"], cwd=source.root, env=environment,
                             capture_output=True, text=True)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert "stable-abi not-applicable" in result.stdout
+    source.extension(f"{SITE}/foo/_stable.abi3.so", limited_api=LIMITED_311)
+    result = subprocess.run([PYTHON, "-c", script, "--no-act"], cwd=source.root, env=environment,
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr == "the stable-ABI table was read\n", result.stderr
 
 
 # --- libpython --------------------------------------------------------------------
@@ -368,6 +432,94 @@ def test_version_tagged_extension_may_use_any_symbol(make_source):
     assert stderr == "" and outcomes(package["extensions"][0])["stable-abi"] == "not-applicable"
 
 
+# Weak undefined references (resolved only if some loaded object defines them; else null):
+# one outside the stable ABI, one in it only since 3.13.
+WEAK_DECLARATIONS = (
+    "extern PyObject *_PyObject_Optional(PyObject *) __attribute__((weak));\n"
+    "extern PyObject *PyType_GetModuleByDef(PyTypeObject *, PyModuleDef *) __attribute__((weak));\n"
+)
+WEAK_BODY = (
+    "if (_PyObject_Optional) _PyObject_Optional(object);\n"
+    "if (PyType_GetModuleByDef) PyType_GetModuleByDef(NULL, NULL);"
+)
+
+
+def test_weak_references_are_optional(make_source):
+    """An abi3 module whose only symbols outside the stable ABI of 3.11 are weak passes,
+    needs no more than its other symbols, and imports on 3.11, where neither exists."""
+    src = make_source(source_fields=FIELDS)
+    path = src.extension(f"{SITE}/foo/_speed.abi3.so", limited_api=LIMITED_311,
+                         declarations=WEAK_DECLARATIONS, body=WEAK_BODY)
+    src.write(f"{SITE}/foo/__init__.py")
+    data = path.read_bytes()
+    facts = elf.extension_facts(data, "_speed")
+    assert facts.weak_imports == ("PyType_GetModuleByDef", "_PyObject_Optional")
+    assert set(facts.weak_imports) < set(facts.python_imports)
+    assert tuple(facts) == reference_facts(data, "_speed")
+    assert checks.stable_abi(facts, (3, 11)).outcome == "pass"
+    assert checks.stable_abi_needs(path.name, facts) == (3, 2)
+    strong = facts._replace(weak_imports=())
+    assert checks.stable_abi(strong, (3, 11)).outcome == "error"
+    assert checks.stable_abi_needs(path.name, strong) == (3, 13)
+    package, stderr = plan_json(src, "--strict")
+    assert stderr == "" and outcomes(package["extensions"][0])["stable-abi"] == "pass"
+    src.run("--strict")
+    assert src.substvars() == "pyshared:Depends=python3 (>= 3.2~), python3:any\n"
+    files, _ = import_report(src.tree() / SHARED, "foo._speed")
+    assert files == [str(src.tree() / SHARED / "foo/_speed.abi3.so")]
+
+
+@pytest.mark.parametrize(("body", "needs"), [
+    ("", "3.2"),  # PyModule_Create2, PyModule_AddStringConstant, _Py_Dealloc
+    ("PySlice_Unpack(object, NULL, NULL, NULL);", "3.7"),
+    ("PyMemoryView_FromBuffer(NULL); PySlice_Unpack(object, NULL, NULL, NULL);", "3.11"),
+])
+def test_abi3_depends_is_the_version_the_module_needs(make_source, body, needs):
+    """The lower bound is the highest version that added a stable-ABI symbol the
+    module imports, not the lowest supported version (3.11 here)."""
+    src = make_source(source_fields=FIELDS)
+    src.extension(f"{SITE}/foo/_speed.abi3.so", limited_api=LIMITED_311, body=body)
+    src.write(f"{SITE}/foo/__init__.py")
+    src.run("--strict")
+    assert src.substvars() == f"pyshared:Depends=python3 (>= {needs}~), python3:any\n"
+
+
+def test_abi3_and_tagged_extensions_together(make_source):
+    """The tagged extension loads only on 3.11: the bound is 3.11's range, whatever the
+    abi3 one needs."""
+    src = make_source(source_fields=FIELDS)
+    src.extension(f"{SITE}/foo/_speed.abi3.so", limited_api=LIMITED_311)
+    src.extension(f"{SITE}/foo/_tagged.so")
+    src.run("--strict")
+    assert src.substvars() == "pyshared:Depends=python3 (>= 3.11~), python3 (<< 3.12)\n"
+
+
+def test_python3_depends_combines_tagged_and_abi3_needs():
+    """Every extension must load on every version the clauses allow."""
+    from pyshared_tools.steps import Plan
+    from pyshared_tools.substvars import python3_depends
+
+    def depends(extensions, needs, lowest=(3, 11)):
+        plan = Plan("python3-demo", "root", extensions=extensions, python3_modules=True)
+        plan.stable_abi_needs = needs
+        return python3_depends(plan, lambda: lowest)
+
+    abi3 = [("a.abi3.so", None)]
+    assert depends(abi3, {"a.abi3.so": (3, 2)}) == "python3 (>= 3.2~)"
+    assert depends([*abi3, ("b.abi3.so", None)], {"a.abi3.so": (3, 2), "b.abi3.so": (3, 7)}) == (
+        "python3 (>= 3.7~)"
+    )
+    # Unreadable symbols: the lowest supported version.
+    assert depends(abi3, {"a.abi3.so": None}) == "python3 (>= 3.11~)"
+    tagged = [("t.cpython-312.so", (3, 12)), ("t.cpython-313.so", (3, 13))]
+    # The tagged extension is missing on 3.11: the lowest tagged version bounds.
+    assert depends(tagged + abi3, {"a.abi3.so": (3, 2)}) == "python3 (>= 3.12~), python3 (<< 3.14)"
+    assert depends(tagged, {}) == "python3 (>= 3.12~), python3 (<< 3.14)"
+    # Only a stale tag below what the abi3 extension needs: no version loads both.
+    stale = [("t.cpython-39.so", (3, 9))]
+    assert depends(stale + abi3, {"a.abi3.so": (3, 10)}) == "python3 (>= 3.10~), python3 (<< 3.10)"
+
+
 # --- architecture ---------------------------------------------------------------------
 
 
@@ -472,6 +624,9 @@ ABI3_PACKAGES = {
     ),
     "python3-nacl": ("nacl/_sodium.abi3.so",),
 }
+# The version their modules need: the highest "added" of the stable-ABI symbols they
+# import (dh_python3 writes python3 (>= 3~) for all three).
+ABI3_NEEDS = {"python3-bcrypt": "3.2", "python3-cryptography": "3.7", "python3-nacl": "3.2"}
 
 
 @pytest.fixture(scope="module")
@@ -540,3 +695,21 @@ def test_archive_abi3_packages_pass_the_stable_abi_check(tmp_path, debs, package
         assert len(facts.python_imports) > 5, path
     src.run("--strict")
     assert snapshot(src.tree()) == before
+    assert src.substvars() == f"pyshared:Depends=python3 (>= {ABI3_NEEDS[package]}~), python3:any\n"
+    needs = max(abi3info_needs((src.tree() / SHARED / path).read_bytes()) for path in ABI3_PACKAGES[package])
+    assert needs == tuple(int(n) for n in ABI3_NEEDS[package].split("."))
+
+
+def abi3info_needs(data):
+    """The highest version abi3info gives for the strong undefined symbols pyelftools lists."""
+    import io
+
+    import abi3info
+    from elftools.elf.elffile import ELFFile
+
+    added = {s.name: (e.added.major, e.added.minor) for s, e in [*abi3info.FUNCTIONS.items(),
+                                                                 *abi3info.DATAS.items()]}
+    symbols = [s for section in ELFFile(io.BytesIO(data)).iter_sections("SHT_DYNSYM")
+               for s in section.iter_symbols()]
+    return max(added.get(s.name, (3, 2)) for s in symbols
+               if s["st_shndx"] == "SHN_UNDEF" and s["st_info"]["bind"] != "STB_WEAK")

@@ -17,7 +17,7 @@ For each package:
   tree: same paths, bytes, modes and link targets;
 * dh_pyshared on Debian's tree as-is must change nothing, not even an mtime;
 * pyshared:Depends must state the bounds on python3 that Debian's Depends
-  states;
+  states (for abi3 packages, the version their modules need, ABI3_NEEDS);
 * the converted modules import with /usr/bin/python3 from the output tree alone.
 """
 
@@ -245,17 +245,20 @@ def python3_relations(depends):
 
 
 ANY = ("any", None, None)
+# The abi3 packages: the highest version that added a stable-ABI symbol their
+# modules import (tests/test_abi_checks.py computes it with pyelftools and abi3info).
+ABI3_NEEDS = {"python3-bcrypt": "3.2", "python3-nacl": "3.2"}
 
 
-def check_depends(ours, debians, package, pure):
+def check_depends(ours, debians, package, pure, needs=None):
     """Ours states the same version bounds on python3 as Debian's.
 
     python3:any: ours has it exactly when the package ships pure modules
     (`pure`), and then Debian's has it too (python3-ujson's maintainer adds
     it by hand to a package without any .py file).  Stable-ABI (abi3)
-    packages: dh_python3 writes `python3 (>= 3~)`; ours uses the lowest
-    supported version, so it may be stricter but never looser, and neither
-    has an upper bound.
+    packages: dh_python3 writes `python3 (>= 3~)`; ours states the version
+    the modules need (`needs`, else ABI3_NEEDS[package]), at least Debian's
+    bound, and neither has an upper bound.
     """
     from debian.debian_support import Version
 
@@ -273,7 +276,8 @@ def check_depends(ours, debians, package, pure):
     lower_mine = [Version(v) for _, op, v in mine if op == ">="]
     lower_theirs = [Version(v) for _, op, v in theirs if op == ">="]
     assert len(lower_mine) == 1 and len(lower_theirs) == 1, message
-    assert lower_theirs[0] <= lower_mine[0] <= Version("3.11~"), message
+    needs = needs or ABI3_NEEDS[package]
+    assert lower_theirs[0] <= lower_mine[0] == Version(f"{needs}~"), message
 
 
 def test_python3_relations_parses_both_orders():
@@ -294,11 +298,11 @@ def test_python3_relations_parses_both_orders():
         with pytest.raises(AssertionError):
             check_depends(wrong, debian, "demo", pure)
     abi3 = "python3 (>= 3~), python3:any, libc6 (>= 2.14)"
-    check_depends("python3 (>= 3.11~), python3:any", abi3, "demo", pure=True)
-    with pytest.raises(AssertionError):
-        check_depends("python3 (>= 3.11~), python3 (<< 3.12), python3:any", abi3, "demo", pure=True)
-    with pytest.raises(AssertionError):
-        check_depends("python3 (>= 3.12~), python3:any", abi3, "demo", pure=True)
+    check_depends("python3 (>= 3.2~), python3:any", abi3, "demo", pure=True, needs="3.2")
+    for wrong in ("python3 (>= 3.2~), python3 (<< 3.12), python3:any", "python3 (>= 3.11~), python3:any",
+                  "python3 (>= 3~), python3:any"):
+        with pytest.raises(AssertionError):
+            check_depends(wrong, abi3, "demo", pure=True, needs="3.2")
 
 
 # --- tests ------------------------------------------------------------------

@@ -3,10 +3,11 @@ each built once with the real dpkg-buildpackage from a copy (the checkout is
 never written to), checked with lintian, and used as a maintainer would:
 
 * dh-pyshared_*.deb: the commands dh_pyshared and pyshared-scan in /usr/bin,
-  the library private in /usr/share/dh-pyshared, the templates, dh_pyshared(1),
-  pyshared-scan(1) and the add-on pyshared.pm; lintian reports no error and no
-  warning; both commands run from the unpacked package with its private
-  library, and their --help agrees with their man pages;
+  the library private in /usr/share/dh-pyshared with its stable-ABI table, the
+  templates, dh_pyshared(1), pyshared-scan(1) and the add-on pyshared.pm;
+  lintian reports no error and no warning; both commands run from the unpacked
+  package with its private library (the abi3 check without abi3info, which
+  Debian does not have), and their --help agrees with their man pages;
 * its dh add-on puts dh_pyshared after dh_python3 and before dh_installdeb,
   whichever way it and python3 are enabled; its PROMISE line lets dh skip the
   command only for a package tree without any place the tool reads;
@@ -23,7 +24,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CHECKOUT, MULTIARCH
+from conftest import CHECKOUT, HOST, MULTIARCH
 from helpers import debbuild
 from helpers.chroot import Chroot, base_tarball
 from test_manpage import assert_same_options, assert_scan_page_matches, groff_warnings, help_text
@@ -81,6 +82,7 @@ def test_the_tool_package_installs_in_debian_places(tool):
     sources = CHECKOUT / "pyshared_tools"
     assert packaged == {p.relative_to(sources).as_posix() for p in (*sources.glob("*.py"),
                                                                    *sources.glob("archive/*.py"))}
+    assert files[f"{library}/stable_abi.txt"][0] == "-rw-r--r--"
     templates = {Path(p).name for p in files if p.startswith("/usr/share/dh-pyshared/templates/")}
     assert templates == {p.name for p in (CHECKOUT / "templates").iterdir()} - {"README.md"}
     for path in ("/usr/share/man/man1/dh_pyshared.1.gz", "/usr/share/man/man1/pyshared-scan.1.gz",
@@ -151,6 +153,41 @@ def test_a_file_system_error_is_one_error_line_not_a_traceback(source):
     assert result.returncode == 1
     assert result.stderr == ("dh_pyshared: error: Is a directory, debian/python3-demo.substvars, "
                              "fix the file system and run dh_pyshared again\n")
+
+
+def test_the_packaged_abi3_check_needs_no_abi3info(tool_root, make_source):
+    """The packaged dh_pyshared, with abi3info not importable, reads the stable ABI
+    from its private library: a violation is refused, a clean module passes."""
+    command = tool_root / "usr/bin/dh_pyshared"
+    shipped = tool_root / "usr/share/dh-pyshared/pyshared_tools/stable_abi.txt"
+    assert shipped.read_bytes() == (CHECKOUT / "pyshared_tools/stable_abi.txt").read_bytes()
+    wrapper = ("import runpy, sys\nsys.modules['abi3info'] = None\n"
+               "sys.argv[:] = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\n")
+    src = make_source(source_fields="X-Python3-Version: >= 3.11\n")
+    src.write(f"{SHARED[1:]}/foo/__init__.py")
+    src.extension(f"{SHARED[1:]}/foo/_bad.abi3.so", body="PyDict_SetDefault(object, object, object);")
+    src.extension(f"{SHARED[1:]}/foo/_good.abi3.so", limited_api=0x030B0000)
+    environment = debbuild.tool_environment(tool_root, {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONVERBOSE": "1",
+                                                        **HOST})
+
+    def run(*args):
+        return subprocess.run(["/usr/bin/python3", "-c", wrapper, str(command), *args], cwd=src.root,
+                              env=environment, capture_output=True, text=True, check=False)
+
+    refused = run("--strict")
+    errors = [line for line in refused.stderr.splitlines() if line.startswith("dh_pyshared:")]
+    assert refused.returncode == 1 and errors == [
+        "dh_pyshared: error: stable-ABI extension uses symbols outside the stable ABI of Python 3.11 "
+        "(the lowest supported version): PyDict_SetDefault (not in the stable ABI), "
+        f"{SHARED[1:]}/foo/_bad.abi3.so in python3-demo, build it with Py_LIMITED_API=0x030b0000 and "
+        "without those calls, or build it for each Python version"
+    ], refused.stderr
+    assert f"{tool_root}/usr/share/dh-pyshared/pyshared_tools/checks.py" in refused.stderr
+    assert str(CHECKOUT / "pyshared_tools") not in refused.stderr
+    (src.tree() / f"{SHARED[1:]}/foo/_bad.abi3.so").unlink()
+    passed = run("--strict")
+    assert passed.returncode == 0 and "dh_pyshared:" not in passed.stderr, passed.stderr
+    assert src.substvars() == "pyshared:Depends=python3 (>= 3.2~), python3:any\n"
 
 
 def test_the_packaged_man_page_and_help_agree(tool_root, tmp_path):

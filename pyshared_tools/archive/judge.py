@@ -155,8 +155,6 @@ class Judge:
             stable = checks.stable_abi(facts, self.supported[0])
             if stable.outcome == "error":
                 self.add(path, "abi3-violation", stable.what)
-            elif stable.outcome == "warning" and stable.what not in self.notes:
-                self.notes.append(f"{stable.what}: abi3 extensions were not checked")
             return
         problem = version_tag_problem(tag, architecture, self.supported)
         if problem:

@@ -23,6 +23,7 @@ _PY3_SOURCE = Template("""\
 #define PY_SSIZE_T_CLEAN
 $defines
 #include <Python.h>
+$declarations
 
 /* Never called: makes the object import the symbols `body` names. */
 void pyshared_test_references(PyObject *object)
@@ -75,6 +76,7 @@ def compile_extension(
     cc="gcc",
     limited_api=None,
     body="",
+    declarations="",
 ):
     """Build a real extension module at dest and return dest as a Path.
 
@@ -87,6 +89,8 @@ def compile_extension(
     limited_api: Py_LIMITED_API's value (0x030b0000), for a stable-ABI build.
     body: C statements in a function never called (with PyObject *object in
     scope), to make the object import more symbols.
+    declarations: C declarations at file scope, after Python.h (a weak one:
+    `extern void f(void) __attribute__((weak));`).
     """
     init_name = init_name or module_name
     for name in (module_name, init_name):
@@ -111,7 +115,8 @@ def compile_extension(
         libraries = [f"-L{facts['library_dir']}", f"-l{library}"]
     defines = f"#define Py_LIMITED_API {limited_api:#010x}" if limited_api else ""
     source = template.substitute(
-        module=module_name, init=init_name, value=_c_string(value), defines=defines, body=body
+        module=module_name, init=init_name, value=_c_string(value), defines=defines, body=body,
+        declarations=declarations,
     )
     return compile_c(dest, source, flags=flags, libraries=libraries, cc=cc)
 

@@ -17,16 +17,16 @@ def reference_facts(data, stem):
     )
     if b"PyInit_" not in data:
         assert not init_functions
-        needed, imports = (), ()
+        needed, imports, weak = (), (), ()
     else:
         needed = tuple(
             tag.needed
             for section in elf.iter_sections("SHT_DYNAMIC")
             for tag in section.iter_tags("DT_NEEDED")
         )
-        imports = tuple(sorted({
-            s.name for s in symbols if s["st_shndx"] == "SHN_UNDEF" and s.name.startswith(("Py", "_Py"))
-        }))
+        undefined = [s for s in symbols if s["st_shndx"] == "SHN_UNDEF" and s.name.startswith(("Py", "_Py"))]
+        imports = tuple(sorted({s.name for s in undefined}))
+        weak = tuple(sorted({s.name for s in undefined if s["st_info"]["bind"] == "STB_WEAK"}))
     names = [stem] + ([stem[: -len("module")]] if stem.endswith("module") and stem != "module" else [])
     module = next((name for name in names if f"PyInit_{name}" in init_functions), None)
     return (
@@ -37,6 +37,7 @@ def reference_facts(data, stem):
         tuple(init_functions),
         needed,
         imports,
+        weak,
     )
 
 
