@@ -1,0 +1,122 @@
+"""Before the first change: may the user running dh_pyshared make every change planned?
+
+Under ``Rules-Requires-Root: no`` dh runs dh_pyshared as the build user, an
+ordinary account, which cannot change a directory the build installed without
+write permission (mode 0555).  apply would meet it at the first entry it
+creates, renames or removes there, with the tree already half changed.  This
+names, before anything changes, every directory the run changes an entry of:
+in the package trees (the parent of each path an action creates, replaces,
+moves or removes; directories the run itself creates are its own) and in
+debian/ (journal, records, substvars, snippets).  Root passes access(2)'s
+write check whatever the mode, except on a read-only file system.
+"""
+
+import os
+import stat
+
+from .errors import AccessError
+
+
+def check_access(plans, outputs):
+    """Raise AccessError for the first directory the run must change but cannot."""
+    checked = set()
+    for directory, purpose, needed in _needs(plans, outputs):
+        if directory in checked:
+            continue
+        problem = _problem(directory)
+        if problem is None:
+            checked.add(directory)
+        elif needed is None or needed():
+            state, todo = problem
+            raise AccessError(f"cannot write {directory} ({state})", f"needed to {purpose}", todo)
+
+
+def _needs(plans, outputs):
+    """(existing directory, what for, None or a callable: is the change really needed),
+    in the order the run makes the changes."""
+    from .apply import journal_path
+    from .substvars import substvars_path
+
+    for path in sorted(outputs.legacy_writes):
+        yield _existing_parent(path), f"write {path}", None
+    for plan in plans:
+        if not plan.actions:
+            continue
+        path = journal_path(plan.package)
+        yield _existing_parent(path), f"write {path}", None
+        created = {action.path for action in plan.actions if action.op == "mkdir"}
+        for action in plan.actions:
+            for rel, purpose in _action_needs(action):
+                parent = os.path.dirname(rel)
+                if parent not in created:
+                    yield os.path.join(plan.root, parent) if parent else plan.root, purpose, None
+    for package, values in sorted(outputs.substvars.items()):
+        path = substvars_path(package)
+        yield _existing_parent(path), f"write {path}", lambda path=path, values=values: _changes(path, values)
+    for path, text in sorted(outputs.snippet_writes.items()):
+        yield _existing_parent(path), f"{'remove' if text is None else 'write'} {path}", None
+
+
+def _action_needs(action):
+    """(tree path, what for) of each entry the action changes."""
+    name = os.path.basename(action.path)
+    if action.op == "mkdir":
+        return [(action.path, f"create its directory {name}")]
+    if action.op == "move":
+        return [
+            (action.source, f"move its module {os.path.basename(action.source)} out"),
+            (action.path, f"move the module {name} into it"),
+        ]
+    if action.op in ("copy", "symlink"):
+        return [(action.path, f"add {name}")]
+    if action.op == "drop-needed":
+        return [(action.path, f"replace {name} by its copy without {action.needed} (--fix-libpython)")]
+    return [(action.path, f"remove {name}")]  # unlink, rmdir
+
+
+def _existing_parent(path):
+    """The nearest existing directory above `path` (makedirs creates the rest)."""
+    parent = os.path.dirname(path) or "."
+    while parent not in ("", ".", "/") and not os.path.lexists(parent):
+        parent = os.path.dirname(parent)
+    return parent or "."
+
+
+def _problem(directory):
+    """None when the effective user may create and remove entries in
+    `directory`, else (what the directory is like, what to do)."""
+    try:
+        info = os.lstat(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # gone: apply's guards report what changed under the run
+    if not stat.S_ISDIR(info.st_mode):
+        return None  # a link or a file: the planner's and apply's guards refuse it
+    # faccessat(AT_EACCESS) only where it matters: some sandboxes refuse faccessat2.
+    setid = os.geteuid() != os.getuid() or os.getegid() != os.getgid()
+    if os.access(
+        directory, os.W_OK | os.X_OK, effective_ids=setid and os.access in os.supports_effective_ids
+    ):
+        return None
+    if os.statvfs(directory).f_flag & os.ST_RDONLY:
+        return "read-only file system", "build on a writable file system"
+    mode = f"mode {stat.S_IMODE(info.st_mode):04o}"
+    if info.st_uid == os.geteuid():
+        return mode, "make it writable (chmod u+w) in debian/rules before dh_pyshared"
+    return (
+        f"{mode} owned by uid {info.st_uid}",
+        f"make it writable by uid {os.geteuid()} (the user running dh_pyshared) "
+        "in debian/rules before dh_pyshared",
+    )
+
+
+def _changes(path, values):
+    """Whether substvars.write would rewrite `path` for {name: value}."""
+    from debian.substvars import Substvars
+
+    try:
+        current = Substvars.load_from_path(path, missing_ok=True)
+    except OSError:
+        return True
+    return any(
+        (name in current) if not value else current.get(name) != value for name, value in values.items()
+    )
