@@ -7,8 +7,9 @@ creates, renames or removes there, with the tree already half changed.  This
 names, before anything changes, every directory the run changes an entry of:
 in the package trees (the parent of each path an action creates, replaces,
 moves or removes; directories the run itself creates are its own) and in
-debian/ (journal, records, substvars, snippets).  Root passes access(2)'s
-write check whatever the mode, except on a read-only file system.
+debian/ (journal, records, substvars, snippets), and every file it copies
+(read).  Root passes access(2)'s checks whatever the mode, except for writing
+on a read-only file system.
 """
 
 import os
@@ -18,43 +19,48 @@ from .errors import AccessError
 
 
 def check_access(plans, outputs):
-    """Raise AccessError for the first directory the run must change but cannot."""
+    """Raise AccessError for the first directory the run must change but cannot
+    (or file it must copy but cannot read)."""
     checked = set()
-    for directory, purpose, needed in _needs(plans, outputs):
-        if directory in checked:
+    for kind, path, purpose, needed in _needs(plans, outputs):
+        if (kind, path) in checked:
             continue
-        problem = _problem(directory)
+        problem = _PROBLEMS[kind](path)
         if problem is None:
-            checked.add(directory)
+            checked.add((kind, path))
         elif needed is None or needed():
             state, todo = problem
-            raise AccessError(f"cannot write {directory} ({state})", f"needed to {purpose}", todo)
+            raise AccessError(f"cannot {kind} {path} ({state})", f"needed to {purpose}", todo)
 
 
 def _needs(plans, outputs):
-    """(existing directory, what for, None or a callable: is the change really needed),
-    in the order the run makes the changes."""
+    """("write", existing directory, what for, None or a callable: is the change
+    really needed) and ("read", file, what for, None), in the order the run
+    makes the changes."""
     from .apply import journal_path
     from .substvars import substvars_path
 
     for path in sorted(outputs.legacy_writes):
-        yield _existing_parent(path), f"write {path}", None
+        yield "write", _existing_parent(path), f"write {path}", None
     for plan in plans:
         if not plan.actions:
             continue
         path = journal_path(plan.package)
-        yield _existing_parent(path), f"write {path}", None
+        yield "write", _existing_parent(path), f"write {path}", None
         created = {action.path for action in plan.actions if action.op == "mkdir"}
         for action in plan.actions:
+            if action.op == "copy":
+                yield "read", os.path.join(plan.root, action.source), f"copy it to {action.path}", None
             for rel, purpose in _action_needs(action):
                 parent = os.path.dirname(rel)
                 if parent not in created:
-                    yield os.path.join(plan.root, parent) if parent else plan.root, purpose, None
+                    yield "write", os.path.join(plan.root, parent) if parent else plan.root, purpose, None
     for package, values in sorted(outputs.substvars.items()):
         path = substvars_path(package)
-        yield _existing_parent(path), f"write {path}", lambda path=path, values=values: _changes(path, values)
+        changes = lambda path=path, values=values: _changes(path, values)  # noqa: E731
+        yield "write", _existing_parent(path), f"write {path}", changes
     for path, text in sorted(outputs.snippet_writes.items()):
-        yield _existing_parent(path), f"{'remove' if text is None else 'write'} {path}", None
+        yield "write", _existing_parent(path), f"{'remove' if text is None else 'write'} {path}", None
 
 
 def _action_needs(action):
@@ -82,29 +88,49 @@ def _existing_parent(path):
     return parent or "."
 
 
-def _problem(directory):
+def _write_problem(directory):
     """None when the effective user may create and remove entries in
     `directory`, else (what the directory is like, what to do)."""
+    info = _lstat(directory)
+    if info is None or not stat.S_ISDIR(info.st_mode):
+        return None  # gone, a link or a file: the planner's and apply's guards refuse it
+    if _access(directory, os.W_OK | os.X_OK):
+        return None
+    return _refusal(directory, info, "w")
+
+
+def _read_problem(path):
+    """None when the effective user may read the regular file `path`."""
+    info = _lstat(path)
+    if info is None or not stat.S_ISREG(info.st_mode) or _access(path, os.R_OK):
+        return None
+    return _refusal(path, info, "r")
+
+
+def _lstat(path):
     try:
-        info = os.lstat(directory)
+        return os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
-        return None  # gone: apply's guards report what changed under the run
-    if not stat.S_ISDIR(info.st_mode):
-        return None  # a link or a file: the planner's and apply's guards refuse it
+        return None
+
+
+def _access(path, mode):
     # faccessat(AT_EACCESS) only where it matters: some sandboxes refuse faccessat2.
     setid = os.geteuid() != os.getuid() or os.getegid() != os.getgid()
-    if os.access(
-        directory, os.W_OK | os.X_OK, effective_ids=setid and os.access in os.supports_effective_ids
-    ):
-        return None
-    if os.statvfs(directory).f_flag & os.ST_RDONLY:
+    return os.access(path, mode, effective_ids=setid and os.access in os.supports_effective_ids)
+
+
+def _refusal(path, info, permission):
+    """(what `path` is like, what to do) for the `permission` ("r" or "w") it lacks."""
+    if permission == "w" and os.statvfs(path).f_flag & os.ST_RDONLY:
         return "read-only file system", "build on a writable file system"
+    adjective = "writable" if permission == "w" else "readable"
     mode = f"mode {stat.S_IMODE(info.st_mode):04o}"
     if info.st_uid == os.geteuid():
-        return mode, "make it writable (chmod u+w) in debian/rules before dh_pyshared"
+        return mode, f"make it {adjective} (chmod u+{permission}) in debian/rules before dh_pyshared"
     return (
         f"{mode} owned by uid {info.st_uid}",
-        f"make it writable by uid {os.geteuid()} (the user running dh_pyshared) "
+        f"make it {adjective} by uid {os.geteuid()} (the user running dh_pyshared) "
         "in debian/rules before dh_pyshared",
     )
 
@@ -120,3 +146,6 @@ def _changes(path, values):
     return any(
         (name in current) if not value else current.get(name) != value for name, value in values.items()
     )
+
+
+_PROBLEMS = {"write": _write_problem, "read": _read_problem}

@@ -347,6 +347,33 @@ def test_a_directory_the_build_user_cannot_write_is_refused_before_any_change(bu
     assert src.substvars().startswith("pyshared:Depends=python3 (>= 3.11~), python3 (<< 3.12)")
 
 
+def test_a_file_the_build_user_cannot_read_but_must_copy_is_refused_before_any_change(build_user_dir):
+    """lsb-release's one file linked from Python 2.7 and Python 3 is copied for one of them:
+    today's main met the mode 0200 file at that copy, with the journal written."""
+    src = SourcePackage(build_user_dir / "src")
+    src.write("usr/share/pyshared/lsb_release.py", "def get(): return {}\n")
+    src.link("usr/lib/python2.7/dist-packages/lsb_release.py", "../../../share/pyshared/lsb_release.py")
+    src.link(f"{SHARED}/lsb_release.py", "../../../share/pyshared/lsb_release.py")
+    (src.root / "debian/.debhelper").mkdir()
+    builduser.give(src.root)
+    copied = src.tree() / "usr/share/pyshared/lsb_release.py"
+    copied.chmod(0o200)
+    run = run_as_build_user(src)
+    try:
+        assert builduser.run(["cat", str(copied)], capture_output=True, check=False).returncode != 0
+        assert_refused(src, runner=run, snap=snapshot_with_unreadable)
+        assert run().stderr == (
+            f"dh_pyshared: error: cannot read {TREE}/usr/share/pyshared/lsb_release.py (mode 0200), "
+            "needed to copy it to usr/lib/python2.7/dist-packages/lsb_release.py, "
+            "make it readable (chmod u+r) in debian/rules before dh_pyshared\n"
+        )
+    finally:
+        copied.chmod(0o644)
+    assert run().returncode == 0
+    for place in ("usr/lib/python2.7/dist-packages", SHARED):
+        assert (src.tree() / place / "lsb_release.py").read_text() == "def get(): return {}\n"
+
+
 def test_a_read_only_directory_the_run_does_not_change_is_no_obstacle(build_user_dir):
     src = SourcePackage(build_user_dir / "src")
     upstream_tree(src)
