@@ -1,4 +1,4 @@
-"""dh_pyshared: options -> packages -> scan -> plan -> outputs -> apply -> write.
+"""dh_pyshared: options -> packages -> scan -> plan -> outputs -> access -> apply -> write.
 
 Every package is scanned and planned (and so validated) before the first
 change to any of them.  PysharedError is caught here, and only here.
@@ -69,6 +69,9 @@ def run(argv, environ):
             "in the package relations",
             "add the relations by hand, or drop --strict",
         )
+    from .access import check_access
+
+    check_access(plans, outputs)
     if options.json:
         from .report import print_json
 

@@ -56,3 +56,7 @@ class LeftoverError(PysharedError):
 
 class AbiError(TreeError):
     """An extension module would not load where the package installs it."""
+
+
+class AccessError(PysharedError):
+    """A directory the run must change is not writable by the user running it."""

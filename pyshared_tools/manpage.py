@@ -48,7 +48,9 @@ DESCRIPTION = (
     "maintainer-script snippets that byte-compile the modules and remove what the old helpers "
     "made at install time to debian/PACKAGE.SCRIPT.debhelper, for dh_installdeb.",
     "Errors are printed as 'dh_pyshared: error: what, where, what to do' and leave every "
-    "package tree untouched; warnings as 'dh_pyshared: warning: ...'.",
+    "package tree untouched; warnings as 'dh_pyshared: warning: ...'.  Under "
+    "Rules-Requires-Root: no, dh runs dh_pyshared as the build user: a directory the run must "
+    "change but that user cannot write (such as one of mode 0555) is such an error.",
 )
 
 SEQUENCE = (

@@ -12,12 +12,11 @@ import re
 import shutil
 import stat
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 from conftest import HOST, MULTIARCH, SUFFIX_311, TOOL, SourcePackage, snapshot
-from helpers import cbuild
+from helpers import builduser, cbuild
 
 PY311 = "usr/lib/python3.11"
 SITE = f"{PY311}/site-packages"
@@ -193,42 +192,218 @@ def test_truncated_elf_extension(source, full_extension, length, fraction):
     assert_refused(source, expect=("truncated or corrupt ELF", f"{SITE}/foo.so"))
 
 
-# --- unreadable file ----------------------------------------------------------
+# --- the build user: unreadable files, directories it cannot write -----------
 
 
 @pytest.fixture
-def world_reachable_dir():
-    """pytest's tmp_path is mode 0700 under /tmp/pytest-of-root, out of reach for nobody."""
-    directory = tempfile.mkdtemp(prefix="dh-pyshared-nobody-")
-    os.chmod(directory, 0o755)
-    yield Path(directory)
+def build_user_dir():
+    """A directory of the build user (tests/helpers/builduser.py), reachable from /:
+    pytest's tmp_path is mode 0700 under /tmp/pytest-of-root."""
+    directory = builduser.scratch("dh-pyshared-builduser-")
+    yield directory
     shutil.rmtree(directory)
 
 
-def test_unreadable_extension_is_named(world_reachable_dir):
-    src = SourcePackage(world_reachable_dir / "src")
+def run_as_build_user(src):
+    def run(*args, check=False):
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+        environment.update(HOST, HOME="/nonexistent")
+        return builduser.run(
+            [str(TOOL), *args], cwd=src.root, env=environment, capture_output=True, text=True, check=check
+        )
+
+    return run
+
+
+def test_unreadable_extension_is_named(build_user_dir):
+    src = SourcePackage(build_user_dir / "src")
     a_module(src)
     src.extension(f"{SITE}/foo/_speed.so")
     src.write(f"{SITE}/foo/__init__.py", "")
+    builduser.give(src.root)
     unreadable = src.tree() / f"{SITE}/foo/_speed.so"
-    for directory, dirnames, filenames in os.walk(src.root):
-        for name in [".", *dirnames, *filenames]:
-            os.lchown(os.path.join(directory, name), 65534, 65534)
-    os.chown(unreadable, 0, 0)
-    os.chmod(unreadable, 0o600)
-    nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-    probe = subprocess.run([*nobody, "cat", str(unreadable)], capture_output=True, check=False)
-    assert probe.returncode != 0, "setup: nobody can read the root-only file"
+    unreadable.chmod(0)
+    probe = builduser.run(["cat", str(unreadable)], capture_output=True, check=False)
+    assert probe.returncode != 0, "setup: the build user can read the mode 0000 file"
+    assert_refused(
+        src,
+        runner=run_as_build_user(src),
+        expect=("cannot read", f"{SITE}/foo/_speed.so"),
+        snap=snapshot_with_unreadable,
+    )
 
-    def run_as_nobody(*args, check=False):
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
-        environment.update(HOST, HOME="/nonexistent")
-        return subprocess.run(
-            [*nobody, str(TOOL), *args], cwd=src.root, env=environment, capture_output=True, text=True,
-            check=check,
+
+def snapshot_with_unreadable(root):
+    """conftest.snapshot, where a file this process cannot read (an ordinary
+    user's mode 0000 file) counts by its inode, size, mode and times."""
+    entries = {}
+    for directory, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(directory) / name
+            info = path.lstat()
+            rel = path.relative_to(root).as_posix()
+            if stat.S_ISREG(info.st_mode) and not os.access(path, os.R_OK):
+                entries[rel] = (
+                    "unreadable",
+                    info.st_ino,
+                    info.st_size,
+                    info.st_mode,
+                    info.st_mtime_ns,
+                    info.st_ctime_ns,
+                )
+            elif stat.S_ISREG(info.st_mode):
+                entries[rel] = ("file", path.read_bytes(), info.st_mode)
+            elif stat.S_ISLNK(info.st_mode):
+                entries[rel] = ("link", os.readlink(path))
+            else:
+                entries[rel] = ("other", info.st_mode)
+    return entries
+
+
+def upstream_tree(src):
+    src.write(f"{SITE}/foo/__init__.py", "")
+    src.write(f"{SITE}/foo/core.py", "ANSWER = 42\n")
+    src.extension(f"{SITE}/foo/_speed.so")
+
+
+def linked_extension_in_place(src):
+    """Already converted, but linked against libpython: --fix-libpython replaces it."""
+    src.write(f"{SHARED}/foo/__init__.py", "")
+    src.extension(f"{SHARED}/foo/_speed{SUFFIX_311}", link_libpython=True)
+
+
+TREE = "debian/python3-demo"
+TODO = "make it writable (chmod u+w) in debian/rules before dh_pyshared"
+# (the tree, options, the directory made mode 0555 after the build relative to
+# the source package, the refusal, a path the run makes once it may)
+READ_ONLY = {
+    "modules moved out": (
+        upstream_tree,
+        (),
+        f"{TREE}/{SITE}/foo",
+        f"cannot write {TREE}/{SITE}/foo (mode 0555), needed to move its module __init__.py out, {TODO}",
+    ),
+    "directory created": (
+        upstream_tree,
+        (),
+        f"{TREE}/usr/lib",
+        f"cannot write {TREE}/usr/lib (mode 0555), needed to create its directory python3, {TODO}",
+    ),
+    "emptied directory removed": (
+        upstream_tree,
+        (),
+        f"{TREE}/{PY311}",
+        f"cannot write {TREE}/{PY311} (mode 0555), needed to remove site-packages, {TODO}",
+    ),
+    "file rewritten": (
+        linked_extension_in_place,
+        ("--fix-libpython",),
+        f"{TREE}/{SHARED}/foo",
+        f"cannot write {TREE}/{SHARED}/foo (mode 0555), needed to replace _speed{SUFFIX_311} by its copy "
+        f"without libpython3.11.so.1.0 (--fix-libpython), {TODO}",
+    ),
+    # debian/.debhelper exists (dh made it): the journal goes there, the substvars into debian/.
+    "substvars written": (
+        upstream_tree,
+        (),
+        "debian",
+        f"cannot write debian (mode 0555), needed to write debian/python3-demo.substvars, {TODO}",
+    ),
+    "journal written": (
+        upstream_tree,
+        (),
+        "debian/.debhelper",
+        "cannot write debian/.debhelper (mode 0555), needed to write "
+        f"debian/.debhelper/pyshared/python3-demo.journal, {TODO}",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(READ_ONLY))
+def test_a_directory_the_build_user_cannot_write_is_refused_before_any_change(build_user_dir, case):
+    """Today's main met it at the first rename, mkdir, rmdir or rewrite there:
+    Permission denied, with the journal written and the tree half converted."""
+    tree, args, locked, message = READ_ONLY[case]
+    src = SourcePackage(build_user_dir / "src")
+    tree(src)
+    (src.root / "debian/.debhelper").mkdir()
+    builduser.give(src.root)
+    (src.root / locked).chmod(0o555)
+    run = run_as_build_user(src)
+    try:
+        probe = builduser.run(["touch", str(src.root / locked / "probe")], capture_output=True, check=False)
+        assert probe.returncode != 0, "setup: the build user can write a mode 0555 directory"
+        assert_refused(src, *args, runner=run)
+        assert run(*args).stderr == f"dh_pyshared: error: {message}\n"
+        assert run("--no-act", *args).returncode == 1, "--no-act foretells the refusal"
+    finally:
+        (src.root / locked).chmod(0o755)
+    before = snapshot(src.tree())
+    result = run(*args)
+    assert result.returncode == 0, result.stderr
+    assert snapshot(src.tree()) != before
+    assert (src.tree() / f"{SHARED}/foo/_speed{SUFFIX_311}").is_file()
+    assert not (src.tree() / PY311).exists()
+    assert src.substvars().startswith("pyshared:Depends=python3 (>= 3.11~), python3 (<< 3.12)")
+
+
+def test_a_file_the_build_user_cannot_read_but_must_copy_is_refused_before_any_change(build_user_dir):
+    """lsb-release's one file linked from Python 2.7 and Python 3 is copied for one of them:
+    today's main met the mode 0200 file at that copy, with the journal written."""
+    src = SourcePackage(build_user_dir / "src")
+    src.write("usr/share/pyshared/lsb_release.py", "def get(): return {}\n")
+    src.link("usr/lib/python2.7/dist-packages/lsb_release.py", "../../../share/pyshared/lsb_release.py")
+    src.link(f"{SHARED}/lsb_release.py", "../../../share/pyshared/lsb_release.py")
+    (src.root / "debian/.debhelper").mkdir()
+    builduser.give(src.root)
+    copied = src.tree() / "usr/share/pyshared/lsb_release.py"
+    copied.chmod(0o200)
+    run = run_as_build_user(src)
+    try:
+        assert builduser.run(["cat", str(copied)], capture_output=True, check=False).returncode != 0
+        assert_refused(src, runner=run, snap=snapshot_with_unreadable)
+        assert run().stderr == (
+            f"dh_pyshared: error: cannot read {TREE}/usr/share/pyshared/lsb_release.py (mode 0200), "
+            "needed to copy it to usr/lib/python2.7/dist-packages/lsb_release.py, "
+            "make it readable (chmod u+r) in debian/rules before dh_pyshared\n"
         )
+    finally:
+        copied.chmod(0o644)
+    assert run().returncode == 0
+    for place in ("usr/lib/python2.7/dist-packages", SHARED):
+        assert (src.tree() / place / "lsb_release.py").read_text() == "def get(): return {}\n"
 
-    assert_refused(src, runner=run_as_nobody, expect=("cannot read", f"{SITE}/foo/_speed.so"))
+
+def test_a_read_only_directory_the_run_does_not_change_is_no_obstacle(build_user_dir):
+    src = SourcePackage(build_user_dir / "src")
+    upstream_tree(src)
+    src.write("usr/share/doc/python3-demo/README", "read me\n")
+    builduser.give(src.root)
+    for locked in ("usr/share/doc/python3-demo", "usr/share/doc", "usr/share"):
+        (src.tree() / locked).chmod(0o555)
+    try:
+        result = run_as_build_user(src)()
+    finally:
+        for locked in ("usr/share/doc/python3-demo", "usr/share/doc", "usr/share"):
+            (src.tree() / locked).chmod(0o755)
+    assert result.returncode == 0, result.stderr
+    assert (src.tree() / f"{SHARED}/foo/core.py").is_file()
+
+
+def test_a_read_only_debian_directory_is_no_obstacle_when_nothing_is_written_there(build_user_dir):
+    src = SourcePackage(build_user_dir / "src")
+    src.write(f"{SHARED}/foo/__init__.py", "")  # already converted: a rerun changes nothing
+    builduser.give(src.root)
+    run = run_as_build_user(src)
+    assert run().returncode == 0
+    before = snapshot(src.root)
+    (src.root / "debian").chmod(0o555)
+    try:
+        result = run()
+    finally:
+        (src.root / "debian").chmod(0o755)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert snapshot(src.root) == before
 
 
 # --- debian/control -----------------------------------------------------------

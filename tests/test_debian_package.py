@@ -20,12 +20,13 @@ never written to), checked with lintian, and used as a maintainer would:
 import gzip
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import CHECKOUT, HOST, MULTIARCH
-from helpers import debbuild
+from helpers import builduser, debbuild
 from helpers.chroot import Chroot, base_tarball
 from test_manpage import assert_same_options, assert_scan_page_matches, groff_warnings, help_text
 
@@ -399,3 +400,32 @@ def test_the_example_installs_with_dpkg_and_imports_with_the_real_python(example
         assert cached, "postinst did not byte-compile"
         chroot.dpkg("--purge", "python3-pyshared-demo")
         assert chroot.snapshot() == pristine
+
+
+def test_the_example_builds_as_an_ordinary_user_without_fakeroot(tool_root):
+    """Rules-Requires-Root: no: dpkg-buildpackage runs debian/rules binary, and so
+    dh_pyshared, as the build user; dh_builddeb still makes root the owner in the .deb."""
+    scratch = builduser.scratch("dh-pyshared-example-")
+    try:
+        # tool_root lies below root's 0700 pytest directory: a copy the build user can read.
+        tool = shutil.copytree(tool_root, scratch / "tool-root", symlinks=True)
+        assert builduser.unreadable(tool) is None
+        source = debbuild.copy_source(EXAMPLE, scratch / "build" / "pyshared-demo")
+        (scratch / "home").mkdir()
+        builduser.give(scratch / "build")
+        builduser.give(scratch / "home")
+        environment = debbuild.tool_environment(tool, {"HOME": str(scratch / "home")})
+        build = debbuild.dpkg_buildpackage(source, "-d", env=environment, build_user=True)
+        assert re.search(r"^ debian/rules binary$", build.log, re.MULTILINE), "built with a root command"
+        assert re.search(r"^   dh_pyshared$", build.log, re.MULTILINE)
+        uid, _gid = builduser.identity()
+        assert uid != 0
+        assert (source / "debian/python3-pyshared-demo").stat().st_uid == uid
+        deb = build.deb("python3-pyshared-demo")
+        files = debbuild.contents(deb)
+        assert f"{SHARED}/demo/{TAGGED}" in files
+        assert not [p for p in files if "python3.11" in p or p.endswith("/_speedups.so")]
+        listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True)
+        assert {line.split()[1] for line in listing.stdout.splitlines()} == {"root/root"}
+    finally:
+        shutil.rmtree(scratch)

@@ -16,6 +16,8 @@ import tarfile
 import time
 from pathlib import Path
 
+from . import builduser
+
 # What .gitignore lists, and the version control directory.
 IGNORED = (".git", "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache", ".hypothesis", "*.egg-info")
 IGNORED_AT_TOP = ("build", "dist", ".venv")
@@ -85,11 +87,13 @@ def tool_environment(tool_root, extra=None):
     return environment
 
 
-def dpkg_buildpackage(source, *options, env=None):
-    """`dpkg-buildpackage -us -uc -b` in `source`; raises with the log's end on failure."""
+def dpkg_buildpackage(source, *options, env=None, build_user=False):
+    """`dpkg-buildpackage -us -uc -b` in `source`; raises with the log's end on failure.
+    `build_user`: run it as builduser.py's ordinary user (hand it `source` first)."""
+    command = ["dpkg-buildpackage", "-us", "-uc", "-b", *options]
     started = time.monotonic()
     completed = subprocess.run(
-        ["dpkg-buildpackage", "-us", "-uc", "-b", *options], cwd=source, env=env or clean_environment(),
+        builduser.command(command) if build_user else command, cwd=source, env=env or clean_environment(),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=BUILD_TIMEOUT, check=False,
     )
     seconds = time.monotonic() - started
