@@ -13,7 +13,8 @@
   quick hand-made build root has it): the checkout's dh-pyshared builds and
   installs there, and examples/pyshared-demo, made to build-depend on
   dh-sequence-pyshared with a plain `dh $@`, builds with dh_pyshared from it,
-  installs and imports.
+  installs and imports; dh_pyshared by hand, without DEB_HOST_*, works there
+  too.
 
 The roots come with everything installed by debootstrap (helpers/buildroots.py),
 so no apt runs here; each is unpacked once for the module, in /dev/shm where the
@@ -93,6 +94,25 @@ def assert_demo_imports(root, build):
     assert built_with.startswith(root.version + ".")
 
 
+def assert_dh_pyshared_by_hand(root):
+    """dh_pyshared run by hand, not by dpkg-buildpackage: no DEB_HOST_* in its environment, so it
+    asks dpkg-architecture, in a tree that the example's own `make install` filled."""
+    chroot = root.chroot
+    assert not [line for line in chroot.run("env").stdout.splitlines() if line.startswith("DEB_")]
+    tree = "/build/by-hand/pyshared-demo"
+    debbuild.copy_source(EXAMPLE, chroot.path(tree))
+    chroot.run("make", "install", f"DESTDIR=debian/{DEMO_PACKAGE}", "prefix=/usr", cwd=tree)
+    site = chroot.path(f"{tree}/debian/{DEMO_PACKAGE}/usr/lib/python{root.version}/site-packages")
+    assert (site / "demo/_speedups.so").exists()
+    result = chroot.run("dh_pyshared", cwd=tree, check=False)
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    shared = chroot.path(f"{tree}/debian/{DEMO_PACKAGE}{SHARED}/demo")
+    assert sorted(p.name for p in shared.iterdir()) == ["__init__.py", f"_speedups{root.suffix}", "core.py"]
+    assert not site.exists()
+    substvars = chroot.path(f"{tree}/debian/{DEMO_PACKAGE}.substvars").read_text()
+    assert f"python3 (>= {root.version}~)" in substvars
+
+
 # trixie, with /proc.
 
 
@@ -151,20 +171,7 @@ def test_the_demo_builds_installs_and_imports_in_trixie(trixie, trixie_demo):
 
 
 def test_dh_pyshared_by_hand_in_trixie_without_deb_host_variables(trixie, trixie_tool):
-    chroot = trixie.chroot
-    assert not [line for line in chroot.run("env").stdout.splitlines() if line.startswith("DEB_")]
-    tree = "/build/by-hand/pyshared-demo"
-    debbuild.copy_source(EXAMPLE, chroot.path(tree))
-    chroot.run("make", "install", f"DESTDIR=debian/{DEMO_PACKAGE}", "prefix=/usr", cwd=tree)
-    site = chroot.path(f"{tree}/debian/{DEMO_PACKAGE}/usr/lib/python{trixie.version}/site-packages")
-    assert (site / "demo/_speedups.so").exists()
-    result = chroot.run("dh_pyshared", cwd=tree, check=False)
-    assert (result.returncode, result.stderr) == (0, ""), result.stderr
-    shared = chroot.path(f"{tree}/debian/{DEMO_PACKAGE}{SHARED}/demo")
-    assert sorted(p.name for p in shared.iterdir()) == ["__init__.py", f"_speedups{trixie.suffix}", "core.py"]
-    assert not site.exists()
-    substvars = chroot.path(f"{tree}/debian/{DEMO_PACKAGE}.substvars").read_text()
-    assert f"python3 (>= {trixie.version}~)" in substvars
+    assert_dh_pyshared_by_hand(trixie)
 
 
 def test_trixies_lintian_finds_no_error_or_warning_in_either_package(trixie, trixie_tool, trixie_demo):
@@ -219,3 +226,9 @@ def test_a_dh_sequence_pyshared_build_works_in_a_bare_chroot(bare_bookworm, bare
     assert_built_with_dh_pyshared(demo)
     assert_demo_package(bare_bookworm, demo)
     assert_demo_imports(bare_bookworm, demo)
+    assert mounts_under(bare_bookworm.chroot.root) == []
+
+
+def test_dh_pyshared_by_hand_in_a_bare_chroot_without_deb_host_variables(bare_bookworm, bare_tool):
+    assert_dh_pyshared_by_hand(bare_bookworm)
+    assert mounts_under(bare_bookworm.chroot.root) == []
