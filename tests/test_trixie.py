@@ -46,8 +46,9 @@ def test_a_313_build_renamed_from_the_table_imports_in_trixie(trixie, make_sourc
     build.mkdir()
     (build / "speed.c").write_text(SOURCE)
     include = trixie.run("python3", "-c", "import sysconfig; print(sysconfig.get_path('include'))").stdout
-    trixie.run("gcc", "-shared", "-fPIC", f"-I{include.strip()}", "-o", "/tmp/build/_speed.so",
-               "/tmp/build/speed.c")
+    trixie.run(
+        "gcc", "-shared", "-fPIC", f"-I{include.strip()}", "-o", "/tmp/build/_speed.so", "/tmp/build/speed.c"
+    )
     src = make_source()
     site = src.tree() / "usr/lib/python3.13/site-packages/demo"
     site.mkdir(parents=True)

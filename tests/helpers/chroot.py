@@ -259,8 +259,13 @@ def run(root, *argv, check=True, env=None, input=None, timeout=600, cwd=None):
     text stdout/stderr captured; raises on failure if `check`."""
     command = ["chroot", str(root), *(["env", f"--chdir={cwd}"] if cwd else []), *map(str, argv)]
     completed = subprocess.run(
-        command, capture_output=True, text=True, input=input, env=chroot_environment(env),
-        timeout=timeout, check=False,
+        command,
+        capture_output=True,
+        text=True,
+        input=input,
+        env=chroot_environment(env),
+        timeout=timeout,
+        check=False,
     )
     if check and completed.returncode != 0:
         raise AssertionError(
@@ -349,8 +354,16 @@ def local_repository(debs, directory):
     return directory
 
 
-def piuparts(debs, *, basetgz, extra_args=(), old_debs=None, install_remove_install=None, tmpdir=None,
-             timeout=PIUPARTS_TIMEOUT):
+def piuparts(
+    debs,
+    *,
+    basetgz,
+    extra_args=(),
+    old_debs=None,
+    install_remove_install=None,
+    tmpdir=None,
+    timeout=PIUPARTS_TIMEOUT,
+):
     """Run piuparts on the local `debs` with `basetgz`; with `old_debs`, also its upgrade test old -> new.
 
     Without `old_debs` there is no upgrade test (--no-upgrade-test), not even from a
@@ -393,8 +406,13 @@ def piuparts(debs, *, basetgz, extra_args=(), old_debs=None, install_remove_inst
             command.append("--no-upgrade-test")
         command += [*extra_args, *map(str, debs)]
         completed = subprocess.run(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
-            check=False, env={**os.environ, "LC_ALL": "C.UTF-8"},
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, "LC_ALL": "C.UTF-8"},
         )
         return completed.returncode, completed.stdout
     finally:

@@ -141,7 +141,11 @@ def lintian(*paths):
     """Run lintian with every tag shown (info and pedantic too); returns (returncode, tag lines)."""
     completed = subprocess.run(
         [*LINTIAN, *map(str, paths)],
-        capture_output=True, text=True, env=clean_environment(), timeout=LINTIAN_TIMEOUT, check=False,
+        capture_output=True,
+        text=True,
+        env=clean_environment(),
+        timeout=LINTIAN_TIMEOUT,
+        check=False,
     )
     return lintian_tags(completed)
 
