@@ -180,6 +180,8 @@ def test_trixies_lintian_finds_no_error_or_warning_in_either_package(trixie, tri
     code, tags = debbuild.lintian_tags(completed)
     assert not [tag for tag in tags if tag.startswith(("E:", "W:"))], "\n".join(tags)
     assert code == 0, tags
+    # Not even an info or pedantic tag (--pedantic --display-info).
+    assert completed.stdout == "", completed.stdout
 
 
 # bookworm, bare: nothing mounted.
