@@ -11,7 +11,8 @@ import shutil
 
 import pytest
 from conftest import MULTIARCH
-from helpers.chroot import Chroot, base_tarball
+from helpers.buildroots import trixie_tarball
+from helpers.chroot import Chroot
 
 from pyshared_tools import tags
 
@@ -28,8 +29,9 @@ PyMODINIT_FUNC PyInit__speed(void) {
 
 @pytest.fixture(scope="module")
 def trixie(tmp_path_factory):
-    tarball = base_tarball("trixie", ("python3", "python3-dev", "gcc", "libc6-dev"))
-    with Chroot.unpack(tmp_path_factory.mktemp("trixie"), tarball=tarball) as chroot:
+    # The build root of test_build_roots.py (python3-dev and gcc among its packages): one trixie
+    # debootstrap for both modules.
+    with Chroot.unpack(tmp_path_factory.mktemp("trixie"), tarball=trixie_tarball()) as chroot:
         yield chroot
 
 
@@ -44,8 +46,9 @@ def test_a_313_build_renamed_from_the_table_imports_in_trixie(trixie, make_sourc
     build.mkdir()
     (build / "speed.c").write_text(SOURCE)
     include = trixie.run("python3", "-c", "import sysconfig; print(sysconfig.get_path('include'))").stdout
-    trixie.run("gcc", "-shared", "-fPIC", f"-I{include.strip()}", "-o", "/tmp/build/_speed.so",
-               "/tmp/build/speed.c")
+    trixie.run(
+        "gcc", "-shared", "-fPIC", f"-I{include.strip()}", "-o", "/tmp/build/_speed.so", "/tmp/build/speed.c"
+    )
     src = make_source()
     site = src.tree() / "usr/lib/python3.13/site-packages/demo"
     site.mkdir(parents=True)

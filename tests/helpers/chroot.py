@@ -11,8 +11,10 @@ chroot's root as its root and numeric owners, so piuparts takes it as
 it with chroot(8); dpkg's maintainer scripts then run with the chroot's own
 /bin/sh.  Nothing is mounted: dpkg, its maintainer scripts and the coreutils they
 use need neither /proc nor /dev/pts (the tarball carries /dev/null and the other
-device nodes debootstrap made).  A script that needs /proc (ps, pidof, anything
-reading /proc/self) would need `mount -t proc proc ROOT/proc` and an umount.
+device nodes debootstrap made).  What needs /proc (ps, pidof, anything reading
+/proc/self, as sbuild and pbuilder provide it) runs inside `Chroot.proc_mounted()`,
+which mounts it and always unmounts it; `Chroot.remove()` refuses to delete a
+root with anything still mounted in it.
 
 `piuparts()` runs piuparts on local .debs with that base tarball.  Given
 `old_debs`, it also runs piuparts' upgrade test: the old .debs go into a flat
@@ -26,14 +28,17 @@ Root only (debootstrap, chroot, mount).  Any failure to build the tarball raises
 FetchError: the tests fail loudly, they never skip.
 """
 
+import contextlib
 import fcntl
 import functools
 import hashlib
 import os
+import re
 import shutil
 import stat
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from helpers.interpreters import ARCHIVE_KEYRING, HOST_SUITE, FetchError, archive_uri, cache_directory
@@ -45,6 +50,8 @@ CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # and dpkg's database (which records every install and purge by design).
 SNAPSHOT_EXCLUDES = ("/proc", "/sys", "/dev", "/var/log", "/var/cache", "/tmp", "/var/lib/dpkg")
 PIUPARTS_TIMEOUT = 1800
+# A cached root tarball nobody asked for in 30 days is deleted.
+STALE_SECONDS = 30 * 24 * 3600
 # A throwaway root is ~250 MB; unpacking it on this machine's disk takes ~8 s, in tmpfs ~1.5 s.
 FAST_SCRATCH = Path("/dev/shm")
 FAST_SCRATCH_MINIMUM_FREE = 4 << 30
@@ -80,28 +87,44 @@ def chroot_environment(extra=None):
 @functools.cache
 def base_tarball(suite=HOST_SUITE, include=("python3",)):
     """The cached minbase root of `suite` with `include` as a .tgz (piuparts'
-    --basetgz for bookworm); built once."""
+    --basetgz for bookworm); built once.
+
+    Each suite and include list is a tarball of its own, with a lock of its own:
+    a test run waits only for the tarball it asks for.  Each use touches it; one
+    nobody asked for in STALE_SECONDS (an older recipe, an include list no test
+    names any more) is deleted.
+    """
     cache = cache_directory()
     cache.mkdir(parents=True, exist_ok=True)
     options = ("--variant=minbase", "--include=" + ",".join(include))
     recipe = hashlib.sha256("\0".join((*options, *BASE_RECIPE)).encode()).hexdigest()[:12]
-    prefix = f"{suite}-minbase-{_architecture()}-"
-    tarball = cache / f"{prefix}{recipe}.tgz"
+    tarball = cache / f"{suite}-minbase-{_architecture()}-{recipe}.tgz"
     # Parallel workers and other test runs share the cache: one builds, the others wait.
-    with open(cache / "base-tarball.lock", "w") as lock:
+    with open(tarball.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not tarball.exists():
-            # What an interrupted build or an older recipe left behind.
-            for stale in cache.glob("bootstrap-*"):
+            # What an interrupted build of this tarball left behind.
+            for stale in cache.glob(f"bootstrap-{tarball.stem}-*"):
                 shutil.rmtree(stale, ignore_errors=True)
-            for stale in cache.glob(f"{prefix}*.tgz"):
-                stale.unlink()
             _build_base_tarball(tarball, suite, options)
+        os.utime(tarball)
+    _remove_stale_tarballs(cache)
     return tarball
 
 
+def _remove_stale_tarballs(cache):
+    unused_since = time.time() - STALE_SECONDS
+    for stale in cache.glob("*-minbase-*.tgz"):
+        try:
+            if stale.stat().st_mtime < unused_since:
+                stale.unlink()
+                stale.with_suffix(".lock").unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass
+
+
 def _build_base_tarball(tarball, suite, options):
-    scratch = Path(tempfile.mkdtemp(prefix="bootstrap-", dir=tarball.parent))
+    scratch = Path(tempfile.mkdtemp(prefix=f"bootstrap-{tarball.stem}-", dir=tarball.parent))
     try:
         root = scratch / "root"
         command = ["debootstrap", *options, f"--keyring={ARCHIVE_KEYRING}"]
@@ -175,8 +198,23 @@ class Chroot:
         self.remove()
 
     def remove(self):
-        """Delete the whole root (no mounts to undo: nothing is mounted)."""
+        """Delete the whole root; refuses (raises) while anything is mounted in it."""
+        mounted = mounts_under(self.root)
+        if mounted:
+            raise RuntimeError(f"not removing {self.root}: still mounted there: {', '.join(mounted)}")
         shutil.rmtree(self._owned or self.root, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def proc_mounted(self):
+        """/proc mounted in the root for the `with` block, as sbuild and pbuilder do; unmounted
+        on the way out whatever happens (lazily if a process still holds it)."""
+        target = self.path("/proc")
+        target.mkdir(exist_ok=True)
+        _run(["mount", "-t", "proc", "proc", str(target)])
+        try:
+            yield target
+        finally:
+            unmount(target)
 
     def path(self, inside):
         """The host path of `inside`, an absolute path in the chroot."""
@@ -195,12 +233,39 @@ class Chroot:
         return snapshot(self.root)
 
 
-def run(root, *argv, check=True, env=None, input=None, timeout=600):
-    """Run argv in the chroot at `root`; text stdout/stderr captured; raises on failure if `check`."""
-    command = ["chroot", str(root), *map(str, argv)]
+def mounts_under(root):
+    """The mount points at or below `root`, from this machine's /proc/self/mountinfo."""
+    root = os.path.realpath(root)
+    points = []
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            # Field 5 is the mount point, with space, tab, newline and backslash octal-escaped.
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4])
+            if point == root or point.startswith(root + "/"):
+                points.append(point)
+    return points
+
+
+def unmount(target):
+    """umount `target`; if it is busy, detach it (umount --lazy); raises if it stays mounted."""
+    if subprocess.run(["umount", str(target)], capture_output=True, check=False).returncode != 0:
+        _run(["umount", "--lazy", str(target)])
+    if os.path.realpath(target) in mounts_under(target):
+        raise RuntimeError(f"{target} is still mounted")
+
+
+def run(root, *argv, check=True, env=None, input=None, timeout=600, cwd=None):
+    """Run argv in the chroot at `root` (in `cwd`, a path in the chroot, if given: env --chdir);
+    text stdout/stderr captured; raises on failure if `check`."""
+    command = ["chroot", str(root), *(["env", f"--chdir={cwd}"] if cwd else []), *map(str, argv)]
     completed = subprocess.run(
-        command, capture_output=True, text=True, input=input, env=chroot_environment(env),
-        timeout=timeout, check=False,
+        command,
+        capture_output=True,
+        text=True,
+        input=input,
+        env=chroot_environment(env),
+        timeout=timeout,
+        check=False,
     )
     if check and completed.returncode != 0:
         raise AssertionError(
@@ -289,8 +354,16 @@ def local_repository(debs, directory):
     return directory
 
 
-def piuparts(debs, *, basetgz, extra_args=(), old_debs=None, install_remove_install=None, tmpdir=None,
-             timeout=PIUPARTS_TIMEOUT):
+def piuparts(
+    debs,
+    *,
+    basetgz,
+    extra_args=(),
+    old_debs=None,
+    install_remove_install=None,
+    tmpdir=None,
+    timeout=PIUPARTS_TIMEOUT,
+):
     """Run piuparts on the local `debs` with `basetgz`; with `old_debs`, also its upgrade test old -> new.
 
     Without `old_debs` there is no upgrade test (--no-upgrade-test), not even from a
@@ -333,8 +406,13 @@ def piuparts(debs, *, basetgz, extra_args=(), old_debs=None, install_remove_inst
             command.append("--no-upgrade-test")
         command += [*extra_args, *map(str, debs)]
         completed = subprocess.run(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
-            check=False, env={**os.environ, "LC_ALL": "C.UTF-8"},
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, "LC_ALL": "C.UTF-8"},
         )
         return completed.returncode, completed.stdout
     finally:

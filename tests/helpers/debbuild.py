@@ -136,12 +136,26 @@ def contents(deb):
     return entries
 
 
+# Every tag shown, info and pedantic too.
+LINTIAN = ("lintian", "--pedantic", "--display-info", "--no-tag-display-limit")
+LINTIAN_TIMEOUT = 600
+
+
 def lintian(*paths):
     """Run lintian with every tag shown (info and pedantic too); returns (returncode, tag lines)."""
     completed = subprocess.run(
-        ["lintian", "--pedantic", "--display-info", "--no-tag-display-limit", *map(str, paths)],
-        capture_output=True, text=True, env=clean_environment(), timeout=600, check=False,
+        [*LINTIAN, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        env=clean_environment(),
+        timeout=LINTIAN_TIMEOUT,
+        check=False,
     )
+    return lintian_tags(completed)
+
+
+def lintian_tags(completed):
+    """(returncode, tag lines) of a finished lintian run; raises if lintian itself failed."""
     tags = [line for line in completed.stdout.splitlines() if line[:2] in ("E:", "W:", "I:", "P:", "X:")]
     if completed.returncode not in (0, 1, 2) or "internal error" in completed.stderr.lower():
         raise AssertionError(f"lintian failed ({completed.returncode}):\n{completed.stderr}")
