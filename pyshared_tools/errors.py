@@ -56,3 +56,9 @@ class LeftoverError(PysharedError):
 
 class AbiError(TreeError):
     """An extension module would not load where the package installs it."""
+
+
+class SourceFileError(ControlError):
+    """A file of the source package's debian/ the tool reads or writes (debian/control,
+    the changelog, snippets, substvars, its records) is not a regular file
+    inside real directories, or not UTF-8 text."""
