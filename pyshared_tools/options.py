@@ -382,7 +382,33 @@ def _tree_relative_shared_dir(shared_dir):
             "in the options",
             f"give a directory such as {DEFAULT_SHARED_DIR}",
         )
+    from pyshared_tools import layouts
+
+    overlap = layouts.overlapping_place(relative)
+    if overlap is not None and relative != DEFAULT_SHARED_DIR.lstrip("/"):
+        depth, place_depth = relative.count("/"), overlap.count("/")
+        how = "contains" if depth < place_depth else "is" if depth == place_depth else "lies inside"
+        raise UsageError(
+            f"--shared-dir {shared_dir} {how} the place {overlap} that dh_pyshared dissolves or reads",
+            "in the options",
+            f"give a directory apart from every old module place, such as {DEFAULT_SHARED_DIR}",
+        )
     return relative
+
+
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _refuse_control_characters(values):
+    """Option values reach file names and the one-line messages: no control characters."""
+    for flag, items in values:
+        for item in items:
+            if isinstance(item, str) and _CONTROL_CHARACTER.search(item):
+                raise UsageError(
+                    f"{flag} {item!r} contains a control character",
+                    "in the options",
+                    f"give {flag} without it",
+                )
 
 
 def _is_set(environ, name):
@@ -426,6 +452,16 @@ def parse_command_line(argv: Sequence[str], environ: Mapping[str, str]) -> Optio
         raise UsageError(f"{kind} {unknown[0]}", "on the command line", SEE_HELP)
 
     packages = _unique(namespace.packages)
+    _refuse_control_characters(
+        (
+            ("--tag", namespace.tags or ()),
+            ("--shared-dir", (namespace.shared_dir,)),
+            ("-P/--tmpdir", (namespace.tmpdir,)),
+            ("-p/--package", packages + internal_selection.packages),
+            ("-N/--no-package", namespace.no_packages or ()),
+            ("--contents", namespace.contents or ()),
+        )
+    )
     return Options(
         packages=packages,
         no_packages=_unique(namespace.no_packages),
