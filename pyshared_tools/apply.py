@@ -71,6 +71,8 @@ def validated_journal(journal, root, data):
     fields, every path relative, normalised and inside the tree."""
     import json
 
+    from .checks import LIBPYTHON
+
     def refuse(reason):
         return TreeError(
             f"{journal} is a journal this run did not write ({reason})",
@@ -104,6 +106,8 @@ def validated_journal(journal, root, data):
                 raise refuse(f"action {number} has a bad {name} {_shown(value)}")
             if name in _TREE_PATH_FIELDS and not _inside_tree(value):
                 raise refuse(f"action {number} has a {name} outside the tree: {_shown(value)}")
+        if action["op"] == "drop-needed" and not LIBPYTHON.fullmatch(action["needed"]):
+            raise refuse(f"action {number} drops {_shown(action['needed'])}, not a libpython")
     return actions
 
 

@@ -311,6 +311,9 @@ HOSTILE_JOURNALS = {
     "root-elsewhere": journal({"op": "unlink", "path": "victim", "reason": "bytecode"}, root="../outside"),
     "root-absolute": journal({"op": "rmdir", "path": "tmp"}, root="/"),
     "unknown-op": journal({"op": "chmod", "path": "usr"}),
+    "drop-needed-not-libpython": journal(
+        {"op": "drop-needed", "path": f"{SITE}/demo/__init__.py", "needed": "--output=/tmp/x"}
+    ),
     "missing-path": journal({"op": "unlink", "reason": "bytecode"}),
     "missing-source": journal({"op": "move", "path": "usr/x"}),
     "unknown-field": journal({"op": "mkdir", "path": "usr/x", "mode": 4095}),
