@@ -336,19 +336,23 @@ def _attach_separate_values(args):
 
 
 def _apply_deferred(parser, value, namespace):
-    """Apply one -O value if it parses as known options, else return namespace unchanged."""
-    trial = argparse.Namespace(**vars(namespace))
-    trial.deferred_options = []
-    try:
-        trial, unknown = parser.parse_known_args([value], trial)
-    except _ParserError:
-        return namespace
-    if unknown:
-        return namespace
-    nested, trial.deferred_options = trial.deferred_options, []
-    for nested_value in nested:
-        trial = _apply_deferred(parser, nested_value, trial)
-    return trial
+    """Apply one -O value if it parses as known options, else leave namespace
+    unchanged; the -O values inside it after it, depth first, without recursion
+    (DH_OPTIONS may nest -O=-O=... thousands deep)."""
+    pending = [value]
+    while pending:
+        trial = argparse.Namespace(**vars(namespace))
+        trial.deferred_options = []
+        try:
+            trial, unknown = parser.parse_known_args([pending.pop()], trial)
+        except _ParserError:
+            continue
+        if unknown:
+            continue
+        nested, trial.deferred_options = trial.deferred_options, []
+        namespace = trial
+        pending.extend(reversed(nested))
+    return namespace
 
 
 def _parse_source(parser, deferred_parser, args, namespace, where):

@@ -601,6 +601,17 @@ def test_an_option_with_a_control_character_is_one_line(view, args):
     assert "\x1b" not in line and "\r" not in line
 
 
+@pytest.mark.parametrize("where", ["command-line", "DH_OPTIONS"])
+def test_minus_o_nested_thousands_deep_is_applied_without_recursion(view, where):
+    view.module()
+    value = "-O=" * 3000 + "--shared-dir=/usr/share/demo-shared"
+    if where == "command-line":
+        view.succeeds(value)
+    else:
+        view.succeeds(env={"DH_OPTIONS": value})
+    assert (view.src.tree() / "usr/share/demo-shared/demo/__init__.py").is_file()
+
+
 def test_a_control_character_in_dh_options_is_one_line(view):
     view.module()
     view.refused(env={"DH_INTERNAL_OPTIONS": "-ppython3-demo\rforged"}, expect=("control character",))
