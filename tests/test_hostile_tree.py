@@ -211,6 +211,14 @@ def test_the_journal_directory_must_be_a_real_directory_in_the_tree(view, link):
     view.refused(expect=(f"debian/{link} is a symbolic link, not a directory",))
 
 
+def test_a_debian_directory_linking_out_is_refused(view):
+    view.module()
+    shutil.move(view.debian, view.outside / "debian")
+    os.symlink(view.outside / "debian", view.debian)
+    view.sentinel = view_snapshot(view.outside)
+    view.refused(expect=("debian is a symbolic link, not a directory",))
+
+
 def test_the_journal_directory_link_is_refused_also_without_any_module_to_move(view):
     python_support_tree(view.src)
     view.plant_link(".debhelper", view.outside / "dir")
