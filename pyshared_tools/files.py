@@ -23,6 +23,7 @@ DEFAULT_LIMIT = 64 << 20
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _TEMPORARY_ATTEMPTS = 100
+_TEMPORARY = ".dh-pyshared-tmp"
 
 
 def _kind(mode):
@@ -155,10 +156,22 @@ def read_text(path, limit=DEFAULT_LIMIT, missing_ok=False):
     return None if data is None else decode(path, data)
 
 
+def _remove_stale_temporaries(directory, name):
+    """Remove what a run killed while writing `name` left (unlink never follows a link)."""
+    prefix = f".{name}."
+    with os.scandir(directory) as it:
+        stale = [
+            entry.path for entry in it if entry.name.startswith(prefix) and entry.name.endswith(_TEMPORARY)
+        ]
+    for path in stale:
+        unlink_file(path)
+
+
 def create_temporary(directory, name, mode=0o644):
     """(fd, path) of a new file next to `name`: created exclusively, never through a link."""
+    _remove_stale_temporaries(directory, name)
     for _ in range(_TEMPORARY_ATTEMPTS):
-        path = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.dh-pyshared-tmp")
+        path = os.path.join(directory, f".{name}.{os.urandom(6).hex()}{_TEMPORARY}")
         try:
             return os.open(path, _CREATE_FLAGS, mode), path
         except FileExistsError:

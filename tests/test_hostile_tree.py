@@ -201,6 +201,16 @@ def test_a_planted_link_for_a_dangling_temporary_name_creates_nothing_outside(vi
     assert not (view.outside / "created-by-the-tool").exists()
 
 
+def test_what_a_killed_write_left_is_removed_and_never_followed(view):
+    view.module()
+    left = view.debian / f".{PACKAGE}.substvars.0123456789ab.dh-pyshared-tmp"
+    left.write_text("half a substvars fi")
+    view.plant_link(f".{PACKAGE}.postinst.debhelper.ba9876543210.dh-pyshared-tmp", view.outside / "victim")
+    view.succeeds()
+    assert sorted(p.name for p in view.debian.glob(".*dh-pyshared-tmp")) == []
+    assert "python3:any" in view.substvars()
+
+
 @pytest.mark.parametrize(
     "link",
     [".debhelper", ".debhelper/pyshared"],
