@@ -4,7 +4,7 @@ no traceback, bounded time.
 
 Every test runs the real command in `tmp_path/src` next to a sentinel
 directory `tmp_path/outside` (the files a planted link points at), and checks
-the same things (`Run`): no traceback; either exactly one line
+the same things (`View.refused`, `View.succeeds`): no traceback; either exactly one line
 ``dh_pyshared: error: ...`` on stderr with the whole tmp view (source tree and
 sentinel) hashed identical before and after, or success with the sentinel
 untouched and the right result in the tree; and an exit within a generous
@@ -135,7 +135,7 @@ class View:
         return result.stderr
 
     def succeeds(self, *args, env=None):
-        """Success without a traceback or a warning; the sentinel untouched."""
+        """Success without a traceback; the sentinel untouched."""
         result = self.run(*args, env=env)
         assert "Traceback" not in result.stderr, result.stderr
         assert result.returncode == 0, result.stderr
