@@ -10,9 +10,8 @@ lost: a file is removed only when its kept copy is in place.
 import os
 import stat
 
-from . import log
+from . import files, log
 from .errors import ExternalToolError, TreeError
-from .files import replace_text
 
 JOURNAL_VERSION = 1
 DIRECTORY_FARM_LINK = "directory-farm-link"
@@ -27,9 +26,9 @@ def journal_path(package):
 def write_journal(path, root, actions):
     import json
 
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    files.check_directories(os.path.dirname(path), create=True)
     document = {"version": JOURNAL_VERSION, "root": root, "actions": [a.to_dict() for a in actions]}
-    replace_text(path, json.dumps(document, ensure_ascii=False, indent=0), durable=True)
+    files.replace_text(path, json.dumps(document, ensure_ascii=False, indent=0), durable=True)
 
 
 def apply(root, actions, journal, verbose=False):
@@ -40,24 +39,92 @@ def apply(root, actions, journal, verbose=False):
     os.unlink(journal)
 
 
-def resume(journal, verbose=False):
-    """Replay an interrupted run's journal; True when there was one."""
-    if not os.path.exists(journal):
+def resume(journal, root, verbose=False):
+    """Replay an interrupted run's journal for the package tree `root`; True
+    when there was one.  The journal is data from disk: it is replayed only
+    when it is exactly what write_journal() writes for `root`."""
+    data = files.read_bytes(journal, limit=JOURNAL_LIMIT, missing_ok=True)
+    if data is None:
         return False
-    import json
-
-    with open(journal, encoding="utf-8") as handle:
-        document = json.load(handle)
-    if document.get("version") != JOURNAL_VERSION:
-        raise TreeError(
-            "journal of an interrupted run has an unknown format",
-            journal,
-            "restore the package tree from a clean build and delete the journal",
-        )
-    actions = document["actions"]
-    _run(document["root"], actions, verbose, [f"{a['op']} {a['path']} (resumed)" for a in actions])
+    actions = validated_journal(journal, root, data)
+    _run(root, actions, verbose, [f"{a['op']} {a['path']} (resumed)" for a in actions])
     os.unlink(journal)
     return True
+
+
+# op -> (required fields, optional fields) besides "op"; every field a string.
+JOURNAL_FIELDS = {
+    "mkdir": ({"path"}, set()),
+    "copy": ({"path", "source"}, set()),
+    "move": ({"path", "source"}, set()),
+    "symlink": ({"path", "target"}, {"reason"}),
+    "drop-needed": ({"path", "needed"}, set()),
+    "unlink": ({"path"}, {"keep", "reason"}),
+    "rmdir": ({"path"}, set()),
+}
+_TREE_PATH_FIELDS = ("path", "source", "keep")
+
+
+def validated_journal(journal, root, data):
+    """The actions of the journal text `data`, or a one-line refusal: the
+    version, a root equal to the package tree, known operations with their
+    fields, every path relative, normalised and inside the tree."""
+    import json
+
+    from .checks import LIBPYTHON
+
+    def refuse(reason):
+        return TreeError(
+            f"{journal} is a journal this run did not write ({reason})",
+            f"for {root}",
+            "remove it, restore the package tree from a clean build and run dh_pyshared again",
+        )
+
+    try:
+        document = json.loads(files.decode(journal, data))
+    except (ValueError, RecursionError):
+        raise refuse("not JSON") from None
+    if not isinstance(document, dict) or set(document) != {"version", "root", "actions"}:
+        raise refuse("not a journal object")
+    if type(document["version"]) is not int or document["version"] != JOURNAL_VERSION:
+        raise refuse(f"version {_shown(document['version'])}, not {JOURNAL_VERSION}")
+    if document["root"] != root:
+        raise refuse(f"root {_shown(document['root'])}, not {root!r}")
+    actions = document["actions"]
+    if not isinstance(actions, list) or not actions:
+        raise refuse("no action list")
+    for number, action in enumerate(actions, start=1):
+        if not isinstance(action, dict) or action.get("op") not in JOURNAL_FIELDS:
+            raise refuse(f"action {number} is not one dh_pyshared writes")
+        required, optional = JOURNAL_FIELDS[action["op"]]
+        fields = set(action) - {"op"}
+        if not required <= fields <= required | optional:
+            raise refuse(f"action {number} ({action['op']}) has the fields {sorted(fields)}")
+        for name in fields:
+            value = action[name]
+            if not isinstance(value, str) or not value or _CONTROL.intersection(value):
+                raise refuse(f"action {number} has a bad {name} {_shown(value)}")
+            if name in _TREE_PATH_FIELDS and not _inside_tree(value):
+                raise refuse(f"action {number} has a {name} outside the tree: {_shown(value)}")
+        if action["op"] == "drop-needed" and not LIBPYTHON.fullmatch(action["needed"]):
+            raise refuse(f"action {number} drops {_shown(action['needed'])}, not a libpython")
+    return actions
+
+
+JOURNAL_LIMIT = 256 << 20
+_CONTROL = frozenset(chr(c) for c in range(32)) | {"\x7f"}
+
+
+def _inside_tree(rel):
+    """A tree-relative path: not absolute, normalised, never climbing."""
+    import posixpath
+
+    return not rel.startswith("/") and posixpath.normpath(rel) == rel and ".." not in rel.split("/")
+
+
+def _shown(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _run(root, actions, verbose, descriptions):
@@ -77,6 +144,13 @@ class _TreeGuard:
     def __init__(self, root):
         self.root = root
         self.checked = {""}
+        info = _lstat(root)
+        if info is None or not stat.S_ISDIR(info.st_mode):
+            raise TreeError(
+                "the package tree is not a real directory",
+                root,
+                "restore the package tree from a clean build",
+            )
 
     def path(self, rel):
         """The full path, or None when a parent directory no longer exists
@@ -140,11 +214,16 @@ def _copy(guard, action):
         _inconsistent(action, "has lost its parent directory")
     if dest_info and stat.S_ISREG(dest_info.st_mode) and _equal(source, dest):
         return
-    import shutil
-
     temporary = dest + _TEMPORARY_SUFFIX
-    shutil.copyfile(source, temporary, follow_symlinks=False)
-    os.chmod(temporary, stat.S_IMODE(source_info.st_mode))
+    if _lstat(temporary):
+        os.unlink(temporary)  # left by a run killed here; never written through
+    fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            _inconsistent(action, "has a source that is no longer a regular file")
+        files.copy_exclusive(fd, temporary, stat.S_IMODE(source_info.st_mode))
+    finally:
+        os.close(fd)
     os.replace(temporary, dest)
 
 

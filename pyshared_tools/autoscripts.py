@@ -10,8 +10,7 @@ removed, so the file is byte-identical after any number of runs.
 
 import os
 
-from pyshared_tools import __version__
-from pyshared_tools.files import replace_text
+from pyshared_tools import __version__, files
 
 SCRIPTS = ("preinst", "postinst", "prerm", "postrm")
 PREPENDED = frozenset({"prerm", "postrm"})
@@ -53,15 +52,13 @@ def merged(existing, script, body):
 
 
 def planned_writes(package, bodies):
-    """{path: new text or None (delete)} for the files that change; nothing is written."""
+    """{path: new text or None (delete)} for the files that change; nothing is written.
+
+    Each existing snippet is read as a regular UTF-8 file, never through a link."""
     writes = {}
     for script in SCRIPTS:
         path = snippet_path(package, script)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                existing = handle.read()
-        except FileNotFoundError:
-            existing = None
+        existing = files.read_text(path, missing_ok=True)
         text = merged(existing or "", script, bodies.get(script))
         if existing is None and not text:
             continue
@@ -73,6 +70,6 @@ def planned_writes(package, bodies):
 def write(writes):
     for path, text in sorted(writes.items()):
         if text is None:
-            os.unlink(path)
+            files.unlink_file(path)
             continue
-        replace_text(path, text)
+        files.replace_text(path, text)

@@ -46,7 +46,7 @@ def run(argv, environ):
     for package in packages:
         root = package_tree(options, package)
         if not options.no_act:
-            resume(journal_path(package), options.verbose)
+            resume(journal_path(package), root, options.verbose)
         if not os.path.isdir(root) and not (options.explicit_packages or options.tmpdir):
             continue
         inventory = scan(root, package, options.shared_dir)

@@ -6,6 +6,7 @@ import re
 from collections import namedtuple
 from types import MappingProxyType
 
+from pyshared_tools import files
 from pyshared_tools.buildenv import HostFacts, arch_matches
 from pyshared_tools.errors import ControlError, UsageError
 from pyshared_tools.options import Options
@@ -37,26 +38,16 @@ _Paragraph = namedtuple("_Paragraph", ("first_line", "lines"))  # int, tuple[str
 
 
 def _read_text(path):
-    try:
-        with open(path, "rb") as control_file:
-            data = control_file.read()
-    except FileNotFoundError:
+    """The text of debian/control: a regular file (never a link, a FIFO or a
+    device), bounded, UTF-8; anything else is one line naming it."""
+    data = files.read_bytes(path, missing_ok=True)
+    if data is None:
         raise ControlError(
             f"{path} not found",
             "in the current directory",
             "run dh_pyshared from the top directory of the unpacked source package",
-        ) from None
-    except OSError as error:
-        raise ControlError(f"cannot read {path}: {error.strerror}", path, "make it readable") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line_number = data.count(b"\n", 0, error.start) + 1
-        raise ControlError(
-            f"{path} is not valid UTF-8",
-            f"{path} line {line_number}",
-            "re-encode the file as UTF-8",
-        ) from None
+        )
+    return files.decode(path, data)
 
 
 def _split_paragraphs(path, text):

@@ -60,3 +60,9 @@ class AbiError(TreeError):
 
 class AccessError(PysharedError):
     """A directory the run must change is not writable by the user running it."""
+
+
+class SourceFileError(ControlError):
+    """A file of the source package's debian/ the tool reads or writes (debian/control,
+    the changelog, snippets, substvars, its records) is not a regular file
+    inside real directories, or not UTF-8 text."""

@@ -121,3 +121,42 @@ def match_metadata(path):
         if regex.fullmatch(path):
             return helper
     return None
+
+
+def _components(pattern):
+    """A path pattern split at the slashes outside brackets and groups."""
+    parts, depth, current = [], 0, ""
+    for char in pattern:
+        depth += (char in "([") - (char in ")]")
+        if char == "/" and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return (*parts, current)
+
+
+def _readable(components):
+    text = "/".join(components).replace("(?:dist|site)", "{dist,site}").replace("\\.", ".")
+    return re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: "X.Y" if m[1] == "version" else m[1].upper(), text)
+
+
+# (component regexes, readable path) of every place and metadata directory.
+_PLACE_COMPONENTS = tuple(
+    (tuple(re.compile(part) for part in parts), _readable(parts))
+    for parts in (
+        *(_components(rule.pattern) for rule in RULES),
+        *(_components(pattern)[:-1] for pattern, _ in METADATA_PATTERNS),
+    )
+)
+
+
+def overlapping_place(path):
+    """The readable place pattern that the directory `path` contains, is or
+    lies inside, or None: a shared directory there would nest in the scan."""
+    parts = path.split("/")
+    for regexes, readable in _PLACE_COMPONENTS:
+        common = min(len(parts), len(regexes))
+        if all(regex.fullmatch(part) for regex, part in zip(regexes[:common], parts[:common], strict=True)):
+            return readable
+    return None

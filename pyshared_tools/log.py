@@ -4,14 +4,21 @@ actions on stdout under -v (debhelper indents them with a tab)."""
 import sys
 
 PROGRAM = "dh_pyshared"
+_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(32), 127)}
+
+
+def one_line(message):
+    """`message` with its control characters escaped: a message is one line,
+    whatever a hostile file name or file content put into it."""
+    return message.translate(_ESCAPES)
 
 
 def error(message):
-    print(f"{PROGRAM}: error: {message}", file=sys.stderr)
+    print(f"{PROGRAM}: error: {one_line(message)}", file=sys.stderr)
 
 
 def warning(message):
-    print(f"{PROGRAM}: warning: {message}", file=sys.stderr)
+    print(f"{PROGRAM}: warning: {one_line(message)}", file=sys.stderr)
 
 
 def action(message):

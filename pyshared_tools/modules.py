@@ -152,6 +152,41 @@ class _Builder:
             self._dangling(place, rel, link_path, resolution)
 
     def _add_directory(self, place, rel, target_dir, depth):
+        """Every module below a linked directory, depth first in name order,
+        without recursion; `depth` counts the directory links followed."""
+        from .links import resolve
+
+        stack = [self._directory_children(place, rel, target_dir, depth)]
+        while stack:
+            for child_rel, child_path, mode, depth in stack[-1]:
+                if stat.S_ISREG(mode):
+                    self.views.consumed.add(child_path)
+                    self._module(place, child_rel, child_path, f"{place.path}/{child_rel}")
+                elif stat.S_ISDIR(mode):
+                    stack.append(self._directory_children(place, child_rel, child_path, depth))
+                    break
+                elif stat.S_ISLNK(mode):
+                    resolution = self.inventory.resolutions.get(child_path) or resolve(
+                        self.root, child_path, self.inventory.package
+                    )
+                    if resolution.is_file:
+                        self.views.consumed.add(resolution.path)
+                        self._module(place, child_rel, resolution.path, child_path)
+                    elif resolution.is_dir:
+                        stack.append(self._directory_children(place, child_rel, resolution.path, depth + 1))
+                        break
+                    else:
+                        self._dangling(place, child_rel, child_path, resolution)
+                else:
+                    raise TreeError(
+                        "not a regular file, directory or symlink",
+                        f"{child_path} in {self.inventory.package}",
+                        "remove it from the package tree",
+                    )
+            else:
+                stack.pop()
+
+    def _directory_children(self, place, rel, target_dir, depth):
         if depth > 18:
             raise LinkError(
                 "directory links nest too deeply",
@@ -159,38 +194,8 @@ class _Builder:
                 "make the farm point at real directories",
             )
         with os.scandir(os.path.join(self.root, target_dir)) as it:
-            children = sorted(it, key=lambda e: e.name)
-        for child in children:
-            child_path = f"{target_dir}/{child.name}"
-            child_rel = f"{rel}/{child.name}"
-            mode = child.stat(follow_symlinks=False).st_mode
-            if stat.S_ISREG(mode):
-                self.views.consumed.add(child_path)
-                self._module(place, child_rel, child_path, f"{place.path}/{child_rel}")
-            elif stat.S_ISDIR(mode):
-                self._add_directory(place, child_rel, child_path, depth)
-            elif stat.S_ISLNK(mode):
-                self._add_nested_link(place, child_rel, child_path, depth)
-            else:
-                raise TreeError(
-                    "not a regular file, directory or symlink",
-                    f"{child_path} in {self.inventory.package}",
-                    "remove it from the package tree",
-                )
-
-    def _add_nested_link(self, place, rel, link_path, depth):
-        from .links import resolve
-
-        resolution = self.inventory.resolutions.get(link_path) or resolve(
-            self.root, link_path, self.inventory.package
-        )
-        if resolution.is_file:
-            self.views.consumed.add(resolution.path)
-            self._module(place, rel, resolution.path, link_path)
-        elif resolution.is_dir:
-            self._add_directory(place, rel, resolution.path, depth + 1)
-        else:
-            self._dangling(place, rel, link_path, resolution)
+            children = sorted((child.name, child.stat(follow_symlinks=False).st_mode) for child in it)
+        return iter([(f"{rel}/{name}", f"{target_dir}/{name}", mode, depth) for name, mode in children])
 
     def _dangling(self, place, rel, link_path, resolution):
         target = os.readlink(os.path.join(self.root, link_path))

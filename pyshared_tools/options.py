@@ -336,19 +336,23 @@ def _attach_separate_values(args):
 
 
 def _apply_deferred(parser, value, namespace):
-    """Apply one -O value if it parses as known options, else return namespace unchanged."""
-    trial = argparse.Namespace(**vars(namespace))
-    trial.deferred_options = []
-    try:
-        trial, unknown = parser.parse_known_args([value], trial)
-    except _ParserError:
-        return namespace
-    if unknown:
-        return namespace
-    nested, trial.deferred_options = trial.deferred_options, []
-    for nested_value in nested:
-        trial = _apply_deferred(parser, nested_value, trial)
-    return trial
+    """Apply one -O value if it parses as known options, else leave namespace
+    unchanged; the -O values inside it after it, depth first, without recursion
+    (DH_OPTIONS may nest -O=-O=... thousands deep)."""
+    pending = [value]
+    while pending:
+        trial = argparse.Namespace(**vars(namespace))
+        trial.deferred_options = []
+        try:
+            trial, unknown = parser.parse_known_args([pending.pop()], trial)
+        except _ParserError:
+            continue
+        if unknown:
+            continue
+        nested, trial.deferred_options = trial.deferred_options, []
+        namespace = trial
+        pending.extend(reversed(nested))
+    return namespace
 
 
 def _parse_source(parser, deferred_parser, args, namespace, where):
@@ -382,7 +386,33 @@ def _tree_relative_shared_dir(shared_dir):
             "in the options",
             f"give a directory such as {DEFAULT_SHARED_DIR}",
         )
+    from pyshared_tools import layouts
+
+    overlap = layouts.overlapping_place(relative)
+    if overlap is not None and relative != DEFAULT_SHARED_DIR.lstrip("/"):
+        depth, place_depth = relative.count("/"), overlap.count("/")
+        how = "contains" if depth < place_depth else "is" if depth == place_depth else "lies inside"
+        raise UsageError(
+            f"--shared-dir {shared_dir} {how} the place {overlap} that dh_pyshared dissolves or reads",
+            "in the options",
+            f"give a directory apart from every old module place, such as {DEFAULT_SHARED_DIR}",
+        )
     return relative
+
+
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _refuse_control_characters(values):
+    """Option values reach file names and the one-line messages: no control characters."""
+    for flag, items in values:
+        for item in items:
+            if isinstance(item, str) and _CONTROL_CHARACTER.search(item):
+                raise UsageError(
+                    f"{flag} {item!r} contains a control character",
+                    "in the options",
+                    f"give {flag} without it",
+                )
 
 
 def _is_set(environ, name):
@@ -426,6 +456,16 @@ def parse_command_line(argv: Sequence[str], environ: Mapping[str, str]) -> Optio
         raise UsageError(f"{kind} {unknown[0]}", "on the command line", SEE_HELP)
 
     packages = _unique(namespace.packages)
+    _refuse_control_characters(
+        (
+            ("--tag", namespace.tags or ()),
+            ("--shared-dir", (namespace.shared_dir,)),
+            ("-P/--tmpdir", (namespace.tmpdir,)),
+            ("-p/--package", packages + internal_selection.packages),
+            ("-N/--no-package", namespace.no_packages or ()),
+            ("--contents", namespace.contents or ()),
+        )
+    )
     return Options(
         packages=packages,
         no_packages=_unique(namespace.no_packages),

@@ -5,23 +5,26 @@ Conflicts) and the maintainer-script snippets.  Written once, at the end."""
 import functools
 import os
 
-from pyshared_tools import autoscripts
+from pyshared_tools import autoscripts, files
 from pyshared_tools.errors import ControlError
-from pyshared_tools.files import replace_text
 from pyshared_tools.relations import BREAKS, CONFLICTS, REPLACES
 from pyshared_tools.substvars import DEPENDS, python3_depends, substvars_path
+from pyshared_tools.substvars import updated_text as updated_substvars
 
 CHANGELOG_PATH = "debian/changelog"
+CHANGELOG_HEAD = 65536
+RECORDS_DIRECTORY = "debian/.debhelper/pyshared"
 RELATION_SUBSTVARS = (BREAKS, REPLACES, CONFLICTS)
 
 
 class Outputs:
-    __slots__ = ("legacy_writes", "scripts", "snippet_writes", "substvars", "warnings")
+    __slots__ = ("legacy_writes", "scripts", "snippet_writes", "substvar_writes", "substvars", "warnings")
 
     def __init__(self):
         self.substvars = {}  # package -> {name: value}; "" removes the variable
         self.scripts = {}  # package -> {script: our block's body}
         self.snippet_writes = {}  # path -> text, or None to delete
+        self.substvar_writes = {}  # path -> new text of a substvars file that changes
         self.legacy_writes = {}  # path -> text
         self.warnings = []
 
@@ -29,13 +32,14 @@ class Outputs:
 @functools.cache
 def source_version(path=CHANGELOG_PATH):
     """The version of the newest debian/changelog entry, read with python-debian."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            head = handle.read(65536)
-    except OSError as error:
-        raise ControlError(
-            f"cannot read {path}: {error.strerror}", path, "run dh_pyshared from the source package root"
-        ) from None
+    # The newest entry is at the top: a bounded head of the file is enough, cut
+    # at a line end so that the cut never splits a character.
+    data = files.read_bytes(path, limit=CHANGELOG_HEAD, missing_ok=True, head=True)
+    if data is None:
+        raise ControlError(f"{path} not found", path, "run dh_pyshared from the source package root")
+    if len(data) == CHANGELOG_HEAD:
+        data = data[: data.rfind(b"\n") + 1]
+    head = files.decode(path, data)
     from debian.changelog import Changelog
 
     try:
@@ -51,6 +55,8 @@ def source_version(path=CHANGELOG_PATH):
 def compute(plans, options, control, lowest_supported):
     from pyshared_tools import scripts
 
+    # Where the journal and the records go: real directories (or none yet).
+    files.check_directories(RECORDS_DIRECTORY)
     outputs = Outputs()
     index = _owner_index(plans, options, control)
     final_paths = {plan.package: ["/" + path for path in plan.final_paths] for plan in plans}
@@ -69,6 +75,10 @@ def compute(plans, options, control, lowest_supported):
             for name in RELATION_SUBSTVARS:
                 values[name] = ", ".join(found.get(name, ()))
         outputs.substvars[plan.package] = values
+        # Read (and so validated) now, before the first change to any tree.
+        text = updated_substvars(substvars_path(plan.package), values) if values else None
+        if text is not None:
+            outputs.substvar_writes[substvars_path(plan.package)] = text
 
         found = scripts.Legacy(
             plan.runtime_farm, plan.helpers, scripts.directory_links(plan.root, plan), plan.storage_sources
@@ -114,16 +124,14 @@ def _owner_index(plans, options, control):
 
 
 def write(outputs, plans):
-    from pyshared_tools.substvars import write as write_substvar
-
-    for plan in plans:
-        for name, value in outputs.substvars.get(plan.package, {}).items():
-            write_substvar(substvars_path(plan.package), name, value)
+    """After apply: the substvars and snippets computed (and read) before it."""
+    for path, text in sorted(outputs.substvar_writes.items()):
+        files.replace_text(path, text)
     autoscripts.write(outputs.snippet_writes)
 
 
 def write_records(outputs):
     """Before apply: once the tree is converted, only the record knows the farm."""
     for path, text in sorted(outputs.legacy_writes.items()):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        replace_text(path, text)
+        files.check_directories(os.path.dirname(path), create=True)
+        files.replace_text(path, text)

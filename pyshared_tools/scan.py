@@ -151,23 +151,33 @@ def _parents_are_directories(root, path):
 
 
 def _walk(inventory, place, rel):
+    """Every entry below the place, depth first in name order, without recursion
+    (a tree thousands of directories deep is walked like a flat one)."""
+    stack = [_children(inventory, place, rel)]
+    while stack:
+        for child_rel, mode in stack[-1]:
+            check_name(f"{place.path}/{child_rel}", inventory.package)
+            if stat.S_ISLNK(mode):
+                inventory.entries.append(Entry(place, child_rel, "link", mode))
+            elif stat.S_ISDIR(mode):
+                inventory.entries.append(Entry(place, child_rel, "dir", mode))
+                stack.append(_children(inventory, place, child_rel))
+                break
+            elif stat.S_ISREG(mode):
+                inventory.entries.append(Entry(place, child_rel, "file", mode))
+            else:
+                raise TreeError(
+                    "not a regular file, directory or symlink",
+                    f"{place.path}/{child_rel} in {inventory.package}",
+                    "remove the device, socket or FIFO from the package tree",
+                )
+        else:
+            stack.pop()
+
+
+def _children(inventory, place, rel):
+    """An iterator over (rel, lstat mode) of a directory's entries, in name order."""
     directory = os.path.join(inventory.root, place.path, rel)
     with os.scandir(directory) as it:
-        children = sorted(it, key=lambda e: e.name)
-    for child in children:
-        child_rel = f"{rel}/{child.name}" if rel else child.name
-        check_name(f"{place.path}/{child_rel}", inventory.package)
-        mode = child.stat(follow_symlinks=False).st_mode
-        if stat.S_ISLNK(mode):
-            inventory.entries.append(Entry(place, child_rel, "link", mode))
-        elif stat.S_ISDIR(mode):
-            inventory.entries.append(Entry(place, child_rel, "dir", mode))
-            _walk(inventory, place, child_rel)
-        elif stat.S_ISREG(mode):
-            inventory.entries.append(Entry(place, child_rel, "file", mode))
-        else:
-            raise TreeError(
-                "not a regular file, directory or symlink",
-                f"{place.path}/{child_rel} in {inventory.package}",
-                "remove the device, socket or FIFO from the package tree",
-            )
+        children = sorted((child.name, child.stat(follow_symlinks=False).st_mode) for child in it)
+    return iter([(f"{rel}/{name}" if rel else name, mode) for name, mode in children])

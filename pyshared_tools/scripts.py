@@ -170,11 +170,71 @@ def legacy_path(package):
 
 
 def load_legacy(package):
-    try:
-        with open(legacy_path(package), encoding="utf-8") as handle:
-            return Legacy.from_json(handle.read())
-    except FileNotFoundError:
+    """The saved record (a regular UTF-8 file holding exactly what to_json()
+    writes), or an empty Legacy when there is none."""
+    from .files import read_text
+
+    path = legacy_path(package)
+    text = read_text(path, missing_ok=True)
+    if text is None:
         return Legacy()
+    try:
+        return Legacy.from_json(_validated_record(text))
+    except _BadRecord as error:
+        from .errors import SourceFileError
+
+        raise SourceFileError(
+            f"{path} is a record this tool did not write ({error})",
+            f"for {package}",
+            "remove it (dh_clean does) and run dh_pyshared again",
+        ) from None
+
+
+class _BadRecord(Exception):
+    pass
+
+
+# Field -> (length of each entry, which of its items are paths: "rel" or "abs"); helpers are names.
+_RECORD_SHAPES = {
+    "runtime_farm": (3, (None, "rel", "rel")),
+    "directory_links": (2, ("abs", None)),
+    "storage_sources": (2, ("rel", "rel")),
+}
+
+
+def _validated_record(text):
+    import json
+
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        raise _BadRecord("not JSON") from None
+    if not isinstance(document, dict) or not set(document) <= set(Legacy.__slots__):
+        raise _BadRecord("not a record object")
+    helpers = document.get("helpers", [])
+    if not isinstance(helpers, list) or not set(helpers) <= set(HELPER_OF_KIND.values()):
+        raise _BadRecord("unknown helpers")
+    for name, (length, kinds) in _RECORD_SHAPES.items():
+        entries = document.get(name, [])
+        if not isinstance(entries, list):
+            raise _BadRecord(f"{name} is not a list")
+        for entry in entries:
+            if not (isinstance(entry, list) and len(entry) == length and all(_clean(item) for item in entry)):
+                raise _BadRecord(f"a bad entry in {name}")
+            for item, kind in zip(entry, kinds, strict=True):
+                if kind and not _normal_path(item, absolute=kind == "abs"):
+                    raise _BadRecord(f"a bad path in {name}")
+    return text
+
+
+def _clean(item):
+    return isinstance(item, str) and item and not any(ord(c) < 32 or c == "\x7f" for c in item)
+
+
+def _normal_path(path, absolute):
+    if path.startswith("/") != absolute:
+        return False
+    return posixpath.normpath(path) == path and ".." not in path.split("/")
 
 
 def script_data(plan, shared_dir, version, legacy):

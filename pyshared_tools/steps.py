@@ -392,12 +392,15 @@ def _rebased(link, dest):
 
 def _emptied_directories(inventory, removed, chosen, new_dirs):
     root = inventory.root
-    occupied = set(new_dirs)
+    # Each walk up stops at a directory an earlier walk reached: linear in the
+    # number of directories, not quadratic in the depth of the tree.
+    walked = set()
     for dest in chosen:
         parent = os.path.dirname(dest)
-        while parent:
-            occupied.add(parent)
+        while parent and parent not in walked:
+            walked.add(parent)
             parent = os.path.dirname(parent)
+    occupied = set(new_dirs) | walked
     candidates = set()
     for place in inventory.places:
         if not place.home:
@@ -407,11 +410,13 @@ def _emptied_directories(inventory, removed, chosen, new_dirs):
             candidates.add(entry.path)
     for path in removed:
         candidates.add(os.path.dirname(path))
-    for path in list(candidates):
+    walked = set()
+    for path in candidates:
         parent = os.path.dirname(path)
-        while parent and parent not in layouts.KEEP_DIRECTORIES:
-            candidates.add(parent)
+        while parent and parent not in layouts.KEEP_DIRECTORIES and parent not in walked:
+            walked.add(parent)
             parent = os.path.dirname(parent)
+    candidates |= walked
     home_paths = {p.path for p in inventory.places if p.home}
     candidates -= occupied | home_paths | layouts.KEEP_DIRECTORIES
     removable = set()

@@ -2,8 +2,8 @@
 
 import os
 
+from . import files
 from .errors import TreeError
-from .files import replace_text
 from .tags import version_text
 
 DEPENDS = "pyshared:Depends"
@@ -47,24 +47,39 @@ def substvars_path(package):
     return os.path.join("debian", f"{package}.substvars")
 
 
-def write(path, name, value):
-    """Set one substvar ("" removes it); rewrite the file only when it changes.  True if it did."""
-    if any(c in value for c in "\n\r"):
-        raise TreeError(
-            "substvar value contains a line break",
-            f"{name} for {path}",
-            "report this as a bug in dh_pyshared",
-        )
+def updated_text(path, values):
+    """The new text of the substvars file `path` with each of `values` set
+    ("" removes it), or None when it would not change.  The file is read (a
+    regular UTF-8 file, never through a link) and nothing is written."""
+    for name, value in values.items():
+        if any(c in value for c in "\n\r"):
+            raise TreeError(
+                "substvar value contains a line break",
+                f"{name} for {path}",
+                "report this as a bug in dh_pyshared",
+            )
+    existing = files.read_text(path, missing_ok=True)
     from debian.substvars import Substvars
 
-    substvars = Substvars.load_from_path(path, missing_ok=True)
-    if not value:
-        if name not in substvars:
-            return False
-        del substvars[name]
-    elif name in substvars and substvars[name] == value:
+    substvars = Substvars()
+    if existing is not None:
+        substvars.read_substvars(existing.splitlines())
+    changed = False
+    for name, value in values.items():
+        if not value:
+            if name in substvars:
+                del substvars[name]
+                changed = True
+        elif name not in substvars or substvars[name] != value:
+            substvars[name] = value
+            changed = True
+    return substvars.dump() if changed else None
+
+
+def write(path, name, value):
+    """Set one substvar ("" removes it); rewrite the file only when it changes.  True if it did."""
+    text = updated_text(path, {name: value})
+    if text is None:
         return False
-    else:
-        substvars[name] = value
-    replace_text(path, substvars.dump())
+    files.replace_text(path, text)
     return True

@@ -152,8 +152,9 @@ def test_a_file_system_error_is_one_error_line_not_a_traceback(source):
     (source.root / "debian/python3-demo.substvars").mkdir()
     result = source.run("-v", check=False)
     assert result.returncode == 1
-    assert result.stderr == ("dh_pyshared: error: Is a directory, debian/python3-demo.substvars, "
-                             "fix the file system and run dh_pyshared again\n")
+    assert result.stderr == ("dh_pyshared: error: debian/python3-demo.substvars is a directory, not a "
+                             "regular file, in the source package, "
+                             "replace it with a regular file or remove it\n")
 
 
 def test_the_packaged_abi3_check_needs_no_abi3info(tool_root, make_source):

@@ -135,11 +135,21 @@ def test_command_line_errors_raise_usage_error_without_printing(argv, fragment, 
     [
         ("/usr/lib/python3/dist-packages/", "usr/lib/python3/dist-packages"),
         ("//usr/lib/./python3//dist-packages", "usr/lib/python3/dist-packages"),
-        ("/usr/lib/python3/../python3.11", "usr/lib/python3.11"),
+        ("/usr/share/demo/../python3-demo", "usr/share/python3-demo"),
     ],
 )
 def test_shared_dir_is_normalised_to_a_tree_relative_path(given, normalised):
     assert parse(f"--shared-dir={given}").shared_dir == normalised
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["/usr/lib/python3/../python3.11", "/usr/lib", "/usr/lib/python3/dist-packages/vendor",
+     "/usr/share/pyshared"],
+)
+def test_shared_dir_must_not_overlap_a_place_the_tool_reads(given):
+    with pytest.raises(UsageError, match="the place"):
+        parse(f"--shared-dir={given}")
 
 
 @pytest.mark.parametrize("given", ["usr/lib/python3/dist-packages", "./x", "", "/", "/usr/.."])

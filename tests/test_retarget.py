@@ -101,3 +101,17 @@ def test_a_link_to_a_file_that_goes_to_two_places_is_reported(make_source):
     refused = strict.run("--strict", "--tag", "cpython-311-x86_64-linux-gnu", check=False)
     assert refused.returncode == 1 and "usr/bin/foo" in refused.stderr
     assert snapshot(strict.root) == before
+
+
+def test_a_retarget_survives_a_kill_and_the_journal_replay(source):
+    source.write(f"{SITE}/foo/__init__.py", "")
+    source.write(f"{SITE}/foo/cli.py", "")
+    source.link("usr/bin/foo", "../lib/python3.11/site-packages/foo/cli.py")
+    killed = source.run(env={"DH_PYSHARED_FAULT_AFTER_ACTIONS": "0"}, check=False)
+    assert killed.returncode == -9
+    journal = source.root / "debian/.debhelper/pyshared/python3-demo.journal"
+    assert '"reason": "retarget"' in journal.read_text()
+    source.run()
+    assert not journal.exists()
+    text, where = final(source, "usr/bin/foo")
+    assert text == "../lib/python3/dist-packages/foo/cli.py" and where.is_file
