@@ -9,7 +9,7 @@ WHERE is one of
   done; N equal to the number of steps: every step done, the journal not yet removed;
 * ``resume:N``: the same, in the replay of the journal an earlier run left.
 
-Nothing of this is in the tool: this wrapper is the only way in.  It puts the checkout
+The tool has no part in this (no hook, no environment variable).  The wrapper puts the checkout
 first on sys.path as bin/dh_pyshared does, wraps pyshared_tools.apply's journal writer
 and its per-step operations, and then runs pyshared_tools.cli.main().  Just before the
 kill it writes ``PHASE STEP STEPS`` (STEPS: the journal's length) to REPORT, created
