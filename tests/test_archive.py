@@ -1,8 +1,9 @@
 """Real bookworm packages: Debian's tree, turned back into an upstream install,
 must come out of dh_pyshared exactly as Debian ships it.
 
-The .debs are fetched once into the tests cache directory by
-tests/helpers/archive.py (`apt-get download`).  A fetch failure fails the
+The .debs are the exact ones pinned in tests/data/archive-pins.txt, fetched
+once into the tests cache directory by tests/helpers/archive.py, so a point
+release cannot change what these tests see.  A fetch failure fails the
 tests; nothing is skipped.
 
 For each package:
@@ -22,6 +23,7 @@ For each package:
 """
 
 import functools
+import hashlib
 import json
 import os
 import re
@@ -31,8 +33,10 @@ from pathlib import Path
 
 import pytest
 from conftest import MULTIARCH, SourcePackage, snapshot
+from helpers import archive
 from helpers.archive import fetch_debs
 from helpers.elfref import reference_facts
+from helpers.interpreters import FetchError
 
 # Small packages with extension modules, plus numpy (4.8 MB) for size: ~8 MB in all.
 PACKAGES = (
@@ -128,7 +132,9 @@ def library_dependencies_installed(deb):
             continue
         status = subprocess.run(
             ["dpkg-query", "-W", "-f=${db:Status-Status}\n", *names],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout.split()
         if "installed" not in status:
             return False
@@ -283,9 +289,11 @@ def check_depends(ours, debians, package, pure, needs=None):
 def test_python3_relations_parses_both_orders():
     debian = "python3 (<< 3.12), python3 (>= 3.11~), python3:any, libc6 (>= 2.14)"
     ours = "python3 (>= 3.11~), python3 (<< 3.12), python3:any"
-    assert python3_relations(debian) == python3_relations(ours) == {
-        (None, "<<", "3.12"), (None, ">=", "3.11~"), ("any", None, None)
-    }
+    assert (
+        python3_relations(debian)
+        == python3_relations(ours)
+        == {(None, "<<", "3.12"), (None, ">=", "3.11~"), ("any", None, None)}
+    )
     check_depends(ours, debian, "demo", pure=True)
     check_depends("python3 (>= 3.11~), python3 (<< 3.12)", debian, "demo", pure=False)
     for wrong, pure in (
@@ -314,9 +322,55 @@ def debs():
 
 
 def test_every_package_was_fetched(debs):
+    pins = archive.read_pins()
     for package, deb in debs.items():
         assert deb_field(deb, "Package") == package
+        assert deb_field(deb, "Version") == pins.debs[package].version, "not the pinned version"
         assert deb_field(deb, "Architecture") != "all", package
+
+
+def test_a_pinned_deb_is_fetched_by_its_sha256_or_fails_naming_its_pin(tmp_path, monkeypatch):
+    """Bytes other than the pinned ones are never kept; a cached .deb is checked at every use; a
+    pin that no mirror has any more fails, naming the package, its version and the pins file."""
+    monkeypatch.setenv("PYSHARED_TEST_CACHE", str(tmp_path / "cache"))
+    filename = "pool/main/d/demo/python3-demo_1.0-1_amd64.deb"
+    right, wrong, empty = (tmp_path / name for name in ("right", "wrong", "empty"))
+    for mirror, data in ((right, b"the pinned bytes"), (wrong, b"other bytes"), (empty, None)):
+        (mirror / filename).parent.mkdir(parents=True)
+        if data:
+            (mirror / filename).write_bytes(data)
+    digest = hashlib.sha256(b"the pinned bytes").hexdigest()
+    pins_file = tmp_path / "pins.txt"
+    architecture = archive.host_architecture()
+    pins_file.write_text(
+        f"# comment\narchitecture {architecture}\nsnapshot 20260712T000000Z\n"
+        f"python3-demo 1.0-1 {digest} {filename}  # trailing comment\n"
+    )
+    pins = archive.read_pins(pins_file)
+    urls = {mirror: mirror.as_uri() + "/" for mirror in (right, wrong, empty)}
+
+    fetched = fetch_debs(("python3-demo",), "demo", pins, [urls[wrong], urls[empty], urls[right]])
+    (deb,) = fetched.values()
+    assert deb.name == "python3-demo_1.0-1_amd64.deb" and deb.read_bytes() == b"the pinned bytes"
+    assert fetch_debs(("python3-demo",), "demo", pins, []) == fetched  # cached: no mirror asked
+    deb.write_bytes(b"corrupted")
+    with pytest.raises(FetchError):
+        fetch_debs(("python3-demo",), "demo", pins, [urls[wrong]])
+    assert not deb.exists() or deb.read_bytes() != b"other bytes"
+    fetch_debs(("python3-demo",), "demo", pins, [urls[right]])
+    assert deb.read_bytes() == b"the pinned bytes"
+
+    deb.unlink()
+    with pytest.raises(FetchError) as gone:
+        fetch_debs(("python3-demo",), "demo", pins, [urls[wrong], urls[empty]])
+    message = str(gone.value)
+    assert "python3-demo 1.0-1" in message and str(pins_file) in message, message
+    assert f"{urls[wrong]}{filename}: SHA256 " in message and f"{urls[empty]}{filename}: " in message
+    with pytest.raises(FetchError, match="no pin for python3-other"):
+        fetch_debs(("python3-other",), "demo", pins, [urls[right]])
+    other = archive.Pins("s390x" if architecture != "s390x" else "amd64", pins.snapshot, pins.debs, pins_file)
+    with pytest.raises(FetchError, match=r"pin the \.debs of this architecture"):
+        fetch_debs(("python3-demo",), "demo", other, [urls[right]])
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -383,9 +437,12 @@ def test_all_packages_in_one_source_package(tmp_path, debs):
     for package in PACKAGES:
         problems = differences(expected[package], snapshot(src.tree(package)))
         assert not problems, f"{package}:\n" + "\n".join(problems)
-        check_depends(substvar(src, package), deb_field(debs[package], "Depends"), package,
-                      ships_pure_modules(expected[package]))
-
+        check_depends(
+            substvar(src, package),
+            deb_field(debs[package], "Depends"),
+            package,
+            ships_pure_modules(expected[package]),
+        )
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -442,7 +499,10 @@ def test_converted_modules_import_from_the_output_tree(tmp_path, debs, package):
     modules = IMPORTS[package]
     result = subprocess.run(
         [PYTHON, "-I", "-S", "-c", IMPORT_SCRIPT, str(shared), *modules],
-        capture_output=True, text=True, cwd=tmp_path, check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
     )
     assert result.returncode == 0, f"importing {modules} from {shared} failed:\n{result.stderr}"
     report = json.loads(result.stdout)

@@ -1,4 +1,4 @@
-"""pyshared-scan: real bookworm .debs, .debs built here with dpkg-deb, and hostile
+"""pyshared-scan: real (pinned) bookworm .debs, .debs built here with dpkg-deb, and hostile
 .debs assembled with tarfile and ar; the real command runs as a subprocess."""
 
 import io
@@ -77,8 +77,11 @@ def build_deb(directory, package, files=(), links=(), arch=ARCH, version="1.0", 
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(target, root / path)
     deb = Path(directory) / f"{package}_{version}_{arch}.deb"
-    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", "-Zxz", str(root), str(deb)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["dpkg-deb", "--build", "--root-owner-group", "-Zxz", str(root), str(deb)],
+        check=True,
+        capture_output=True,
+    )
     subprocess.run(["rm", "-rf", str(root)], check=True)
     return deb
 
@@ -101,8 +104,9 @@ def objects(tmp_path_factory):
 
 
 def test_real_bookworm_packages():
-    """Today's archive packages: no legacy layout but numpy's per-version copy, no untagged
-    extension, the libpython linkers flagged, abi3 packages (bcrypt, nacl, cryptography) clean."""
+    """The pinned archive packages (tests/data/archive-pins.txt): no legacy layout but numpy's
+    per-version copy, no untagged extension, the libpython linkers flagged, abi3 packages (bcrypt,
+    nacl, cryptography) clean."""
     debs = fetch_debs(PACKAGES, DEB_CACHE_NAME)
     abi_debs = fetch_debs(tuple(sorted(LIBPYTHON_PACKAGES) + sorted(ABI3_PACKAGES)), "abi-check-debs")
     directory = next(iter(debs.values())).parent
@@ -141,11 +145,19 @@ def test_real_abi3_extensions_are_checked_against_the_stable_abi(monkeypatch):
 
 
 def test_python_support_farm_is_a_legacy_layout(tmp_path):
-    deb = build_deb(tmp_path, "python3-farm", arch="all", files={
-        "usr/share/pyshared/farm/__init__.py": b"",
-        "usr/share/python-support/python3-farm.public": b"pyversions=3.11\n",
-        "usr/share/doc/python3-farm/README": b"",
-    }, links={"usr/lib/pymodules/python3.11/farm/__init__.py": "../../../../share/pyshared/farm/__init__.py"})
+    deb = build_deb(
+        tmp_path,
+        "python3-farm",
+        arch="all",
+        files={
+            "usr/share/pyshared/farm/__init__.py": b"",
+            "usr/share/python-support/python3-farm.public": b"pyversions=3.11\n",
+            "usr/share/doc/python3-farm/README": b"",
+        },
+        links={
+            "usr/lib/pymodules/python3.11/farm/__init__.py": "../../../../share/pyshared/farm/__init__.py"
+        },
+    )
     findings = scan_json("--supported", "3.11", deb)
     assert found(findings) == {
         ("python3-farm", "usr/share/pyshared", "legacy-layout"),
@@ -162,12 +174,18 @@ def test_extension_checks(tmp_path, objects):
         build_deb(tmp_path, "python3-untagged", files={f"{SHARED}/fast.so": objects["fast"]}),
         build_deb(tmp_path, "python3-ctypes", files={f"{SHARED}/pkg/libhelper.so": objects["library"]}),
         build_deb(tmp_path, "python3-old", files={f"{SHARED}/old/fast{OLD}": objects["fast"]}),
-        build_deb(tmp_path, "python3-indep", arch="all",
-                  files={f"{SHARED}/indep/fast{TAGGED}": objects["fast"]}),
+        build_deb(
+            tmp_path, "python3-indep", arch="all", files={f"{SHARED}/indep/fast{TAGGED}": objects["fast"]}
+        ),
         build_deb(tmp_path, "python3-misnamed", files={f"{SHARED}/bad{TAGGED}": objects["other"]}),
-        build_deb(tmp_path, "python3-abi3", files={
-            f"{SHARED}/_speed.abi3.so": objects["abi3-bad"], f"{SHARED}/_good.abi3.so": objects["abi3-good"],
-        }),
+        build_deb(
+            tmp_path,
+            "python3-abi3",
+            files={
+                f"{SHARED}/_speed.abi3.so": objects["abi3-bad"],
+                f"{SHARED}/_good.abi3.so": objects["abi3-good"],
+            },
+        ),
     ]
     findings = scan_json("--supported", "3.11", *debs)
     assert found(findings) == {
@@ -190,12 +208,24 @@ def test_extension_checks(tmp_path, objects):
 
 def test_path_collision_and_module_clash(tmp_path, objects):
     debs = [
-        build_deb(tmp_path, "python3-a", version="1.0", files={
-            f"{SHARED}/common/data.py": b"A = 1\n", f"{SHARED}/foo.so": objects["foo"],
-        }),
-        build_deb(tmp_path, "python3-b", version="2.0", files={
-            f"{SHARED}/common/data.py": b"B = 2\n", f"{SHARED}/foo{TAGGED}": objects["foo"],
-        }),
+        build_deb(
+            tmp_path,
+            "python3-a",
+            version="1.0",
+            files={
+                f"{SHARED}/common/data.py": b"A = 1\n",
+                f"{SHARED}/foo.so": objects["foo"],
+            },
+        ),
+        build_deb(
+            tmp_path,
+            "python3-b",
+            version="2.0",
+            files={
+                f"{SHARED}/common/data.py": b"B = 2\n",
+                f"{SHARED}/foo{TAGGED}": objects["foo"],
+            },
+        ),
         # Directories shared by every package never collide.
         build_deb(tmp_path, "python3-c", files={f"{SHARED}/common/other.py": b""}),
     ]
@@ -217,7 +247,8 @@ def test_path_collision_and_module_clash(tmp_path, objects):
     )
     collision = {f["package"]: f["detail"] for f in findings if f["code"] == "path-collision"}
     assert collision == {
-        "python3-a": "also shipped by python3-b 2.0", "python3-b": "also shipped by python3-a 1.0",
+        "python3-a": "also shipped by python3-b 2.0",
+        "python3-b": "also shipped by python3-a 1.0",
     }
 
 
@@ -301,9 +332,21 @@ def test_hostile_debs_are_findings_and_nothing_outside_is_read_or_written(tmp_pa
     before_tmp, before_cwd = snapshot(tmp_path), snapshot(cwd)
 
     result = subprocess.run(
-        ["/usr/bin/python3", "-c", AUDITED, str(CHECKOUT), "--json", "--supported", "3.11", "--jobs", "1",
-         str(inputs)],
-        capture_output=True, text=True, cwd=cwd,
+        [
+            "/usr/bin/python3",
+            "-c",
+            AUDITED,
+            str(CHECKOUT),
+            "--json",
+            "--supported",
+            "3.11",
+            "--jobs",
+            "1",
+            str(inputs),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
     )
     assert result.returncode == 1, result.stderr
     findings = json.loads(result.stdout)["findings"]
@@ -319,7 +362,8 @@ def test_hostile_debs_are_findings_and_nothing_outside_is_read_or_written(tmp_pa
     shipped = {f"{SHARED}/ok.py", f"{SHARED}/passwd{TAGGED}", f"{SHARED}/bait.so"}
     for name in ("evil.deb", "zst.deb"):
         assert by_deb[name] == {
-            ("../../etc/evil", "unsafe-member"), ("/abs/path", "unsafe-member"),
+            ("../../etc/evil", "unsafe-member"),
+            ("/abs/path", "unsafe-member"),
             *((path, "path-collision") for path in shipped),
         }, name
     # The scan went on after the broken files: the good package is judged.
@@ -358,8 +402,11 @@ def test_code_table_in_the_docs_is_the_one_in_the_module():
 def test_json_document_matches_the_schema(tmp_path, objects):
     debs = [
         build_deb(tmp_path, "python3-a", files={f"{SHARED}/foo.so": objects["foo"]}),
-        build_deb(tmp_path, "python3-b", files={f"{SHARED}/foo{TAGGED}": objects["foo"],
-                                                f"{SHARED}/libx.so": objects["library"]}),
+        build_deb(
+            tmp_path,
+            "python3-b",
+            files={f"{SHARED}/foo{TAGGED}": objects["foo"], f"{SHARED}/libx.so": objects["library"]},
+        ),
     ]
     (tmp_path / "broken.deb").write_bytes(b"!<arch>\n")
     result = scan("--json", "--supported", "3.9", tmp_path)
@@ -374,7 +421,11 @@ def test_json_document_matches_the_schema(tmp_path, objects):
         assert finding["severity"] == codes[finding["code"]][0]
         emitted.add(finding["code"])
     assert emitted == {
-        "untagged-extension", "stale-tag", "module-clash", "not-an-extension", "unreadable-deb",
+        "untagged-extension",
+        "stale-tag",
+        "module-clash",
+        "not-an-extension",
+        "unreadable-deb",
     }
     assert next(d["deb"] for d in document["findings"] if d["package"] == "python3-a") == str(debs[0])
 
@@ -397,8 +448,9 @@ def test_table_and_rebuild_list(tmp_path, objects):
 
 
 def test_exit_codes_and_usage_errors(tmp_path, objects):
-    clean = build_deb(tmp_path, "python3-clean", files={f"{SHARED}/ok.py": b"",
-                                                        f"{SHARED}/fast{TAGGED}": objects["fast"]})
+    clean = build_deb(
+        tmp_path, "python3-clean", files={f"{SHARED}/ok.py": b"", f"{SHARED}/fast{TAGGED}": objects["fast"]}
+    )
     ok = scan("--supported", "3.11", clean)
     assert ok.returncode == 0 and ok.stdout.splitlines()[1:] == []
     assert scan("--rebuild-list", "--supported", "3.11", clean).stdout == ""
@@ -446,19 +498,35 @@ def mixed_archive(directory, objects):
         (real / deb.name).write_bytes(deb.read_bytes())
     built = directory / "built"
     built.mkdir()
-    build_deb(built, "python3-a", source="src-a", files={
-        f"{SHARED}/common/data.py": b"A = 1\n", f"{SHARED}/foo.so": objects["foo"],
-    })
-    build_deb(built, "python3-b", version="2.0", files={
-        f"{SHARED}/common/data.py": b"B = 2\n", f"{SHARED}/foo{TAGGED}": objects["foo"],
-        f"{SHARED}/libx.so": objects["library"],
-    })
+    build_deb(
+        built,
+        "python3-a",
+        source="src-a",
+        files={
+            f"{SHARED}/common/data.py": b"A = 1\n",
+            f"{SHARED}/foo.so": objects["foo"],
+        },
+    )
+    build_deb(
+        built,
+        "python3-b",
+        version="2.0",
+        files={
+            f"{SHARED}/common/data.py": b"B = 2\n",
+            f"{SHARED}/foo{TAGGED}": objects["foo"],
+            f"{SHARED}/libx.so": objects["library"],
+        },
+    )
     build_deb(built, "python3-old", files={f"{SHARED}/old/fast{OLD}": objects["fast"]})
     build_deb(built, "python3-c", files={f"{SHARED}/common/data.py": b"C = 3\n"})
     # numpy's module under a third file name: a clash with a real package.
-    build_deb(built, "python3-fakenumpy", files={
-        f"{SHARED}/numpy/core/_multiarray_umath.so": objects["fast"],
-    })
+    build_deb(
+        built,
+        "python3-fakenumpy",
+        files={
+            f"{SHARED}/numpy/core/_multiarray_umath.so": objects["fast"],
+        },
+    )
     (built / "broken.deb").write_bytes(b"!<arch>\n")
     return [real, built]
 
@@ -479,8 +547,12 @@ def test_jobs_give_the_output_of_one_job(tmp_path, objects):
     findings = json.loads(next(iter(outputs["--json"])))["findings"]
     codes = {f["code"] for f in findings}
     assert {"path-collision", "module-clash", "legacy-layout", "stale-tag", "unreadable-deb"} <= codes
-    assert [f["deb"] for f in findings] == [f["deb"] for f in sorted(
-        findings, key=lambda f: (f["package"], f["version"], f["path"], f["code"], f["detail"], f["deb"]))]
+    assert [f["deb"] for f in findings] == [
+        f["deb"]
+        for f in sorted(
+            findings, key=lambda f: (f["package"], f["version"], f["path"], f["code"], f["detail"], f["deb"])
+        )
+    ]
     for bad in ("0", "-2"):
         result = scan("--jobs", bad, *inputs)
         assert result.returncode == 2 and "--jobs must be at least 1" in result.stderr
@@ -502,8 +574,11 @@ def test_cache_rereads_only_what_changed(tmp_path, objects, private_cache):
     # One .deb rebuilt with other content: only it (and the broken one) is read again.
     changed = tmp_path / "built" / f"python3-c_1.0_{ARCH}.deb"
     changed.unlink()
-    build_deb(tmp_path / "built", "python3-c", files={f"{SHARED}/common/data.py": b"C = 4\n",
-                                                      f"{SHARED}/fast.so": objects["fast"]})
+    build_deb(
+        tmp_path / "built",
+        "python3-c",
+        files={f"{SHARED}/common/data.py": b"C = 4\n", f"{SHARED}/fast.so": objects["fast"]},
+    )
     rerun = scan("--stats", "--json", "--supported", "3.11", *inputs)
     assert stats(rerun) == (total, total - 2)
     assert rerun.stdout == scan("--no-cache", "--json", "--supported", "3.11", *inputs).stdout
@@ -586,7 +661,8 @@ def test_shards_merged_equal_the_unsharded_run(tmp_path, objects):
         assert merged.returncode == whole.returncode == 1, merged.stderr
         assert merged.stdout == whole.stdout, mode
     assert {"path-collision", "module-clash"} <= {
-        f["code"] for f in json.loads(scan("merge", "--json", *records).stdout)["findings"]}
+        f["code"] for f in json.loads(scan("merge", "--json", *records).stdout)["findings"]
+    }
 
     # An unsharded --records run merges alone.
     single = tmp_path / "all.jsonl"

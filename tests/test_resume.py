@@ -1,5 +1,7 @@
 """Crash safety: a run killed at any point, then run again, ends in the same
 tree as an uninterrupted run, and no file's content is ever lost on the way.
+Every kill is aimed at a step of the journal (tests/helpers/killpoint.py wraps
+the real tool), never at a time, and is checked to have landed there.
 
 Also --no-act (changes nothing, prints the plan that a real run then carries
 out) and --json (parses, and matches docs/plan-schema.md, whose tables this
@@ -13,16 +15,20 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 
 import pytest
-from conftest import CHECKOUT, HOST, TOOL, SourcePackage, snapshot
+from conftest import CHECKOUT, HOST, SourcePackage, snapshot
+from helpers import killpoint
 from test_layouts import CASES, REMOVED_ON_PURPOSE
 
-FAULT = "DH_PYSHARED_FAULT_AFTER_ACTIONS"
 FIELDS = "X-Python3-Version: >= 3.10\n"
 RESUME_LAYOUTS = (
-    "upstream-site", "draft-farm", "dh-python2", "directory-farm", "shared-both-majors", "differing-pure",
+    "upstream-site",
+    "draft-farm",
+    "dh-python2",
+    "directory-farm",
+    "shared-both-majors",
+    "differing-pure",
     "libpython-fix",
 )
 SCHEMA_DOC = CHECKOUT / "docs" / "plan-schema.md"
@@ -54,6 +60,64 @@ def journal(src):
     return src.root / "debian" / ".debhelper" / "pyshared" / f"{src.package}.journal"
 
 
+def killed_run(src, where, *args):
+    """dh_pyshared `args` in `src`, SIGKILLed by tests/helpers/killpoint.py at `where` (journal,
+    apply:N, resume:N): the completed process and where the kill landed (None: no kill)."""
+    report = src.root.parent / f"{src.root.name}.killpoint"
+    report.unlink(missing_ok=True)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+    environment.update(HOST)
+    result = subprocess.run(
+        ["/usr/bin/python3", str(killpoint.WRAPPER), where, str(report), *args],
+        cwd=src.root,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    landed = killpoint.read_report(report)
+    report.unlink(missing_ok=True)
+    return result, landed
+
+
+def kill_at(src, where, *args, steps):
+    """Kill a run at `where`, and check that it died there: by SIGKILL, at that phase and step
+    of a journal of `steps` steps (the planned count), with the journal left exactly when one
+    was written."""
+    result, landed = killed_run(src, where, *args)
+    phase, step = killpoint.parse(where)
+    died = f"{where}: exit {result.returncode}, {last_line(result.stderr)}"
+    assert result.returncode == -signal.SIGKILL, died
+    assert landed == (phase, step, steps), f"aimed at {where} of {steps} steps, landed at {landed}"
+    assert journal(src).exists() == (phase != "journal"), f"killed at {where}"
+    assert src.substvars() is None, f"killed at {where}: substvars written before the journal was done"
+
+
+def shows(tree, action):
+    """Whether the tree shows `action` done; None when the tree cannot tell."""
+    path = os.path.join(tree, action["path"])
+    if action["op"] == "mkdir":
+        return os.path.isdir(path) and not os.path.islink(path)
+    if action["op"] in ("copy", "move"):
+        moved = action["op"] == "copy" or not os.path.lexists(os.path.join(tree, action["source"]))
+        return os.path.isfile(path) and not os.path.islink(path) and moved
+    if action["op"] == "symlink":
+        return os.path.islink(path) and os.readlink(path) == action["target"]
+    if action["op"] in ("unlink", "rmdir") and action.get("reason") != "directory-farm-link":
+        return not os.path.lexists(path)
+    return None
+
+
+def assert_stopped_between_steps(crashed, pristine_tree, step):
+    """The tree shows the journal's step `step` - 1 done and, where it tells, step `step` not."""
+    document = json.loads(journal(crashed).read_text())
+    actions, tree = document["actions"], crashed.root / document["root"]
+    if step > 0:
+        assert shows(tree, actions[step - 1]) is not False, f"step {step - 1} not done: {actions[step - 1]}"
+    untouched = step < len(actions) and all(a["path"] != actions[step]["path"] for a in actions[:step])
+    if untouched and shows(pristine_tree, actions[step]) is False:
+        assert shows(tree, actions[step]) is False, f"step {step} already done: {actions[step]}"
+
+
 def planned_actions(src, *args):
     document = json.loads(src.run("--json", "--no-act", *args).stdout)
     (package,) = document["packages"]
@@ -67,6 +131,7 @@ def pristine(make_source):
         src = make_source("pristine", source_fields=FIELDS)
         builder(src)
         return src, args
+
     return build
 
 
@@ -78,7 +143,9 @@ def reference_result(pristine_src, args):
 
 
 @pytest.mark.parametrize("name", RESUME_LAYOUTS)
-def test_killed_after_every_action_then_rerun(pristine, name):
+def test_killed_at_every_step_then_rerun(pristine, name):
+    """Killed before the journal is written, before each of its steps, and after its last step
+    (before its removal): nothing lost, and a rerun ends in the uninterrupted run's tree."""
     src, args = pristine(name)
     before = snapshot(src.tree())
     final, substvars = reference_result(src, args)
@@ -86,19 +153,17 @@ def test_killed_after_every_action_then_rerun(pristine, name):
     assert count > 0
     assert snapshot(src.tree()) == before, "--json --no-act changed the tree"
     failures = []
-    for n in range(count + 1):
-        crashed = clone(src, f"crash-{n}")
-        result = crashed.run(*args, env={FAULT: str(n)}, check=False)
-        if n < count:
-            assert result.returncode == -signal.SIGKILL, (n, result)
-            assert journal(crashed).exists(), f"killed before action {n} left no journal"
-            assert crashed.substvars() is None
+    for where in ["journal", *(f"apply:{n}" for n in range(count + 1))]:
+        crashed = clone(src, f"crash-{where.replace(':', '-')}")
+        kill_at(crashed, where, *args, steps=count)
+        if where == "journal":
+            assert snapshot(crashed.tree()) == before, "killed before the journal was written: tree changed"
         else:
-            assert result.returncode == 0, (n, result.stderr)
-        assert_nothing_lost(before, crashed.tree(), f"killed before action {n} of {count}")
+            assert_stopped_between_steps(crashed, src.tree(), killpoint.parse(where)[1])
+        assert_nothing_lost(before, crashed.tree(), f"killed at {where} of {count}")
         failure = rerun_and_compare(crashed, args, final, substvars)
         if failure:
-            failures.append(f"killed before action {n} of {count}: {failure}")
+            failures.append(f"killed at {where} of {count}: {failure}")
         shutil.rmtree(crashed.root)
     assert not failures, "\n".join(failures)
 
@@ -130,16 +195,12 @@ def test_killed_again_while_resuming(pristine, name):
     for n in range(1, count):
         m = n // 2
         crashed = clone(src, f"crash-{n}-{m}")
-        first = crashed.run(*args, env={FAULT: str(n)}, check=False)
-        assert first.returncode == -signal.SIGKILL
-        second = crashed.run(*args, env={FAULT: str(m)}, check=False)
-        if second.returncode != -signal.SIGKILL:
-            failures.append(f"killed before action {n}, the replay failed: {last_line(second.stderr)}")
-        else:
-            assert_nothing_lost(before, crashed.tree(), f"killed before action {n}, then {m} of the replay")
-            failure = rerun_and_compare(crashed, args, final, substvars)
-            if failure:
-                failures.append(f"killed before action {n}, then before {m} of the replay: {failure}")
+        kill_at(crashed, f"apply:{n}", *args, steps=count)
+        kill_at(crashed, f"resume:{m}", *args, steps=count)
+        assert_nothing_lost(before, crashed.tree(), f"killed before action {n}, then {m} of the replay")
+        failure = rerun_and_compare(crashed, args, final, substvars)
+        if failure:
+            failures.append(f"killed before action {n}, then before {m} of the replay: {failure}")
         shutil.rmtree(crashed.root)
     assert not failures, "\n".join(failures)
 
@@ -170,20 +231,13 @@ def large_tree(src):
     src.link("usr/lib/python3/dist-packages/dirfarm", "../../../share/pyshared/dirfarm")
 
 
-def spawn(src):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
-    environment.update(HOST)
-    return subprocess.Popen(
-        [str(TOOL)], cwd=src.root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-
-
-def wait_for_journal(process, src):
-    while process.poll() is None and not journal(src).exists():
-        time.sleep(0.0005)
-
-
-def test_sigkill_at_random_times_on_a_large_tree(make_source):
+def test_sigkill_at_chosen_journal_steps_on_a_large_tree(make_source):
+    """Kills aimed at journal steps, never at a time, so that each lands where it is aimed
+    whatever the machine's load: before the journal is written; before its first step, its last
+    step and seeded steps in between; then, in the replay by the next runs, before its first
+    step, its last step and seeded steps, and after its last step (after the last step of a
+    first run: test_killed_at_every_step_then_rerun).  Each kill is checked to have landed at
+    its step, nothing is ever lost, and a rerun ends in the uninterrupted run's tree."""
     src = make_source("pristine", source_fields=FIELDS)
     large_tree(src)
     before = snapshot(src.tree())
@@ -191,38 +245,31 @@ def test_sigkill_at_random_times_on_a_large_tree(make_source):
     count = len(planned_actions(src))
     assert count > 1500
     reference = clone(src, "reference")
-    process = spawn(reference)
-    started = time.monotonic()
-    wait_for_journal(process, reference)
-    planned = time.monotonic()
-    assert process.wait() == 0, process.stderr.read().decode()
-    applied = time.monotonic()
+    reference.run()
     final, substvars = snapshot(reference.tree()), reference.substvars()
 
-    interrupted_mid_apply = 0
-    for seed in range(4):
-        rng = random.Random(seed)
-        crashed = clone(src, f"crash-{seed}")
-        # Kill, restart (which resumes), kill again, ... until a run finishes on its own.
-        for attempt in range(20):
-            process = spawn(crashed)
-            if attempt % 4 == 0:  # anywhere in the run
-                time.sleep(rng.uniform(0, applied - started))
-            else:  # aim at the apply phase
-                wait_for_journal(process, crashed)
-                time.sleep(rng.uniform(0, applied - planned))
-            process.kill()
-            _, stderr = process.communicate()
-            if process.returncode == 0:
-                break
-            where = f"seed {seed}, run {attempt}"
-            assert process.returncode == -signal.SIGKILL, f"{where}: {last_line(stderr.decode())}"
-            interrupted_mid_apply += journal(crashed).exists()
-            assert_nothing_lost(before, crashed.tree(), where)
+    rng = random.Random(20261204)
+    early, late = sorted(rng.sample(range(1, count - 1), 2))
+
+    def replay():
+        return f"resume:{rng.randrange(1, count - 1)}"
+
+    chains = [
+        ["journal", "apply:0", "resume:0", replay(), f"resume:{count}"],
+        [f"apply:{count - 1}", replay(), f"resume:{count - 1}"],
+        [f"apply:{early}", replay(), replay()],
+        [f"apply:{late}", replay(), replay()],
+    ]
+    for number, chain in enumerate(chains):
+        crashed = clone(src, f"crash-{number}")
+        for where in chain:
+            kill_at(crashed, where, steps=count)
+            if where.startswith("apply:"):
+                assert_stopped_between_steps(crashed, src.tree(), killpoint.parse(where)[1])
+            assert_nothing_lost(before, crashed.tree(), f"chain {chain}, killed at {where}")
         failure = rerun_and_compare(crashed, (), final, substvars)
-        assert failure is None, f"seed {seed}: {failure}"
+        assert failure is None, f"chain {chain}: {failure}"
         shutil.rmtree(crashed.root)
-    assert interrupted_mid_apply > 0, "no kill landed while the journal was being applied"
 
 
 # --- --no-act -----------------------------------------------------------------
@@ -243,7 +290,8 @@ def test_no_act_changes_nothing_and_prints_the_plan_then_carried_out(pristine, n
     lines = planned.stdout.splitlines()
     assert lines[0] == f"{src.package} (debian/{src.package}):"
     action_lines = [
-        line for line in lines[1:]
+        line
+        for line in lines[1:]
         if not line.startswith(("\tsubstvar ", "\tcheck ", "\t\t")) and not line.endswith(" snippet:")
     ]
     assert len(action_lines) == len(actions)
@@ -347,9 +395,7 @@ def test_json_matches_the_schema_document(pristine, name):
         required, optional = ops[action["op"]]
         assert set(required) <= set(action) <= set(required) | set(optional), (index, action)
     src.run(*args)
-    assert package["substvars"] == dict(
-        line.split("=", 1) for line in (src.substvars() or "").splitlines()
-    )
+    assert package["substvars"] == dict(line.split("=", 1) for line in (src.substvars() or "").splitlines())
     tree = snapshot(src.tree())
     for extension in package["extensions"]:
         assert tree[extension["path"]][0] == "file", extension

@@ -2,11 +2,13 @@
 (made by the real dpkg-scanpackages), Contents indexes (made by the real apt-ftparchive, and
 bookworm's own), the progress bar, the cache size limit and memory flat in packages."""
 
+import fcntl
 import gzip
 import io
 import json
 import lzma
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -324,40 +326,99 @@ def test_gzip_blocks_span_members_and_refuse_a_truncated_file(tmp_path):
 
 
 def bookworm_contents():
-    """bookworm's main/Contents-amd64.gz from the mirror apt uses, cached with the tests' downloads."""
+    """bookworm's main/Contents-amd64.gz from the mirror apt uses, cached with the tests' downloads
+    (whichever point release it is: the test below asserts nothing a point release can change)."""
     target = cache_directory() / "bookworm-main_Contents-amd64.gz"  # benchmarks/scan_bench.py's too
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        url = f"{archive_uri().rstrip('/')}/dists/bookworm/main/Contents-amd64.gz"
-        partial = target.with_suffix(".partial")
-        with urllib.request.urlopen(url, timeout=120) as response, open(partial, "wb") as out:
-            shutil.copyfileobj(response, out)
-        partial.rename(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Concurrent test runs may share the cache: one fetches, the others wait.
+    with open(target.with_name(target.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not target.exists():
+            url = f"{archive_uri().rstrip('/')}/dists/bookworm/main/Contents-amd64.gz"
+            partial = target.with_name(target.name + ".partial")
+            with urllib.request.urlopen(url, timeout=120) as response, open(partial, "wb") as out:
+                shutil.copyfileobj(response, out)
+            partial.rename(target)
     return target
 
 
-def test_the_real_bookworm_contents_index(tmp_path):
-    """Every untagged .so under /usr/lib/python3/dist-packages of bookworm's 1.6 million lines, as
-    a plain line-by-line reading finds them; facts of the archive; the -dbg packages left alone."""
-    contents = bookworm_contents()
-    result = scan("--json", "--supported", "3.11", "--contents", contents)
-    assert result.returncode == 1, result.stderr
-    findings = json.loads(result.stdout)["findings"]
-    expected = set()
+# Lines for a package no archive has, merged into the real index at their sorted places, so that
+# each kind of finding checked below is there whatever the point release: an untagged .so, a stale
+# tag, a debug build next to its normal one (neither a stale tag nor a module clash), a legacy layout.
+PROBE = "python3-dh-pyshared-probe"
+PROBE_LINES = {
+    f"{SHARED}/dh_pyshared_probe/_fast.so": f"python/{PROBE}",
+    f"{SHARED}/dh_pyshared_probe/_old.cpython-310-x86_64-linux-gnu.so": f"python/{PROBE}",
+    f"{SHARED}/dh_pyshared_probe/_speed.cpython-311-x86_64-linux-gnu.so": f"python/{PROBE}",
+    f"{SHARED}/dh_pyshared_probe/_speed.cpython-311d-x86_64-linux-gnu.so": f"debug/{PROBE}-dbg",
+    "usr/lib/python3.11/dist-packages/dh_pyshared_probe/__init__.py": f"python/{PROBE}",
+}
+VERSIONED = "usr/lib/python3.11/dist-packages"
+LOOKED_AT = (f"{SHARED}/".encode(), f"{VERSIONED}/".encode())
+CPYTHON_TAGGED = re.compile(r"[A-Za-z_]\w*\.cpython-3(?P<minor>\d+)(?P<debug>d?)-x86_64-linux-gnu\.so")
+
+
+def with_probes(contents):
+    """The lines of the index, bytes with their newline, and PROBE_LINES merged in by path."""
+    probes = sorted(
+        (path.encode(), f"{path} {location}\n".encode()) for path, location in PROBE_LINES.items()
+    )
     with gzip.open(contents, "rb") as stream:
         for line in stream:
+            # Comparing the whole line is comparing its path: no path is a prefix of a probe's.
+            while probes and probes[0][0] < line:
+                yield probes.pop(0)[1]
+            yield line
+    for _, line in probes:
+        yield line
+
+
+def test_the_real_bookworm_contents_index(tmp_path):
+    """bookworm's 1.6 million lines (and a few probe lines): what the scan finds is what a plain
+    line-by-line reading of the same bytes finds: every untagged .so and every stale cpython tag
+    under /usr/lib/python3/dist-packages, no debug build (cpython-311d) flagged, every package
+    with files in usr/lib/python3.11/dist-packages a legacy layout.  Nothing here names today's
+    packages: a point release changes the expected sets and the findings alike."""
+    index = tmp_path / "Contents-amd64.lz4"
+    untagged, stale, debug, legacy = set(), set(), set(), set()
+    with lz4.frame.open(index, "wb") as compressed, io.BufferedWriter(compressed, 1 << 20) as out:
+        for line in with_probes(bookworm_contents()):
+            out.write(line)
+            if not line.startswith(LOOKED_AT):
+                continue
             path, locations = line.decode("utf-8", "surrogateescape").rsplit(None, 1)
+            packages = {location.rpartition("/")[2] for location in locations.split(",")}
             _directory, _, name = path.rpartition("/")
-            stem = name.removesuffix(".so")
-            if path.startswith(f"{SHARED}/") and name.endswith(".so") and stem.isidentifier():
-                expected |= {(location.rpartition("/")[2], path) for location in locations.split(",")}
-    found = {(f["package"], f["path"]) for f in findings if f["code"] == "untagged-so"}
-    assert {item for item in found if item[1].startswith(f"{SHARED}/")} == expected and expected
-    legacy = {(f["package"], f["path"]) for f in findings if f["code"] == "legacy-layout"}
-    assert ("python3-numpy", "usr/lib/python3.11/dist-packages") in legacy
-    stale = {f["package"] for f in findings if f["code"] == "stale-tag"}
-    assert "python3-persistent" in stale  # ships cpython-310 extensions in bookworm
-    assert "cython3-dbg" not in stale | {f["package"] for f in findings if f["code"] == "module-clash"}
+            if path.startswith(f"{VERSIONED}/"):
+                legacy |= {(package, VERSIONED) for package in packages}
+            if not (path.startswith(f"{SHARED}/") and name.endswith(".so")):
+                continue
+            tagged = CPYTHON_TAGGED.fullmatch(name)
+            if name.removesuffix(".so").isidentifier():
+                untagged |= {(package, path) for package in packages}
+            elif tagged and tagged["minor"] != "11":
+                stale |= {(package, path) for package in packages}
+            elif tagged and tagged["debug"]:
+                debug |= {(package, path) for package in packages}
+    result = scan("--json", "--supported", "3.11", "--contents", index)
+    index.unlink()
+    assert result.returncode == 1, result.stderr
+    findings = {}
+    for finding in json.loads(result.stdout)["findings"]:
+        findings.setdefault(finding["code"], set()).add((finding["package"], finding["path"]))
+    probes = {(location.rpartition("/")[2], path) for path, location in PROBE_LINES.items()}
+    in_shared = {item for item in findings["untagged-so"] if item[1].startswith(f"{SHARED}/")}
+    assert in_shared == untagged and len(untagged & probes) == 1
+    tagged_stale = {
+        item
+        for item in findings["stale-tag"]
+        if item[1].startswith(f"{SHARED}/") and CPYTHON_TAGGED.fullmatch(item[1].rpartition("/")[2])
+    }
+    assert tagged_stale == stale and len(stale & probes) == 1
+    assert not debug & (findings["stale-tag"] | findings.get("module-clash", set())), debug
+    assert len(debug & probes) == 1
+    assert {item for item in findings["legacy-layout"] if item[1] == VERSIONED} == legacy
+    assert (PROBE, VERSIONED) in legacy
     assert "give --packages INDEX" in result.stderr
 
 

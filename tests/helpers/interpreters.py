@@ -1,11 +1,11 @@
 """Real CPython interpreters for the tests.
 
 bookworm's own /usr/bin/python3.11, and bullseye's python3.9 and python2.7
-unpacked from their .debs.  The .debs come from the archive this machine's
-apt already uses (its URI, suite bullseye), fetched with a scratch apt
-configuration so the system's apt state is untouched, and unpacked once into
-$PYSHARED_TEST_CACHE (default ~/.cache/dh-pyshared-tests).  Any failure to
-fetch raises: the tests fail loudly, they never skip.
+unpacked from their .debs: the ones pinned in tests/data/archive-pins.txt,
+fetched by tests/helpers/archive.py (from the archive this machine's apt
+uses, or snapshot.debian.org), and unpacked once into $PYSHARED_TEST_CACHE
+(default ~/.cache/dh-pyshared-tests).  Any failure to fetch raises: the tests
+fail loudly, they never skip.
 """
 
 import fcntl
@@ -33,8 +33,8 @@ ARCHIVE_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 SYSTEM_SOURCES_DIR = Path("/etc/apt/sources.list.d")
 SYSTEM_SOURCES_LIST = Path("/etc/apt/sources.list")
 HOST_SUITE = "bookworm"
-FETCHED_SUITE = "bullseye"
-MARKER_NAME = "unpacked.ok"
+ROOT_NAME = "bullseye-pinned-root"
+MARKER_NAME = f"{ROOT_NAME}.ok"
 
 # Both PyInit_<name> (Python 3) and init<name> (Python 2); not linked to
 # libpython, as Debian builds extensions.
@@ -57,7 +57,7 @@ PyMODINIT_FUNC init@NAME@(void) {
 
 
 class FetchError(RuntimeError):
-    """The bullseye interpreters could not be fetched or unpacked."""
+    """What the tests download (interpreters, archive .debs) could not be fetched or unpacked."""
 
 
 @dataclass
@@ -134,66 +134,26 @@ def cache_directory():
 
 @functools.cache
 def bullseye_root():
-    """The directory the bullseye .debs are unpacked into; fetched on first use."""
+    """The directory the pinned bullseye .debs are unpacked into; fetched on first use."""
+    from helpers.archive import fetch_debs  # which imports this module
+
     cache = cache_directory()
     cache.mkdir(parents=True, exist_ok=True)
-    root = cache / "root"
+    root = cache / ROOT_NAME
     marker = cache / MARKER_NAME
-    expected = "\n".join(BULLSEYE_PACKAGES) + "\n"
     # Other test runs may share the cache: one fetches, the others wait.
-    with open(cache / ".lock", "w") as lock:
+    with open(cache / f"{ROOT_NAME}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        debs = sorted(fetch_debs(BULLSEYE_PACKAGES, "bullseye-debs").values())
+        expected = "".join(f"{deb.name}\n" for deb in debs)
         if marker.exists() and marker.read_text() == expected:
             return root
         marker.unlink(missing_ok=True)
         shutil.rmtree(root, ignore_errors=True)
-        scratch = cache / "apt"
-        for deb in _download_debs(scratch):
+        for deb in debs:
             _run(["dpkg-deb", "-x", str(deb), str(root)])
-        shutil.rmtree(scratch)
         marker.write_text(expected)
     return root
-
-
-def _download_debs(scratch):
-    """apt-get download BULLSEYE_PACKAGES with an apt configuration living in `scratch`."""
-    shutil.rmtree(scratch, ignore_errors=True)
-    downloads = scratch / "debs"
-    for directory in (
-        "state/lists/partial",
-        "cache/archives/partial",
-        "sources",
-        "preferences",
-        "debs",
-    ):
-        (scratch / directory).mkdir(parents=True)
-    (scratch / "sources" / f"{FETCHED_SUITE}.sources").write_text(
-        f"Types: deb\nURIs: {archive_uri()}\nSuites: {FETCHED_SUITE}\n"
-        f"Components: main\nSigned-By: {ARCHIVE_KEYRING}\n"
-    )
-    options = {
-        "Dir::State": scratch / "state",
-        "Dir::State::status": "/dev/null",
-        "Dir::Cache": scratch / "cache",
-        "Dir::Etc::SourceList": "/dev/null",
-        "Dir::Etc::SourceParts": scratch / "sources",
-        "Dir::Etc::Preferences": "/dev/null",
-        "Dir::Etc::PreferencesParts": scratch / "preferences",
-        "APT::Architecture": _run(["dpkg", "--print-architecture"]).stdout.strip(),
-        # Downloading into a root-owned directory; _apt could not write there.
-        "APT::Sandbox::User": "root",
-        # A snapshot mirror's Release file may be past its Valid-Until.
-        "Acquire::Check-Valid-Until": "false",
-    }
-    apt_get = ["apt-get", "-q"] + [f"-o{name}={value}" for name, value in options.items()]
-    _run([*apt_get, "update"])
-    _run([*apt_get, "download", *BULLSEYE_PACKAGES], cwd=downloads)
-    debs = sorted(downloads.glob("*.deb"))
-    if len(debs) != len(BULLSEYE_PACKAGES):
-        raise FetchError(
-            f"expected {len(BULLSEYE_PACKAGES)} .debs in {downloads}, got {[d.name for d in debs]}"
-        )
-    return debs
 
 
 def _run(command, **kwargs):
