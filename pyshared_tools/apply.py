@@ -129,10 +129,7 @@ def _shown(value):
 
 def _run(root, actions, verbose, descriptions):
     guard = _TreeGuard(root)
-    fault_after = int(os.environ.get("DH_PYSHARED_FAULT_AFTER_ACTIONS", "-1"))
-    for number, (action, description) in enumerate(zip(actions, descriptions, strict=True)):
-        if number == fault_after:
-            os.kill(os.getpid(), 9)  # test hook: a SIGKILL between two actions
+    for action, description in zip(actions, descriptions, strict=True):
         if verbose:
             log.action(description)
         _OPERATIONS[action["op"]](guard, action)

@@ -14,7 +14,6 @@ import random
 import re
 import shutil
 import signal
-import subprocess
 
 import pytest
 from conftest import CHECKOUT, HOST, SourcePackage, snapshot
@@ -61,22 +60,7 @@ def journal(src):
 
 
 def killed_run(src, where, *args):
-    """dh_pyshared `args` in `src`, SIGKILLed by tests/helpers/killpoint.py at `where` (journal,
-    apply:N, resume:N): the completed process and where the kill landed (None: no kill)."""
-    report = src.root.parent / f"{src.root.name}.killpoint"
-    report.unlink(missing_ok=True)
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
-    environment.update(HOST)
-    result = subprocess.run(
-        ["/usr/bin/python3", str(killpoint.WRAPPER), where, str(report), *args],
-        cwd=src.root,
-        env=environment,
-        capture_output=True,
-        text=True,
-    )
-    landed = killpoint.read_report(report)
-    report.unlink(missing_ok=True)
-    return result, landed
+    return killpoint.killed_run(src.root, where, args, HOST)
 
 
 def kill_at(src, where, *args, steps):

@@ -3,8 +3,10 @@ moved modules follow them: none is left dangling, each keeps its style (relative
 a rerun changes nothing, and links to what does not move are left byte for byte alone."""
 
 import os
+import signal
 
-from conftest import SUFFIX_311, snapshot
+from conftest import HOST, SUFFIX_311, snapshot
+from helpers import killpoint
 
 from pyshared_tools.links import resolve
 
@@ -107,8 +109,8 @@ def test_a_retarget_survives_a_kill_and_the_journal_replay(source):
     source.write(f"{SITE}/foo/__init__.py", "")
     source.write(f"{SITE}/foo/cli.py", "")
     source.link("usr/bin/foo", "../lib/python3.11/site-packages/foo/cli.py")
-    killed = source.run(env={"DH_PYSHARED_FAULT_AFTER_ACTIONS": "0"}, check=False)
-    assert killed.returncode == -9
+    killed, landed = killpoint.killed_run(source.root, "apply:0", (), HOST)
+    assert killed.returncode == -signal.SIGKILL and landed[:2] == ("apply", 0), killed.stderr
     journal = source.root / "debian/.debhelper/pyshared/python3-demo.journal"
     assert '"reason": "retarget"' in journal.read_text()
     source.run()

@@ -44,6 +44,28 @@ def read_report(path):
     return phase, (None if step == "-" else int(step)), int(steps)
 
 
+def killed_run(root, where, arguments, host):
+    """dh_pyshared `arguments` in the source package `root` (DEB_HOST_* from `host`), SIGKILLed
+    at `where` (journal, apply:N, resume:N): the completed process and where the kill landed
+    (None: no kill)."""
+    import subprocess
+
+    report = root.parent / f"{root.name}.killpoint"
+    report.unlink(missing_ok=True)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+    environment.update(host)
+    result = subprocess.run(
+        ["/usr/bin/python3", str(WRAPPER), where, str(report), *arguments],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    landed = read_report(report)
+    report.unlink(missing_ok=True)
+    return result, landed
+
+
 def install(where, report):
     """Wrap pyshared_tools.apply so that the process kills itself at `where`."""
     from pyshared_tools import apply as module
