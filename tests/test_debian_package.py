@@ -7,8 +7,10 @@ never written to), checked with lintian, and used as a maintainer would:
   pyshared-scan(1) and the add-on pyshared.pm; lintian reports no error and no
   warning; both commands run from the unpacked package with its private
   library, and their --help agrees with their man pages;
-* its dh add-on puts dh_pyshared after dh_python3 and before dh_installdeb,
-  whichever way it and python3 are enabled; its PROMISE line lets dh skip the
+* its dh add-on puts dh_pyshared after dh_python3 and dh_installinit and
+  before dh_usrlocal, dh_link, dh_strip, dh_shlibdeps and dh_installdeb,
+  whichever way it and python3 are enabled (compat 13 and 14); its PROMISE
+  line lets dh skip the
   command only for a package tree without any place the tool reads;
 * examples/pyshared-demo, `dh $@ --with pyshared` over an old-style upstream
   install, built with the unpacked tool (PATH and PERL5LIB: the .deb is not
@@ -192,11 +194,11 @@ def test_the_packaged_scan_man_page_and_help_agree(tool_root, tmp_path):
 
 # The dh add-on and the PROMISE line.
 
-def scratch_package(root, build_depends="", arch="any"):
+def scratch_package(root, build_depends="", arch="any", compat="13"):
     (root / "debian").mkdir(parents=True)
     (root / "debian/control").write_text(
         "Source: scratch\nMaintainer: Demo <demo@example.org>\n"
-        f"Build-Depends: debhelper-compat (= 13){build_depends}\n\n"
+        f"Build-Depends: debhelper-compat (= {compat}){build_depends}\n\n"
         f"Package: python3-scratch\nArchitecture: {arch}\nDescription: scratch\n scratch\n"
     )
     (root / "debian/changelog").write_text(
@@ -218,31 +220,52 @@ def dh_commands(root, tool_root, *args, env=None):
 
 
 SEQUENCES = {
-    "--with pyshared": ("", ["--with", "pyshared"]),
-    "Build-Depends: dh-sequence-pyshared": (", dh-sequence-pyshared", []),
+    "--with pyshared": ("", ["--with", "pyshared"], {}),
+    "Build-Depends: dh-sequence-pyshared": (", dh-sequence-pyshared", [], {}),
     # dh loads add-ons from Build-Depends in name order: pyshared before python3.
     "Build-Depends: dh-sequence-pyshared, dh-sequence-python3": (
-        ", dh-sequence-pyshared, dh-sequence-python3", []),
-    "--with pyshared,python3": ("", ["--with", "pyshared,python3"]),
-    "--with python3 --with pyshared": ("", ["--with", "python3", "--with", "pyshared"]),
-    "Build-Depends: dh-sequence-python3, --with pyshared": (", dh-sequence-python3", ["--with", "pyshared"]),
+        ", dh-sequence-pyshared, dh-sequence-python3", [], {}),
+    "--with pyshared,python3": ("", ["--with", "pyshared,python3"], {}),
+    "--with python3 --with pyshared": ("", ["--with", "python3", "--with", "pyshared"], {}),
+    "Build-Depends: dh-sequence-python3, --with pyshared": (", dh-sequence-python3", ["--with", "pyshared"], {}),
+    # DH_EXTRA_ADDONS loads before everything else.
+    "DH_EXTRA_ADDONS=pyshared": ("", [], {"DH_EXTRA_ADDONS": "pyshared"}),
+    "DH_EXTRA_ADDONS=pyshared, --with python3": ("", ["--with", "python3"], {"DH_EXTRA_ADDONS": "pyshared"}),
+    "DH_EXTRA_ADDONS=pyshared, Build-Depends: dh-sequence-python3": (
+        ", dh-sequence-python3", [], {"DH_EXTRA_ADDONS": "pyshared"}),
 }
 
+# What dh_pyshared must run after (where present) and before, in every sequence.
+RUNS_AFTER = ("dh_auto_install", "dh_install", "dh_python3", "dh_installinit")
+RUNS_BEFORE = ("dh_usrlocal", "dh_link", "dh_strip", "dh_shlibdeps", "dh_installdeb", "dh_gencontrol")
 
-@pytest.mark.parametrize("arch", ["any", "all"])
-@pytest.mark.parametrize("way", sorted(SEQUENCES))
-def test_the_add_on_puts_dh_pyshared_after_dh_python3_before_dh_installdeb(tool_root, tmp_path, way, arch):
-    build_depends, args = SEQUENCES[way]
-    root = scratch_package(tmp_path / "src", build_depends, arch)
-    commands = dh_commands(root, tool_root, *args)
+
+def assert_dh_pyshared_in_place(commands, *, python3, arch, ran=False):
+    """`ran`: commands is what a build ran, without those dh skipped as having nothing to do."""
     assert commands.count("dh_pyshared") == 1, commands
     position = commands.index("dh_pyshared")
-    assert position == commands.index("dh_installdeb") - 1
-    assert position < commands.index("dh_gencontrol")
-    if "python3" in way.replace("pyshared", ""):
-        assert commands.index("dh_python3") < position
-    if arch == "any":
-        assert commands.index("dh_shlibdeps") < position
+    if not ran:
+        # The anchor: right after dh_installinit, whatever order the add-ons loaded in.
+        assert commands[position - 1] == "dh_installinit", commands
+        assert ("dh_python3" in commands) == python3, commands
+    for command in RUNS_AFTER:
+        if command in commands:
+            assert commands.index(command) < position, (command, commands)
+    for command in RUNS_BEFORE:
+        if not ran and (arch == "any" or command not in ("dh_strip", "dh_shlibdeps")):
+            assert command in commands, (command, commands)
+        if command in commands:
+            assert position < commands.index(command), (command, commands)
+
+
+@pytest.mark.parametrize("compat", ["13", "14"])
+@pytest.mark.parametrize("arch", ["any", "all"])
+@pytest.mark.parametrize("way", sorted(SEQUENCES))
+def test_the_add_on_puts_dh_pyshared_after_dh_python3_before_dh_usrlocal(tool_root, tmp_path, way, arch, compat):
+    build_depends, args, env = SEQUENCES[way]
+    root = scratch_package(tmp_path / "src", build_depends, arch, compat)
+    commands = dh_commands(root, tool_root, *args, env=env)
+    assert_dh_pyshared_in_place(commands, python3="python3" in way.replace("pyshared", ""), arch=arch)
 
 
 def test_without_the_add_on_dh_does_not_run_dh_pyshared(tool_root, tmp_path):
@@ -326,7 +349,8 @@ def test_the_example_is_built_with_dh_pyshared_from_its_sequence(example):
     assert re.search(r"^dh binary --with pyshared$", example.log, re.MULTILINE)
     assert re.search(r"^   dh_pyshared$", example.log, re.MULTILINE)
     commands = re.findall(r"^   (dh_\w+)", example.log, re.MULTILINE)
-    assert commands.index("dh_pyshared") == commands.index("dh_installdeb") - 1
+    assert_dh_pyshared_in_place(commands, python3=False, arch="any", ran=True)
+    assert {"dh_strip", "dh_shlibdeps"} <= set(commands)
 
 
 def test_the_example_package_has_the_tagged_extension_and_snippets(example):

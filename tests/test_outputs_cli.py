@@ -1,8 +1,12 @@
 """Snippets and relation substvars through the command line."""
 
 import gzip
+import os
+import re
+import subprocess
 
-from conftest import SUFFIX_311
+import pytest
+from conftest import HOST, SUFFIX_311
 
 SHARED = "usr/lib/python3/dist-packages"
 PYSHARED = "usr/share/pyshared"
@@ -79,3 +83,48 @@ def test_a_hostile_owner_name_is_refused_with_the_tree_untouched(make_source, tm
     assert "refusing to write the relation 'evil,pkg'" in result.stderr
     assert (src.tree() / "usr/lib/python3.11/site-packages/demo/core.py").exists()
     assert src.substvars() is None
+
+
+def run_dh_python3(src):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+    environment.update(HOST)
+    environment["PATH"] = "/usr/bin:/bin"
+    subprocess.run(["dh_python3"], cwd=src.root, env=environment, check=True, capture_output=True)
+
+
+def snippet(src, script):
+    path = src.root / "debian" / f"{src.package}.{script}.debhelper"
+    return path.read_text() if path.exists() else ""
+
+
+@pytest.mark.parametrize("arch", ["any", "all"])
+def test_after_dh_python3_no_second_byte_compile_block(make_source, arch):
+    src = make_source(packages=(("python3-demo", arch),))
+    src.write("usr/lib/python3.11/site-packages/demo/__init__.py", "")
+    src.write(f"{PYSHARED}/demo/extra.py", "VALUE = 1\n")
+    src.write("usr/share/python-support/python3-demo.public", "pyversions=3.11-\n")
+    run_dh_python3(src)
+    before = {script: snippet(src, script) for script in ("postinst", "prerm")}
+    assert "# Automatically added by dh_python3" in before["postinst"]
+    assert "py3compile -p python3-demo" in before["postinst"] and "py3clean -p" in before["prerm"]
+    src.run()
+    postinst, prerm = snippet(src, "postinst"), snippet(src, "prerm")
+    assert len(re.findall(r"^\s*py3compile -p", postinst, re.MULTILINE)) == 1, postinst
+    assert len(re.findall(r"^\s*py3clean -p", prerm, re.MULTILINE)) == 1, prerm
+    # What dh_python3 wrote stays as it was; the farm-era block of ours is still there.
+    assert postinst.startswith(before["postinst"]) and prerm.endswith(before["prerm"])
+    assert "# Automatically added by dh_pyshared/" in postinst
+    assert "/usr/lib/pymodules/python" in snippet(src, "preinst")
+    assert (src.tree() / "usr/lib/python2.7/dist-packages/demo/extra.py").exists()
+
+
+def test_without_dh_python3_our_byte_compile_block_stays(make_source):
+    src = make_source()
+    src.write("usr/lib/python3.11/site-packages/demo/__init__.py", "")
+    (src.root / "debian/python3-demo.postinst.debhelper").write_text(
+        "# Automatically added by dh_installinit/13.11.4\necho py3compile -p python3-demo\n"
+        "# End automatically added section\n"
+    )
+    src.run()
+    assert "\t\t\tpy3compile -p python3-demo\n" in snippet(src, "postinst")
+    assert "py3clean -p python3-demo" in snippet(src, "prerm")
