@@ -45,7 +45,9 @@ DH_PYTHON3_END = "# End automatically added section"
 # Its public-directory calls: `py3compile -p PKG[:ARCH] [-V RANGE]` (no -p with
 # --compile-all) and `py3clean -p PKG[:ARCH]`; a private directory is an
 # argument starting with "/" and does not count.
-_DH_PYTHON3_CALL = re.compile(r"[ \t]*(py3compile|py3clean)(?:[ \t]+-p[ \t]+(\S+))?(?:[ \t]+-V[ \t]+\S+)?[ \t]*")
+_DH_PYTHON3_CALL = re.compile(
+    r"[ \t]*(py3compile|py3clean)(?:[ \t]+-p[ \t]+(\S+))?(?:[ \t]+-V[ \t]+\S+)?[ \t]*"
+)
 
 
 class FarmLink:
@@ -271,4 +273,3 @@ def render_snippets(data):
         if parts:
             bodies[script] = "".join(parts)
     return bodies
-

@@ -227,7 +227,8 @@ SEQUENCES = {
         ", dh-sequence-pyshared, dh-sequence-python3", [], {}),
     "--with pyshared,python3": ("", ["--with", "pyshared,python3"], {}),
     "--with python3 --with pyshared": ("", ["--with", "python3", "--with", "pyshared"], {}),
-    "Build-Depends: dh-sequence-python3, --with pyshared": (", dh-sequence-python3", ["--with", "pyshared"], {}),
+    "Build-Depends: dh-sequence-python3, --with pyshared": (
+        ", dh-sequence-python3", ["--with", "pyshared"], {}),
     # DH_EXTRA_ADDONS loads before everything else.
     "DH_EXTRA_ADDONS=pyshared": ("", [], {"DH_EXTRA_ADDONS": "pyshared"}),
     "DH_EXTRA_ADDONS=pyshared, --with python3": ("", ["--with", "python3"], {"DH_EXTRA_ADDONS": "pyshared"}),
@@ -261,7 +262,8 @@ def assert_dh_pyshared_in_place(commands, *, python3, arch, ran=False):
 @pytest.mark.parametrize("compat", ["13", "14"])
 @pytest.mark.parametrize("arch", ["any", "all"])
 @pytest.mark.parametrize("way", sorted(SEQUENCES))
-def test_the_add_on_puts_dh_pyshared_after_dh_python3_before_dh_usrlocal(tool_root, tmp_path, way, arch, compat):
+def test_the_add_on_puts_dh_pyshared_after_dh_python3_before_dh_usrlocal(
+        tool_root, tmp_path, way, arch, compat):
     build_depends, args, env = SEQUENCES[way]
     root = scratch_package(tmp_path / "src", build_depends, arch, compat)
     commands = dh_commands(root, tool_root, *args, env=env)

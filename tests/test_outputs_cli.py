@@ -128,3 +128,74 @@ def test_without_dh_python3_our_byte_compile_block_stays(make_source):
     src.run()
     assert "\t\t\tpy3compile -p python3-demo\n" in snippet(src, "postinst")
     assert "py3clean -p python3-demo" in snippet(src, "prerm")
+
+
+# debhelper's common options
+
+
+def test_exclude_leaves_matching_files_alone_but_counts_them_for_depends(make_source):
+    src = make_source()
+    site = "usr/lib/python3.11/site-packages"
+    src.write(f"{site}/demo/__init__.py", "")
+    kept = src.extension(f"{site}/demo/_speed.so")
+    src.write(f"{site}/demo/__pycache__/__init__.cpython-311.pyc", b"bytecode")
+    src.write(f"{site}/demo/data/test_core.py", "")
+    before = kept.read_bytes()
+    src.run("-X_speed", "--exclude", "data/")
+    assert kept.read_bytes() == before, "an excluded file is not touched"
+    assert (src.tree() / f"{site}/demo/data/test_core.py").exists()
+    assert (src.tree() / f"{SHARED}/demo/__init__.py").exists()
+    assert not list((src.tree() / SHARED).rglob("_speed*"))
+    assert "pyshared:Depends=python3 (>= 3.11~), python3 (<< 3.12), python3:any" in src.substvars()
+
+
+def test_exclude_is_also_honoured_from_dh_o(make_source):
+    src = make_source()
+    src.write("usr/lib/python3.11/site-packages/demo/core.py", "")
+    src.run("-O-Xdemo/core")
+    assert (src.tree() / "usr/lib/python3.11/site-packages/demo/core.py").exists()
+
+
+def test_remaining_packages_skips_what_an_override_already_did(make_source):
+    src = make_source(packages=(("python3-demo", "any"), ("python3-other", "any")))
+    site = "usr/lib/python3.11/site-packages"
+    src.write(f"{site}/demo.py", "")
+    src.write(f"{site}/other.py", "", package="python3-other")
+    src.run("-ppython3-demo", env={"DH_INTERNAL_OVERRIDE": "dh_pyshared"})
+    assert (src.root / "debian/python3-demo.debhelper.log").read_text() == "dh_pyshared\n"
+    assert not (src.root / "debian/python3-other.debhelper.log").exists()
+    src.write(f"{site}/late.py", "")
+    src.run("--remaining-packages", env={"DH_INTERNAL_OVERRIDE": "dh_pyshared"})
+    assert (src.tree() / f"{site}/late.py").exists(), "python3-demo was acted on already"
+    assert (src.tree("python3-other") / f"{SHARED}/other.py").exists()
+    assert (src.root / "debian/python3-other.debhelper.log").read_text() == "dh_pyshared\n"
+
+
+def test_outside_an_override_no_log_is_written(make_source):
+    src = make_source()
+    src.write("usr/lib/python3.11/site-packages/demo.py", "")
+    src.run()
+    assert not (src.root / "debian/python3-demo.debhelper.log").exists()
+
+
+def test_same_arch_is_an_error_from_compat_12_and_a_warning_before(make_source):
+    src = make_source(packages=(("python3-demo", "any"), ("python3-doc", "all")))
+    src.write("usr/lib/python3.11/site-packages/demo.py", "")
+    src.write("usr/lib/python3.11/site-packages/doc.py", "", package="python3-doc")
+    result = src.run("-s", check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith("dh_pyshared: error: -s/--same-arch has been removed in compat 12, ")
+    control = src.root / "debian/control"
+    control.write_text(control.read_text().replace("debhelper-compat (= 13)", "debhelper (>= 11)"))
+    (src.root / "debian/compat").write_text("11\n")
+    result = src.run("--same-arch")
+    assert "dh_pyshared: warning: -s/--same-arch is deprecated; please use -a/--arch instead" in result.stderr
+    assert (src.tree() / f"{SHARED}/demo.py").exists()
+    assert (src.tree("python3-doc") / "usr/lib/python3.11/site-packages/doc.py").exists()
+
+
+def test_mainpackage_is_accepted(make_source):
+    src = make_source()
+    src.write("usr/lib/python3.11/site-packages/demo.py", "")
+    src.run("--mainpackage=python3-demo")
+    assert (src.tree() / f"{SHARED}/demo.py").exists()
