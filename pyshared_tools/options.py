@@ -198,7 +198,8 @@ OPTION_TABLE = (
         group=TOOL_GROUP,
         help=(
             "Read which other packages ship files in the package's module directories from the "
-            "Contents index FILE (the format apt-file downloads, gzip-compressed or not), for "
+            "Contents index FILE (as the mirror has it or apt-file keeps it in /var/lib/apt/lists: "
+            "gzip, xz, bzip2, lz4, zstd or plain; a file that is not a Contents index is an error), for "
             "pyshared:Breaks, pyshared:Replaces and pyshared:Conflicts; repeat the option for several."
         ),
     ),

@@ -199,3 +199,36 @@ def test_mainpackage_is_accepted(make_source):
     src.write("usr/lib/python3.11/site-packages/demo.py", "")
     src.run("--mainpackage=python3-demo")
     assert (src.tree() / f"{SHARED}/demo.py").exists()
+
+
+def test_contents_as_apt_file_keeps_it_lz4(make_source, tmp_path):
+    import lz4.frame
+
+    src = make_source()
+    src.write("usr/lib/python3.11/site-packages/demo/core.py", "VALUE = 1\n")
+    src.write("usr/lib/python3.11/site-packages/demo/util.py", "")
+    contents = tmp_path / "deb.debian.org_debian_dists_bookworm_main_Contents-amd64.lz4"
+    text = (
+        f"{SHARED}/demo/core.py  python/python3-elsewhere\n{SHARED}/demo/util.py  python/python3-elsewhere\n"
+    )
+    contents.write_bytes(lz4.frame.compress(text.encode()))
+    result = src.run("--contents", str(contents))
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("dh_pyshared: warning: ")]
+    assert warnings == [
+        "dh_pyshared: warning: python3-elsewhere also ships 2 paths of python3-demo (Contents index), "
+        f"/{SHARED}/demo/core.py /{SHARED}/demo/util.py, add 'Breaks: python3-elsewhere (<< V), "
+        "Replaces: python3-elsewhere (<< V)' by hand, V being the first version of python3-elsewhere "
+        "without them"
+    ]
+
+
+def test_contents_that_is_not_an_index_is_one_error_with_the_tree_untouched(make_source):
+    src = make_source()
+    src.write("usr/lib/python3.11/site-packages/demo/core.py", "VALUE = 1\n")
+    result = src.run("--contents", "/etc/passwd", check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "dh_pyshared: error: --contents /etc/passwd is not a Contents index (line 1"
+    )
+    assert result.stderr.count("\n") == 1
+    assert (src.tree() / "usr/lib/python3.11/site-packages/demo/core.py").exists()
