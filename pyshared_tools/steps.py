@@ -40,17 +40,16 @@ class Action(
         return {k: v for k, v in self._asdict().items() if v is not None}
 
     def describe(self):
-        if self.op == "move":
-            verb = "rename" if os.path.basename(self.source) != os.path.basename(self.path) else "move"
-            return f"{verb} {self.source} -> {self.path}"
-        if self.op == "copy":
-            return f"copy {self.source} -> {self.path}"
+        """One line of the text plan, in the words of the JSON plan (docs/plan-schema.md): the op first."""
+        if self.op in ("move", "copy"):
+            return f"{self.op} {self.source} -> {self.path}"
         if self.op == "symlink":
-            return f"link {self.path} -> {self.target}"
+            reason = f" ({self.reason})" if self.reason else ""
+            return f"symlink {self.path} -> {self.target}{reason}"
         if self.op == "unlink":
-            return f"remove {self.path} ({self.reason})"
+            return f"unlink {self.path} ({self.reason})"
         if self.op == "drop-needed":
-            return f"drop DT_NEEDED {self.needed} from {self.path}"
+            return f"drop-needed {self.needed} from {self.path}"
         return f"{self.op} {self.path}"
 
 

@@ -1,12 +1,14 @@
 """Snippets and relation substvars through the command line."""
 
 import gzip
+import json
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
-from conftest import HOST, SUFFIX_311
+from conftest import HOST, MULTIARCH, SUFFIX_311
 
 SHARED = "usr/lib/python3/dist-packages"
 PYSHARED = "usr/share/pyshared"
@@ -232,3 +234,44 @@ def test_contents_that_is_not_an_index_is_one_error_with_the_tree_untouched(make
     )
     assert result.stderr.count("\n") == 1
     assert (src.tree() / "usr/lib/python3.11/site-packages/demo/core.py").exists()
+
+
+# docs/plan-schema.md's example, and one vocabulary for the text and the JSON plan
+
+PLAN_SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "plan-schema.md"
+
+
+def usr_local_install(src):
+    src.write("usr/local/lib/python3.11/dist-packages/bar.py", "")
+    src.extension("usr/local/lib/python3.11/dist-packages/_bar.so")
+
+
+def test_the_schema_example_is_a_real_plan(make_source):
+    text = PLAN_SCHEMA.read_text()
+    example = json.loads(text[text.index("```json\n", text.index("## Example")) + 8 :].split("\n```\n")[0])
+    src = make_source()
+    usr_local_install(src)
+    real = json.loads(src.run("--json", "--no-act").stdout)
+    abridged = example["packages"][0].pop("scripts")
+    scripts = real["packages"][0].pop("scripts")
+    assert sorted(abridged) == sorted(scripts)
+    for name, start in abridged.items():
+        assert start.endswith("...") and scripts[name].startswith(start[:-3].rstrip()), name
+    if MULTIARCH == "x86_64-linux-gnu":
+        assert example == real
+    else:
+        assert json.dumps(example).replace("x86_64-linux-gnu", MULTIARCH) == json.dumps(real)
+
+
+def test_the_text_plan_speaks_the_json_plans_words(make_source):
+    src = make_source()
+    usr_local_install(src)
+    src.write("usr/local/lib/python3.11/dist-packages/__pycache__/bar.cpython-311.pyc", b"bytecode")
+    src.link("usr/bin/bar", "../local/lib/python3.11/dist-packages/bar.py")
+    actions = json.loads(src.run("--json", "--no-act").stdout)["packages"][0]["actions"]
+    lines = [line[1:] for line in src.run("--no-act").stdout.splitlines() if line.startswith("\t")]
+    lines = lines[: len(actions)]
+    assert {a["op"] for a in actions} >= {"mkdir", "move", "unlink", "symlink", "rmdir"}
+    for action, line in zip(actions, lines, strict=True):
+        assert line.split()[0] == action["op"], (action, line)
+        assert action["path"] in line
