@@ -388,3 +388,132 @@ def test_the_example_installs_with_dpkg_and_imports_with_the_real_python(example
         assert cached, "postinst did not byte-compile"
         chroot.dpkg("--purge", "python3-pyshared-demo")
         assert chroot.snapshot() == pristine
+
+
+# Real builds: small source packages that install the way real upstreams do, built with
+# dpkg-buildpackage and the freshly built tool, each checked in the built .deb.
+
+SETUP_PY = """\
+from setuptools import Extension, setup
+
+# Linked against libpython on purpose, as some upstreams do: --fix-libpython drops the link.
+setup(
+    name="demo",
+    version="1.0",
+    packages=["demo"],
+    package_dir={"": "src"},
+    ext_modules=[Extension("demo._speedups", ["src/_speedups.c"], libraries=["python3.11"])],
+)
+"""
+
+REAL_BUILDS = {
+    # Debian's python3 puts `setup.py install --prefix=/usr` under usr/local.
+    "setup-py-usr-local": {
+        "build_depends": ", python3-setuptools",
+        "rules": (
+            "%:\n\tdh $@ --with pyshared\n\n"
+            "override_dh_auto_build:\n\tpython3 setup.py build\n\n"
+            "override_dh_auto_install:\n"
+            "\tpython3 setup.py install --root=debian/python3-pyshared-demo --prefix=/usr\n\n"
+            "override_dh_pyshared:\n\tdh_pyshared --fix-libpython\n\n"
+            "override_dh_auto_clean:\n\trm -rf build src/*.egg-info\n"
+        ),
+        "setup.py": SETUP_PY,
+    },
+    # dh_python3 and dh_pyshared in one build, the Makefile installing into site-packages.
+    "with-python3-pyshared": {
+        "build_depends": ", dh-python",
+        "rules": "%:\n\tdh $@ --with python3,pyshared\n",
+        "depends": "${python3:Depends}, ",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def real_builds(tool_root, tmp_path_factory):
+    builds = {}
+
+    def build(name):
+        if name not in builds:
+            spec = REAL_BUILDS[name]
+            source = debbuild.copy_source(EXAMPLE, tmp_path_factory.mktemp(name) / "pyshared-demo")
+            control = source / "debian/control"
+            text = control.read_text().replace("python3-dev\n", "python3-dev" + spec["build_depends"] + "\n")
+            text = text.replace("Depends: ${misc:Depends}, ", "Depends: ${misc:Depends}, " + spec.get("depends", ""))
+            control.write_text(text)
+            (source / "debian/rules").write_text(
+                "#!/usr/bin/make -f\n\nexport DEB_BUILD_MAINT_OPTIONS = hardening=+all\n\n" + spec["rules"]
+            )
+            if "setup.py" in spec:
+                (source / "setup.py").write_text(spec["setup.py"])
+            builds[name] = debbuild.dpkg_buildpackage(source, "-d", env=debbuild.tool_environment(tool_root))
+        return builds[name]
+
+    return build
+
+
+def ran_commands(log):
+    """The dh commands a build ran, in order, an override target's under the command's name."""
+    return re.findall(r"^   (?:debian/rules override_)?(dh_\w+)", log, re.MULTILINE)
+
+
+def byte_compile_blocks(script):
+    return len(re.findall(r"^\s*py3compile -p ", script, re.MULTILINE))
+
+
+def clean_blocks(script):
+    return len(re.findall(r"^\s*py3clean -p ", script, re.MULTILINE))
+
+
+def assert_demo_tree(deb):
+    files = debbuild.contents(deb)
+    assert f"{SHARED}/demo/{TAGGED}" in files, sorted(files)
+    assert {f"{SHARED}/demo/__init__.py", f"{SHARED}/demo/core.py"} <= set(files)
+    assert not [p for p in files if p.startswith("/usr/local") or "python3.11" in p or "site-packages" in p]
+    assert not [p for p in files if p.endswith("/_speedups.so")]
+    return files
+
+
+def test_a_setup_py_install_into_usr_local_builds_and_drops_libpython(real_builds):
+    build = real_builds("setup-py-usr-local")
+    assert "-> debian/python3-pyshared-demo/usr/local/lib/python3.11/dist-packages/demo" in build.log
+    commands = ran_commands(build.log)
+    assert commands.index("dh_pyshared") < commands.index("dh_shlibdeps")
+    # dh skips dh_usrlocal (its PROMISE) once dh_pyshared emptied usr/local.
+    assert "dh_usrlocal" not in commands[commands.index("dh_pyshared"):]
+    deb = build.deb("python3-pyshared-demo")
+    assert_demo_tree(deb)
+    depends = debbuild.field(deb, "Depends")
+    assert depends.startswith("python3 (>= 3.11~), python3 (<< 3.12), python3:any"), depends
+    assert "libc6" in depends
+    # dh_shlibdeps ran after --fix-libpython dropped the link.
+    assert "libpython" not in depends, depends
+    unpacked = debbuild.unpack(deb, build.directory / "unpacked")
+    needed = subprocess.run(["readelf", "-d", str(unpacked / f"{SHARED[1:]}/demo/{TAGGED}")],
+                            capture_output=True, text=True, check=True).stdout
+    assert "libpython" not in needed and "NEEDED" in needed
+    assert byte_compile_blocks(debbuild.control_file(deb, "postinst")) == 1
+    assert clean_blocks(debbuild.control_file(deb, "prerm")) == 1
+    assert_lintian_clean(build.changes)
+
+
+def test_a_build_with_python3_and_pyshared_has_one_byte_compile_block(real_builds):
+    build = real_builds("with-python3-pyshared")
+    commands = ran_commands(build.log)
+    assert commands.index("dh_python3") < commands.index("dh_pyshared")
+    deb = build.deb("python3-pyshared-demo")
+    assert_demo_tree(deb)
+    postinst = debbuild.control_file(deb, "postinst")
+    prerm = debbuild.control_file(deb, "prerm")
+    assert byte_compile_blocks(postinst) == 1, postinst
+    assert clean_blocks(prerm) == 1, prerm
+    assert "# Automatically added by dh_python3" in postinst
+    depends = debbuild.field(deb, "Depends")
+    assert "python3 (<< 3.12)" in depends and "python3 (>= 3.11~)" in depends, depends
+    assert_lintian_clean(build.changes)
+
+
+def test_the_makefile_example_has_one_byte_compile_block(example):
+    deb = example.deb("python3-pyshared-demo")
+    assert byte_compile_blocks(debbuild.control_file(deb, "postinst")) == 1
+    assert clean_blocks(debbuild.control_file(deb, "prerm")) == 1
