@@ -420,6 +420,17 @@ REAL_BUILDS = {
         ),
         "setup.py": SETUP_PY,
     },
+    # The Makefile into site-packages, its extension linked against libpython; --fix-libpython.
+    "makefile-fix-libpython": {
+        "build_depends": "",
+        "rules": (
+            "%:\n\tdh $@ --with pyshared\n\n"
+            "override_dh_auto_build:\n"
+            "\tdh_auto_build -- "
+            "LDFLAGS=\"$$(dpkg-buildflags --get LDFLAGS) -Wl,--no-as-needed -lpython3.11\"\n\n"
+            "override_dh_pyshared:\n\tdh_pyshared --fix-libpython\n"
+        ),
+    },
     # dh_python3 and dh_pyshared in one build, the Makefile installing into site-packages.
     "with-python3-pyshared": {
         "build_depends": ", dh-python",
@@ -439,7 +450,8 @@ def real_builds(tool_root, tmp_path_factory):
             source = debbuild.copy_source(EXAMPLE, tmp_path_factory.mktemp(name) / "pyshared-demo")
             control = source / "debian/control"
             text = control.read_text().replace("python3-dev\n", "python3-dev" + spec["build_depends"] + "\n")
-            text = text.replace("Depends: ${misc:Depends}, ", "Depends: ${misc:Depends}, " + spec.get("depends", ""))
+            depends = "Depends: ${misc:Depends}, "
+            text = text.replace(depends, depends + spec.get("depends", ""))
             control.write_text(text)
             (source / "debian/rules").write_text(
                 "#!/usr/bin/make -f\n\nexport DEB_BUILD_MAINT_OPTIONS = hardening=+all\n\n" + spec["rules"]
@@ -494,6 +506,23 @@ def test_a_setup_py_install_into_usr_local_builds_and_drops_libpython(real_build
     assert "libpython" not in needed and "NEEDED" in needed
     assert byte_compile_blocks(debbuild.control_file(deb, "postinst")) == 1
     assert clean_blocks(debbuild.control_file(deb, "prerm")) == 1
+    assert_lintian_clean(build.changes)
+
+
+def test_fix_libpython_keeps_libpython_out_of_depends(real_builds):
+    build = real_builds("makefile-fix-libpython")
+    assert "-lpython3.11" in build.log
+    commands = ran_commands(build.log)
+    assert commands.index("dh_pyshared") < commands.index("dh_shlibdeps")
+    deb = build.deb("python3-pyshared-demo")
+    assert_demo_tree(deb)
+    depends = debbuild.field(deb, "Depends")
+    assert "libpython" not in depends and "libc6" in depends, depends
+    unpacked = debbuild.unpack(deb, build.directory / "unpacked")
+    needed = subprocess.run(["readelf", "-d", str(unpacked / f"{SHARED[1:]}/demo/{TAGGED}")],
+                            capture_output=True, text=True, check=True).stdout
+    assert "libpython" not in needed and "NEEDED" in needed
+    assert byte_compile_blocks(debbuild.control_file(deb, "postinst")) == 1
     assert_lintian_clean(build.changes)
 
 
