@@ -257,3 +257,12 @@ def test_one_warning_per_archive_owner_listing_its_paths(tmp_path):
     assert other.startswith("python3-other also ships 23 paths of python3-foo (Contents index), ")
     assert all(name in other for name in names)
     assert third.startswith("python3-third also ships 1 path of python3-foo (Contents index), ")
+
+
+def test_the_real_bookworm_contents_index_is_accepted():
+    from test_scan_inputs import bookworm_contents
+
+    index = index_from_contents(str(bookworm_contents()), [f"{SHARED}/lxml"])
+    owners = {owner.package for owners in index.by_path.values() for owner in owners}
+    assert owners == {"python3-lxml"}
+    assert f"{SHARED}/lxml/__init__.py" in index.by_path
