@@ -51,6 +51,15 @@ def merged(existing, script, body):
     return "".join(kept)
 
 
+def existing_text(package, script):
+    """The text of debian/<package>.<script>.debhelper, "" when there is none."""
+    try:
+        with open(snippet_path(package, script), encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""
+
+
 def planned_writes(package, bodies):
     """{path: new text or None (delete)} for the files that change; nothing is written.
 

@@ -86,6 +86,11 @@ def run(argv, environ):
     for plan in plans:
         apply(plan.root, plan.actions, journal_path(plan.package), options.verbose)
     outputs_module.write(outputs, plans)
+    if environ.get("DH_INTERNAL_OVERRIDE") and os.path.isfile("debian/control"):
+        # debhelper's commands log themselves inside an override target, for --remaining-packages.
+        from .control import write_log
+
+        write_log(packages)
     return 0
 
 
@@ -125,4 +130,5 @@ def _context(options, control, facts):
         host_arch=lambda: facts.host_arch,
         package_architecture=architectures.get,
         fix_libpython=options.fix_libpython,
+        exclude=options.exclude,
     )

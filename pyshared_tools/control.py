@@ -2,6 +2,7 @@
 (``-p -N -a -i``, DH_INTERNAL_OPTIONS, Build-Profiles) as in Dh_Getopt.pm."""
 
 import functools
+import os
 import re
 from collections import namedtuple
 from types import MappingProxyType
@@ -192,12 +193,73 @@ def _check_known(control, names, how):
             )
 
 
+COMPAT_BUILD_DEPENDS = re.compile(r"(?:^|,)\s*debhelper-compat\s*\(\s*=\s*(\d+)\s*\)")
+COMPAT_PATH = "debian/compat"
+TOOL_NAME = "dh_pyshared"
+
+
+def compat_level(control: Control) -> int | None:
+    """debhelper's compat level: Build-Depends: debhelper-compat (= N), else debian/compat."""
+    for field in ("Build-Depends", "Build-Depends-Arch", "Build-Depends-Indep"):
+        match = COMPAT_BUILD_DEPENDS.search(control.source.get(field, ""))
+        if match:
+            return int(match.group(1))
+    try:
+        with open(COMPAT_PATH, encoding="utf-8", errors="replace") as handle:
+            text = handle.read(4096)
+    except OSError:
+        return None
+    match = re.match(r"\s*(\d+)", text)
+    return int(match.group(1)) if match else None
+
+
+def debhelper_log_path(package: str) -> str:
+    return f"debian/{package}.debhelper.log"
+
+
+def logged(package: str) -> bool:
+    """Whether debian/PACKAGE.debhelper.log lists dh_pyshared (--remaining-packages)."""
+    try:
+        with open(debhelper_log_path(package), encoding="utf-8", errors="replace") as handle:
+            return any(line.rstrip("\n") == TOOL_NAME for line in handle)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
+def write_log(packages) -> None:
+    """As debhelper's END block inside an override target: append our name to each log."""
+    for package in packages:
+        fd = os.open(
+            debhelper_log_path(package), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644
+        )
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            handle.write(TOOL_NAME + "\n")
+
+
+def _same_arch(control: Control, options: Options):
+    """-s/--same-arch as Dh_Getopt: removed in compat 12, deprecated before."""
+    level = compat_level(control)
+    if level is None or level >= 12:
+        raise UsageError(
+            "-s/--same-arch has been removed in compat 12",
+            f"compat level {level}" if level is not None else "in the options",
+            "use -a/--arch instead",
+        )
+    from pyshared_tools import log
+
+    log.warning("-s/--same-arch is deprecated; please use -a/--arch instead")
+    log.warning("This feature will be removed in compat 12.")
+
+
 def select_packages(control: Control, options: Options, facts: HostFacts) -> list[str]:
     """The packages to act on, in debian/control order, as debhelper selects them.
 
     An empty list means debhelper would warn and exit successfully: every
     requested package was excluded, or -a/-i found no package of its kind.
     """
+    if options.same_arch:
+        _same_arch(control, options)
+        options = options._replace(arch=True)
     internal = options.internal_selection
     _check_known(control, options.packages, "-p/--package")
     _check_known(control, options.no_packages, "-N/--no-package")
@@ -241,6 +303,8 @@ def select_packages(control: Control, options: Options, facts: HostFacts) -> lis
         excluded |= set(control.package_names) - internal_names
 
     selected = [name for name in control.package_names if name in requested and name not in excluded]
+    if options.remaining_packages:
+        selected = [name for name in selected if not logged(name)]
     if options.tmpdir and len(selected) > 1:
         raise UsageError(
             f"-P/--tmpdir {options.tmpdir} given while acting on {len(selected)} packages "

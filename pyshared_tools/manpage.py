@@ -55,8 +55,11 @@ DESCRIPTION = (
 
 SEQUENCE = (
     "The dh add-on pyshared, enabled with 'dh $@ --with pyshared' or with a build dependency on "
-    "dh-sequence-pyshared, runs dh_pyshared after dh_python3 (when that is in the sequence too) "
-    "and before dh_installdeb and dh_gencontrol, which read what it writes.",
+    "dh-sequence-pyshared, runs dh_pyshared right after dh_installinit: after dh_python3 (when "
+    "that is in the sequence too), and before dh_usrlocal, dh_link, dh_strip, dh_shlibdeps, and "
+    "dh_installdeb and dh_gencontrol, which read what it writes.  When dh_python3 already wrote "
+    "its py3compile and py3clean calls for a package, dh_pyshared writes no byte-compile block "
+    "of its own for it.",
     "dh skips dh_pyshared for packages whose tree has none of /usr/lib, /usr/local/lib, "
     "/usr/share/pyshared, /usr/share/pyshared-data, /usr/share/python-support, /usr/share/pycentral "
     "and /var/lib/python-support, unless dh itself was given options: the line "

@@ -81,6 +81,49 @@ OPTION_TABLE = (
         help="Act on every architecture-independent (Architecture: all) package.",
     ),
     OptionSpec(
+        flags=("-s", "--same-arch"),
+        dest="same_arch",
+        action="store_true",
+        group=DEBHELPER_GROUP,
+        help=(
+            "Deprecated alias of -a, which debhelper removed in compat 12: "
+            "an error from compat 12 on, a warning before."
+        ),
+    ),
+    OptionSpec(
+        flags=("--remaining-packages",),
+        dest="remaining_packages",
+        action="store_true",
+        group=DEBHELPER_GROUP,
+        help=(
+            "Do not act on the packages dh_pyshared has already acted on, those whose "
+            "debian/PACKAGE.debhelper.log lists it (written when dh_pyshared runs from an override target)."
+        ),
+    ),
+    OptionSpec(
+        flags=("--mainpackage",),
+        dest="mainpackage",
+        action="store",
+        metavar="PACKAGE",
+        group=DEBHELPER_GROUP,
+        help=(
+            "Accepted as by every debhelper command; it changes nothing, as dh_pyshared "
+            "reads no debian/PACKAGE.foo configuration files."
+        ),
+    ),
+    OptionSpec(
+        flags=("-X", "--exclude"),
+        dest="exclude",
+        action="append",
+        metavar="ITEM",
+        group=DEBHELPER_GROUP,
+        help=(
+            "Leave every file and link whose path in the package tree contains ITEM where it is, "
+            "untouched (not moved, renamed, removed or fixed); an excluded extension still counts "
+            "for pyshared:Depends; repeat the option to exclude several items."
+        ),
+    ),
+    OptionSpec(
         flags=("-P", "--tmpdir"),
         dest="tmpdir",
         action="store",
@@ -155,7 +198,8 @@ OPTION_TABLE = (
         group=TOOL_GROUP,
         help=(
             "Read which other packages ship files in the package's module directories from the "
-            "Contents index FILE (the format apt-file downloads, gzip-compressed or not), for "
+            "Contents index FILE (as the mirror has it or apt-file keeps it in /var/lib/apt/lists: "
+            "gzip, xz, bzip2, lz4, zstd or plain; a file that is not a Contents index is an error), for "
             "pyshared:Breaks, pyshared:Replaces and pyshared:Conflicts; repeat the option for several."
         ),
     ),
@@ -243,6 +287,10 @@ _OPTION_DEFAULTS = {
     "no_packages": (),  # tuple[str, ...]
     "arch": False,
     "indep": False,
+    "same_arch": False,
+    "remaining_packages": False,
+    "mainpackage": None,  # str | None
+    "exclude": (),  # tuple[str, ...]
     "tmpdir": None,  # str | None
     "verbose": False,
     "no_act": False,
@@ -471,6 +519,10 @@ def parse_command_line(argv: Sequence[str], environ: Mapping[str, str]) -> Optio
         no_packages=_unique(namespace.no_packages),
         arch=namespace.arch,
         indep=namespace.indep,
+        same_arch=namespace.same_arch,
+        remaining_packages=namespace.remaining_packages,
+        mainpackage=namespace.mainpackage or None,
+        exclude=tuple(item for item in _unique(namespace.exclude) if item),
         tmpdir=namespace.tmpdir or None,
         verbose=namespace.verbose or _is_set(environ, "DH_VERBOSE"),
         no_act=namespace.no_act or _is_set(environ, "DH_NO_ACT"),

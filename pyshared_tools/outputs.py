@@ -93,7 +93,12 @@ def compute(plans, options, control, lowest_supported):
         # importing Jinja2, is skipped when nothing would show them.
         if options.no_scripts and not (options.no_act or options.json):
             continue
-        data = scripts.script_data(plan, options.shared_dir, version, legacy)
+        dh_python3 = scripts.dh_python3_compiles(
+            plan.package,
+            autoscripts.existing_text(plan.package, "postinst"),
+            autoscripts.existing_text(plan.package, "prerm"),
+        )
+        data = scripts.script_data(plan, options.shared_dir, version, legacy, dh_python3)
         bodies = scripts.render_snippets(data)
         outputs.scripts[plan.package] = bodies
         if not options.no_scripts:

@@ -42,14 +42,16 @@ Placement = namedtuple(
         "module",  # modules.ModuleFile or modules.KeptLink
         "extension",  # Extension | None
         "duplicate_ok",  # bool: the planner already chose this dest's copy by rule
+        "excluded",  # bool: -X: the file stays where it is, untouched
     ),
-    defaults=(None, False),
+    defaults=(None, False, False),
 )
 
 
 class Context:
     __slots__ = (
         "default_version",
+        "exclude",
         "fix_libpython",
         "host_arch",
         "inspect",
@@ -71,6 +73,7 @@ class Context:
         host_arch=lambda: None,
         package_architecture=lambda package: None,
         fix_libpython=False,
+        exclude=(),
     ):
         self.shared_dir = shared_dir  # str
         self.resolver = resolver  # tags.SuffixResolver
@@ -81,6 +84,10 @@ class Context:
         self.host_arch = host_arch  # callable -> DEB_HOST_ARCH
         self.package_architecture = package_architecture  # callable(package) -> Architecture field
         self.fix_libpython = fix_libpython
+        self.exclude = tuple(exclude)  # -X items: a path containing one is left alone
+
+    def excluded(self, *paths):
+        return any(item in path for item in self.exclude for path in paths if path)
 
 
 class Decisions:
@@ -130,6 +137,14 @@ def decide(inventory, context):
     default_major = _unlinked_storage_major(inventory, views)
     python3 = []
     for module in views.modules:
+        if context.excluded(module.source, module.origin):
+            # -X: left where it is, untouched; an extension still counts for Depends.
+            if not _BYTECODE.search(module.rel):
+                extension = _extension(inventory, context, module, excluded=True)
+                if extension:
+                    extension = extension._replace(name=module.source.rsplit("/", 1)[-1])
+                decisions.placements.append(Placement(module.source, module, extension, excluded=True))
+            continue
         if _BYTECODE.search(module.rel):
             decisions.bytecode.append(module)
             continue
@@ -142,6 +157,8 @@ def decide(inventory, context):
             python3.append(module)
     _decide_python3(inventory, context, python3, decisions)
     for link in views.kept_links:
+        if context.excluded(link.origin):
+            continue
         major = link.major or default_major
         if major == 2:
             base = f"usr/lib/python{version_text(link.version or python2_versions[-1])}/dist-packages"
@@ -181,7 +198,7 @@ def _decide_python3(inventory, context, modules, decisions):
         _decide_group(inventory, context, name, groups[name], decisions)
 
 
-def _extension(inventory, context, module):
+def _extension(inventory, context, module, excluded=False):
     name = module.rel.rsplit("/", 1)[-1]
     parsed = tags.split_module_filename(name)
     if parsed is None:
@@ -190,7 +207,7 @@ def _extension(inventory, context, module):
     # The one read of the file: every later check uses these facts.
     facts = context.inspect(os.path.join(inventory.root, module.source), parsed.stem, where)
     init = checks.init_function(parsed.stem, facts)
-    if init.outcome == "error":
+    if init.outcome == "error" and not excluded:
         raise AbiError(init.what, where, init.todo)
     tag_text = parsed.tag_text
     if tag_text and tag_text.split("-", 1)[0] == "abi3":

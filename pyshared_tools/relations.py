@@ -19,12 +19,11 @@ A relation that could break the control file (a name or version outside
 Debian's syntax: commas, newlines, spaces) is refused, never written.
 """
 
-import gzip
 import os
 import posixpath
 import re
 
-from pyshared_tools.errors import CollisionError, UsageError
+from pyshared_tools.errors import CollisionError, PysharedError, UsageError
 
 BREAKS = "pyshared:Breaks"
 REPLACES = "pyshared:Replaces"
@@ -66,25 +65,78 @@ class OwnerIndex:
                 yield path, owners
 
 
+# A Contents line: the path, whitespace, then [AREA/]SECTION/PACKAGE[,...].
+_LOCATION = r"[^\s,/]+(?:/[^\s,/]+)+"
+CONTENTS_LINE = re.compile(rf"\S.*?[ \t]+{_LOCATION}(?:,{_LOCATION})*")
+# Old Contents files began with free text up to this line.
+CONTENTS_HEADER_END = re.compile(r"FILE[ \t]+LOCATION")
+CONTENTS_HEADER_LINES = 64
+
+
 def read_contents(path, directories, siblings, index):
-    """Add the owners a Contents index gives for files in `directories`."""
-    opener = gzip.open if path.endswith(".gz") else open
+    """Add the owners a Contents index gives for files in `directories`.
+
+    Any compression pyshared-scan reads (archive.compression: gzip, xz, bzip2,
+    lz4 as apt-file keeps it, zstd, plain).  A file that is not a Contents
+    index is refused: its first line after the optional header of old
+    Contents files, and every line naming a wanted directory, must read
+    ``path<whitespace>[area/]section/package[,...]``.
+    """
+    import io
+
+    from pyshared_tools.archive.compression import open_index
+
     wanted = {d.lstrip("/") for d in directories}
+    what = "Contents index"
     try:
-        with opener(path, "rt", encoding="utf-8", errors="surrogateescape") as handle:
-            for line in handle:
-                name, _, locations = line.rstrip("\n").rpartition(" ")
+        with open_index(path, what) as stream:
+            handle = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="\n")
+            head = []
+            checked = False
+            for number, line in enumerate(handle, 1):
+                line = line.rstrip("\n")
+                if not checked:
+                    if CONTENTS_HEADER_END.fullmatch(line.rstrip()) and number <= CONTENTS_HEADER_LINES:
+                        head = []
+                        continue
+                    head.append((number, line))
+                    if CONTENTS_LINE.fullmatch(line):
+                        if len(head) > 1:
+                            _not_contents(path, *head[0])
+                        checked = True
+                    elif number >= CONTENTS_HEADER_LINES:
+                        _not_contents(path, *head[0])
+                    else:
+                        continue
+                name, _, locations = line.rpartition(" ")
                 name = name.rstrip(" \t")
                 if not name or posixpath.dirname(name.lstrip("/")) not in wanted:
                     continue
+                if not CONTENTS_LINE.fullmatch(line):
+                    _not_contents(path, number, line)
                 for location in locations.split(","):
                     package = location.rsplit("/", 1)[-1]
                     kind = "sibling" if package in siblings else "archive"
                     index.add("/" + name.lstrip("/"), Owner(package, kind))
-    except OSError as error:
+            if head and not checked:
+                _not_contents(path, *head[0])
+    except PysharedError:
+        raise
+    except Exception as error:  # corrupt data: each decompressor raises its own (OSError, EOFError,
+        # lzma.LZMAError, RuntimeError from lz4, zstandard.ZstdError)
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         raise UsageError(
-            f"cannot read --contents {path}: {error.strerror}", path, "give a readable file"
+            f"cannot read --contents {path}: {reason}", path, "give a readable Contents index"
         ) from None
+
+
+def _not_contents(path, number, line):
+    shown = line if len(line) <= 60 else line[:57] + "..."
+    raise UsageError(
+        f"--contents {path} is not a Contents index (line {number}: {shown!r})",
+        f"{path} line {number}",
+        "give a Contents-ARCH file as the mirror or apt-file (/var/lib/apt/lists) has it",
+    )
 
 
 def read_dpkg_database(admindir, directories, siblings, index):
@@ -157,7 +209,7 @@ def relations(package, version, shipped, index, sibling_paths=None):
     """({substvar: [relation]}, [warning]) for a package shipping `shipped`
     (absolute module paths in its final tree)."""
     found = {}
-    warnings = []
+    by_hand = {}  # archive owner -> paths of ours it ships: one warning per owner
     sibling_paths = sibling_paths or {}
     for sibling, paths in sorted(sibling_paths.items()):
         both = sorted(set(paths) & set(shipped))
@@ -175,7 +227,7 @@ def relations(package, version, shipped, index, sibling_paths=None):
     for path in sorted(shipped):
         for owner in index.by_path.get(path, ()):
             if owner.package != package:
-                _relate(found, warnings, "takeover", owner, version, path)
+                _relate(found, by_hand, "takeover", owner, version, path)
     for directory in sorted({key[0] for key in by_key}):
         for path, owners in index.in_directory(directory):
             key = module_key(path)
@@ -184,20 +236,28 @@ def relations(package, version, shipped, index, sibling_paths=None):
             hidden = sorted(ours for ours in by_key[key] if names_clash(ours, path))
             for owner in owners if hidden else ():
                 if owner.package != package:
-                    _relate(found, warnings, "another-name", owner, version, path, hidden[0])
+                    _relate(found, by_hand, "another-name", owner, version, path, hidden[0])
+    warnings = [_by_hand_warning(package, owner, paths) for owner, paths in sorted(by_hand.items())]
     return {name: sorted(values) for name, values in found.items()}, warnings
 
 
-def _relate(found, warnings, rule, owner, version, path, ours=None):
+def _by_hand_warning(package, owner, paths):
+    """One warning per archive owner, listing every path of ours it ships."""
+    paths = sorted(set(paths))
+    count = "1 path" if len(paths) == 1 else f"{len(paths)} paths"
+    return (
+        f"{owner} also ships {count} of {package} (Contents index), {' '.join(paths)}, "
+        f"add 'Breaks: {owner} (<< V), Replaces: {owner} (<< V)' by hand, "
+        f"V being the first version of {owner} without them"
+    )
+
+
+def _relate(found, by_hand, rule, owner, version, path, ours=None):
     substvars, bounds = RULES[rule]
     operator = bounds[owner.kind]
     bound = version if owner.kind == "sibling" else owner.version
     if operator is None:
-        warnings.append(
-            f"{path} is also shipped by {owner.package} (Contents index); add "
-            f"'Breaks: {owner.package} (<< V), Replaces: {owner.package} (<< V)' by hand, "
-            f"V being the first version of {owner.package} without it"
-        )
+        by_hand.setdefault(owner.package, []).append(path)
         return
     _check_name(owner.package, path)
     if operator and bound:

@@ -6,6 +6,7 @@ Nothing here touches the tree; the links read are read before apply.
 
 import os
 import posixpath
+import re
 
 DEFAULT_SHARED_DIR = "usr/lib/python3/dist-packages"
 
@@ -37,6 +38,17 @@ HELPER_OF_KIND = {
 
 COMPILE_TOOLS = {3: ("py3compile", "py3clean"), 2: ("pycompile", "pyclean")}
 
+# dh_python3 wraps what it adds to debian/<package>.<script>.debhelper in
+# these markers (its own autoscript(), without a version).
+DH_PYTHON3_BEGIN = "# Automatically added by dh_python3"
+DH_PYTHON3_END = "# End automatically added section"
+# Its public-directory calls: `py3compile -p PKG[:ARCH] [-V RANGE]` (no -p with
+# --compile-all) and `py3clean -p PKG[:ARCH]`; a private directory is an
+# argument starting with "/" and does not count.
+_DH_PYTHON3_CALL = re.compile(
+    r"[ \t]*(py3compile|py3clean)(?:[ \t]+-p[ \t]+(\S+))?(?:[ \t]+-V[ \t]+\S+)?[ \t]*"
+)
+
 
 class FarmLink:
     __slots__ = ("name", "target")
@@ -55,9 +67,44 @@ class FarmLocation:
         self.directories = directories  # deepest first
 
 
-def compile_blocks(plan, shared_dir):
+def dh_python3_blocks(text):
+    """The lines of every block dh_python3 added to a snippet file's text."""
+    lines, inside = [], False
+    for line in text.splitlines():
+        if line == DH_PYTHON3_BEGIN:
+            inside = True
+        elif line == DH_PYTHON3_END:
+            inside = False
+        elif inside:
+            lines.append(line)
+    return lines
+
+
+def dh_python3_compiles(package, postinst, prerm):
+    """Whether dh_python3 already byte-compiles (postinst) and cleans (prerm)
+    `package`'s public modules, from the text of its two snippet files."""
+
+    def calls(text, tool):
+        for line in dh_python3_blocks(text):
+            match = _DH_PYTHON3_CALL.fullmatch(line)
+            if match and match.group(1) == tool:
+                named = match.group(2)
+                if named is None or named == package or named.startswith(package + ":"):
+                    return True
+        return False
+
+    return calls(postinst, "py3compile") and calls(prerm, "py3clean")
+
+
+def compile_blocks(plan, shared_dir, dh_python3=False):
+    """The byte-compile blocks of the package's postinst and prerm.
+
+    `dh_python3`: dh_python3 already wrote `py3compile -p`/`py3clean -p` for
+    the package; those cover the default shared directory, so no Python 3
+    block of ours is added (a Python 2 one still is).
+    """
     blocks = []
-    if plan.python3_modules:
+    if plan.python3_modules and not (dh_python3 and shared_dir == DEFAULT_SHARED_DIR):
         helper, cleaner = COMPILE_TOOLS[3]
         shared = "/" + shared_dir
         blocks.append(
@@ -237,11 +284,11 @@ def _normal_path(path, absolute):
     return posixpath.normpath(path) == path and ".." not in path.split("/")
 
 
-def script_data(plan, shared_dir, version, legacy):
+def script_data(plan, shared_dir, version, legacy, dh_python3=False):
     """Everything the templates need for one package."""
     return {
         "package": plan.package,
-        "compile_blocks": compile_blocks(plan, shared_dir),
+        "compile_blocks": compile_blocks(plan, shared_dir, dh_python3),
         "switches": [
             {"path": path, "old_target": target, "prior_version": f"{version}~"}
             for path, target in legacy.directory_links
@@ -286,4 +333,3 @@ def render_snippets(data):
         if parts:
             bodies[script] = "".join(parts)
     return bodies
-

@@ -40,17 +40,16 @@ class Action(
         return {k: v for k, v in self._asdict().items() if v is not None}
 
     def describe(self):
-        if self.op == "move":
-            verb = "rename" if os.path.basename(self.source) != os.path.basename(self.path) else "move"
-            return f"{verb} {self.source} -> {self.path}"
-        if self.op == "copy":
-            return f"copy {self.source} -> {self.path}"
+        """One line of the text plan, in the words of the JSON plan (docs/plan-schema.md): the op first."""
+        if self.op in ("move", "copy"):
+            return f"{self.op} {self.source} -> {self.path}"
         if self.op == "symlink":
-            return f"link {self.path} -> {self.target}"
+            reason = f" ({self.reason})" if self.reason else ""
+            return f"symlink {self.path} -> {self.target}{reason}"
         if self.op == "unlink":
-            return f"remove {self.path} ({self.reason})"
+            return f"unlink {self.path} ({self.reason})"
         if self.op == "drop-needed":
-            return f"drop DT_NEEDED {self.needed} from {self.path}"
+            return f"drop-needed {self.needed} from {self.path}"
         return f"{self.op} {self.path}"
 
 
@@ -160,7 +159,8 @@ def build_plan(inventory, context):
     for dest, placement in sorted(chosen.items()):
         if isinstance(placement.module, KeptLink):
             actions.append(Action("symlink", dest, target=_rebased(placement.module, dest)))
-    plan.checks = _check_extensions(inventory, context, chosen, plan.warnings)
+    checked = {d: p for d, p in chosen.items() if not p.excluded}
+    plan.checks = _check_extensions(inventory, context, checked, plan.warnings)
     actions += _libpython_fixes(chosen, plan.checks)
 
     removals = []
@@ -169,23 +169,28 @@ def build_plan(inventory, context):
     for module in views.modules:
         if module.source in removed or module.source in sources_staying or module.source in moving:
             continue
+        if context.excluded(module.source, module.origin):
+            continue
         if id(module) in bytecode:
             removals.append(Action("unlink", module.source, reason="bytecode"))
         else:
             removals.append(Action("unlink", module.source, keep=dest_of[id(module)], reason="duplicate"))
         removed.add(module.source)
     for link_path, reason in views.removed_links:
-        removals.append(Action("unlink", link_path, reason=reason))
+        if not context.excluded(link_path):
+            removals.append(Action("unlink", link_path, reason=reason))
     removed_links = {p for p, _ in views.removed_links}
     for module in views.modules:
         origin = module.origin
         if origin in inventory.resolutions and origin not in replaced_links and origin not in chosen \
-                and origin not in removed_links:
+                and origin not in removed_links and not context.excluded(origin):
             removals.append(Action("unlink", origin, reason="farm-link"))
     for link in views.kept_links:
-        removals.append(Action("unlink", link.origin, reason="library-link-moved"))
+        if not context.excluded(link.origin):
+            removals.append(Action("unlink", link.origin, reason="library-link-moved"))
     for path, helper in inventory.metadata:
-        removals.append(Action("unlink", path, reason=f"{helper}-metadata"))
+        if not context.excluded(path):
+            removals.append(Action("unlink", path, reason=f"{helper}-metadata"))
     seen = set()
     for action in removals:
         if action.path not in seen and action.path not in chosen:
@@ -194,7 +199,11 @@ def build_plan(inventory, context):
             removed.add(action.path)
 
     actions += [Action("rmdir", d) for d in _emptied_directories(inventory, removed, chosen, new_dirs)]
-    actions += _retargeted_links(inventory, views, actions, plan.warnings)
+    actions += [
+        action
+        for action in _retargeted_links(inventory, views, actions, plan.warnings)
+        if not context.excluded(action.path)
+    ]
     plan.actions = actions
     plan.final_paths = sorted(chosen)
     plan.helpers = frozenset(helper for _, helper in inventory.metadata)

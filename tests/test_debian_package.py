@@ -8,8 +8,10 @@ never written to), checked with lintian, and used as a maintainer would:
   lintian reports no error and no warning; both commands run from the unpacked
   package with its private library (the abi3 check without abi3info, which
   Debian does not have), and their --help agrees with their man pages;
-* its dh add-on puts dh_pyshared after dh_python3 and before dh_installdeb,
-  whichever way it and python3 are enabled; its PROMISE line lets dh skip the
+* its dh add-on puts dh_pyshared after dh_python3 and dh_installinit and
+  before dh_usrlocal, dh_link, dh_strip, dh_shlibdeps and dh_installdeb,
+  whichever way it and python3 are enabled (compat 13 and 14); its PROMISE
+  line lets dh skip the
   command only for a package tree without any place the tool reads;
 * examples/pyshared-demo, `dh $@ --with pyshared` over an old-style upstream
   install, built with the unpacked tool (PATH and PERL5LIB: the .deb is not
@@ -231,11 +233,11 @@ def test_the_packaged_scan_man_page_and_help_agree(tool_root, tmp_path):
 
 # The dh add-on and the PROMISE line.
 
-def scratch_package(root, build_depends="", arch="any"):
+def scratch_package(root, build_depends="", arch="any", compat="13"):
     (root / "debian").mkdir(parents=True)
     (root / "debian/control").write_text(
         "Source: scratch\nMaintainer: Demo <demo@example.org>\n"
-        f"Build-Depends: debhelper-compat (= 13){build_depends}\n\n"
+        f"Build-Depends: debhelper-compat (= {compat}){build_depends}\n\n"
         f"Package: python3-scratch\nArchitecture: {arch}\nDescription: scratch\n scratch\n"
     )
     (root / "debian/changelog").write_text(
@@ -257,31 +259,54 @@ def dh_commands(root, tool_root, *args, env=None):
 
 
 SEQUENCES = {
-    "--with pyshared": ("", ["--with", "pyshared"]),
-    "Build-Depends: dh-sequence-pyshared": (", dh-sequence-pyshared", []),
+    "--with pyshared": ("", ["--with", "pyshared"], {}),
+    "Build-Depends: dh-sequence-pyshared": (", dh-sequence-pyshared", [], {}),
     # dh loads add-ons from Build-Depends in name order: pyshared before python3.
     "Build-Depends: dh-sequence-pyshared, dh-sequence-python3": (
-        ", dh-sequence-pyshared, dh-sequence-python3", []),
-    "--with pyshared,python3": ("", ["--with", "pyshared,python3"]),
-    "--with python3 --with pyshared": ("", ["--with", "python3", "--with", "pyshared"]),
-    "Build-Depends: dh-sequence-python3, --with pyshared": (", dh-sequence-python3", ["--with", "pyshared"]),
+        ", dh-sequence-pyshared, dh-sequence-python3", [], {}),
+    "--with pyshared,python3": ("", ["--with", "pyshared,python3"], {}),
+    "--with python3 --with pyshared": ("", ["--with", "python3", "--with", "pyshared"], {}),
+    "Build-Depends: dh-sequence-python3, --with pyshared": (
+        ", dh-sequence-python3", ["--with", "pyshared"], {}),
+    # DH_EXTRA_ADDONS loads before everything else.
+    "DH_EXTRA_ADDONS=pyshared": ("", [], {"DH_EXTRA_ADDONS": "pyshared"}),
+    "DH_EXTRA_ADDONS=pyshared, --with python3": ("", ["--with", "python3"], {"DH_EXTRA_ADDONS": "pyshared"}),
+    "DH_EXTRA_ADDONS=pyshared, Build-Depends: dh-sequence-python3": (
+        ", dh-sequence-python3", [], {"DH_EXTRA_ADDONS": "pyshared"}),
 }
 
+# What dh_pyshared must run after (where present) and before, in every sequence.
+RUNS_AFTER = ("dh_auto_install", "dh_install", "dh_python3", "dh_installinit")
+RUNS_BEFORE = ("dh_usrlocal", "dh_link", "dh_strip", "dh_shlibdeps", "dh_installdeb", "dh_gencontrol")
 
-@pytest.mark.parametrize("arch", ["any", "all"])
-@pytest.mark.parametrize("way", sorted(SEQUENCES))
-def test_the_add_on_puts_dh_pyshared_after_dh_python3_before_dh_installdeb(tool_root, tmp_path, way, arch):
-    build_depends, args = SEQUENCES[way]
-    root = scratch_package(tmp_path / "src", build_depends, arch)
-    commands = dh_commands(root, tool_root, *args)
+
+def assert_dh_pyshared_in_place(commands, *, python3, arch, ran=False):
+    """`ran`: commands is what a build ran, without those dh skipped as having nothing to do."""
     assert commands.count("dh_pyshared") == 1, commands
     position = commands.index("dh_pyshared")
-    assert position == commands.index("dh_installdeb") - 1
-    assert position < commands.index("dh_gencontrol")
-    if "python3" in way.replace("pyshared", ""):
-        assert commands.index("dh_python3") < position
-    if arch == "any":
-        assert commands.index("dh_shlibdeps") < position
+    if not ran:
+        # The anchor: right after dh_installinit, whatever order the add-ons loaded in.
+        assert commands[position - 1] == "dh_installinit", commands
+        assert ("dh_python3" in commands) == python3, commands
+    for command in RUNS_AFTER:
+        if command in commands:
+            assert commands.index(command) < position, (command, commands)
+    for command in RUNS_BEFORE:
+        if not ran and (arch == "any" or command not in ("dh_strip", "dh_shlibdeps")):
+            assert command in commands, (command, commands)
+        if command in commands:
+            assert position < commands.index(command), (command, commands)
+
+
+@pytest.mark.parametrize("compat", ["13", "14"])
+@pytest.mark.parametrize("arch", ["any", "all"])
+@pytest.mark.parametrize("way", sorted(SEQUENCES))
+def test_the_add_on_puts_dh_pyshared_after_dh_python3_before_dh_usrlocal(
+        tool_root, tmp_path, way, arch, compat):
+    build_depends, args, env = SEQUENCES[way]
+    root = scratch_package(tmp_path / "src", build_depends, arch, compat)
+    commands = dh_commands(root, tool_root, *args, env=env)
+    assert_dh_pyshared_in_place(commands, python3="python3" in way.replace("pyshared", ""), arch=arch)
 
 
 def test_without_the_add_on_dh_does_not_run_dh_pyshared(tool_root, tmp_path):
@@ -365,7 +390,8 @@ def test_the_example_is_built_with_dh_pyshared_from_its_sequence(example):
     assert re.search(r"^dh binary --with pyshared$", example.log, re.MULTILINE)
     assert re.search(r"^   dh_pyshared$", example.log, re.MULTILINE)
     commands = re.findall(r"^   (dh_\w+)", example.log, re.MULTILINE)
-    assert commands.index("dh_pyshared") == commands.index("dh_installdeb") - 1
+    assert_dh_pyshared_in_place(commands, python3=False, arch="any", ran=True)
+    assert {"dh_strip", "dh_shlibdeps"} <= set(commands)
 
 
 def test_the_example_package_has_the_tagged_extension_and_snippets(example):
@@ -430,3 +456,161 @@ def test_the_example_builds_as_an_ordinary_user_without_fakeroot(tool_root):
         assert {line.split()[1] for line in listing.stdout.splitlines()} == {"root/root"}
     finally:
         shutil.rmtree(scratch)
+
+
+# Real builds: small source packages that install the way real upstreams do, built with
+# dpkg-buildpackage and the freshly built tool, each checked in the built .deb.
+
+SETUP_PY = """\
+from setuptools import Extension, setup
+
+# Linked against libpython on purpose, as some upstreams do: --fix-libpython drops the link.
+setup(
+    name="demo",
+    version="1.0",
+    packages=["demo"],
+    package_dir={"": "src"},
+    ext_modules=[Extension("demo._speedups", ["src/_speedups.c"], libraries=["python3.11"])],
+)
+"""
+
+REAL_BUILDS = {
+    # Debian's python3 puts `setup.py install --prefix=/usr` under usr/local.
+    "setup-py-usr-local": {
+        "build_depends": ", python3-setuptools",
+        "rules": (
+            "%:\n\tdh $@ --with pyshared\n\n"
+            "override_dh_auto_build:\n\tpython3 setup.py build\n\n"
+            "override_dh_auto_install:\n"
+            "\tpython3 setup.py install --root=debian/python3-pyshared-demo --prefix=/usr\n\n"
+            "override_dh_pyshared:\n\tdh_pyshared --fix-libpython\n\n"
+            "override_dh_auto_clean:\n\trm -rf build src/*.egg-info\n"
+        ),
+        "setup.py": SETUP_PY,
+    },
+    # The Makefile into site-packages, its extension linked against libpython; --fix-libpython.
+    "makefile-fix-libpython": {
+        "build_depends": "",
+        "rules": (
+            "%:\n\tdh $@ --with pyshared\n\n"
+            "override_dh_auto_build:\n"
+            "\tdh_auto_build -- "
+            "LDFLAGS=\"$$(dpkg-buildflags --get LDFLAGS) -Wl,--no-as-needed -lpython3.11\"\n\n"
+            "override_dh_pyshared:\n\tdh_pyshared --fix-libpython\n"
+        ),
+    },
+    # dh_python3 and dh_pyshared in one build, the Makefile installing into site-packages.
+    "with-python3-pyshared": {
+        "build_depends": ", dh-python",
+        "rules": "%:\n\tdh $@ --with python3,pyshared\n",
+        "depends": "${python3:Depends}, ",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def real_builds(tool_root, tmp_path_factory):
+    builds = {}
+
+    def build(name):
+        if name not in builds:
+            spec = REAL_BUILDS[name]
+            source = debbuild.copy_source(EXAMPLE, tmp_path_factory.mktemp(name) / "pyshared-demo")
+            control = source / "debian/control"
+            text = control.read_text().replace("python3-dev\n", "python3-dev" + spec["build_depends"] + "\n")
+            depends = "Depends: ${misc:Depends}, "
+            text = text.replace(depends, depends + spec.get("depends", ""))
+            control.write_text(text)
+            (source / "debian/rules").write_text(
+                "#!/usr/bin/make -f\n\nexport DEB_BUILD_MAINT_OPTIONS = hardening=+all\n\n" + spec["rules"]
+            )
+            if "setup.py" in spec:
+                (source / "setup.py").write_text(spec["setup.py"])
+            builds[name] = debbuild.dpkg_buildpackage(source, "-d", env=debbuild.tool_environment(tool_root))
+        return builds[name]
+
+    return build
+
+
+def ran_commands(log):
+    """The dh commands a build ran, in order, an override target's under the command's name."""
+    return re.findall(r"^   (?:debian/rules override_)?(dh_\w+)", log, re.MULTILINE)
+
+
+def byte_compile_blocks(script):
+    return len(re.findall(r"^\s*py3compile -p ", script, re.MULTILINE))
+
+
+def clean_blocks(script):
+    return len(re.findall(r"^\s*py3clean -p ", script, re.MULTILINE))
+
+
+def assert_demo_tree(deb):
+    files = debbuild.contents(deb)
+    assert f"{SHARED}/demo/{TAGGED}" in files, sorted(files)
+    assert {f"{SHARED}/demo/__init__.py", f"{SHARED}/demo/core.py"} <= set(files)
+    assert not [p for p in files if p.startswith("/usr/local") or "python3.11" in p or "site-packages" in p]
+    assert not [p for p in files if p.endswith("/_speedups.so")]
+    return files
+
+
+def test_a_setup_py_install_into_usr_local_builds_and_drops_libpython(real_builds):
+    build = real_builds("setup-py-usr-local")
+    assert "-> debian/python3-pyshared-demo/usr/local/lib/python3.11/dist-packages/demo" in build.log
+    commands = ran_commands(build.log)
+    assert commands.index("dh_pyshared") < commands.index("dh_shlibdeps")
+    # dh skips dh_usrlocal (its PROMISE) once dh_pyshared emptied usr/local.
+    assert "dh_usrlocal" not in commands[commands.index("dh_pyshared"):]
+    deb = build.deb("python3-pyshared-demo")
+    assert_demo_tree(deb)
+    depends = debbuild.field(deb, "Depends")
+    assert depends.startswith("python3 (>= 3.11~), python3 (<< 3.12), python3:any"), depends
+    assert "libc6" in depends
+    # dh_shlibdeps ran after --fix-libpython dropped the link.
+    assert "libpython" not in depends, depends
+    unpacked = debbuild.unpack(deb, build.directory / "unpacked")
+    needed = subprocess.run(["readelf", "-d", str(unpacked / f"{SHARED[1:]}/demo/{TAGGED}")],
+                            capture_output=True, text=True, check=True).stdout
+    assert "libpython" not in needed and "NEEDED" in needed
+    assert byte_compile_blocks(debbuild.control_file(deb, "postinst")) == 1
+    assert clean_blocks(debbuild.control_file(deb, "prerm")) == 1
+    assert_lintian_clean(build.changes)
+
+
+def test_fix_libpython_keeps_libpython_out_of_depends(real_builds):
+    build = real_builds("makefile-fix-libpython")
+    assert "-lpython3.11" in build.log
+    commands = ran_commands(build.log)
+    assert commands.index("dh_pyshared") < commands.index("dh_shlibdeps")
+    deb = build.deb("python3-pyshared-demo")
+    assert_demo_tree(deb)
+    depends = debbuild.field(deb, "Depends")
+    assert "libpython" not in depends and "libc6" in depends, depends
+    unpacked = debbuild.unpack(deb, build.directory / "unpacked")
+    needed = subprocess.run(["readelf", "-d", str(unpacked / f"{SHARED[1:]}/demo/{TAGGED}")],
+                            capture_output=True, text=True, check=True).stdout
+    assert "libpython" not in needed and "NEEDED" in needed
+    assert byte_compile_blocks(debbuild.control_file(deb, "postinst")) == 1
+    assert_lintian_clean(build.changes)
+
+
+def test_a_build_with_python3_and_pyshared_has_one_byte_compile_block(real_builds):
+    build = real_builds("with-python3-pyshared")
+    commands = ran_commands(build.log)
+    assert commands.index("dh_python3") < commands.index("dh_pyshared")
+    deb = build.deb("python3-pyshared-demo")
+    assert_demo_tree(deb)
+    postinst = debbuild.control_file(deb, "postinst")
+    prerm = debbuild.control_file(deb, "prerm")
+    assert byte_compile_blocks(postinst) == 1, postinst
+    assert clean_blocks(prerm) == 1, prerm
+    assert "# Automatically added by dh_python3" in postinst
+    depends = debbuild.field(deb, "Depends")
+    assert "python3 (<< 3.12)" in depends and "python3 (>= 3.11~)" in depends, depends
+    assert_lintian_clean(build.changes)
+
+
+def test_the_makefile_example_has_one_byte_compile_block(example):
+    deb = example.deb("python3-pyshared-demo")
+    assert byte_compile_blocks(debbuild.control_file(deb, "postinst")) == 1
+    assert clean_blocks(debbuild.control_file(deb, "prerm")) == 1

@@ -240,7 +240,7 @@ def test_verbose_prints_each_action(source):
     upstream_site(source)
     result = source.run("-v")
     renamed = f"{SHARED}/foo/_speed.cpython-311-{MULTIARCH}.so"
-    assert f"\trename usr/lib/python3.11/site-packages/foo/_speed.so -> {renamed}\n" in result.stdout
+    assert f"\tmove usr/lib/python3.11/site-packages/foo/_speed.so -> {renamed}\n" in result.stdout
     assert "\trmdir usr/lib/python3.11\n" in result.stdout
 
 

@@ -214,8 +214,8 @@ def test_the_scan_page_has_every_option_of_both_parsers():
             for flag in action.option_strings:
                 escaped = manpage.flag(flag)
                 assert escaped in options, flag
-                # Every option but --help and the short -j is in a SYNOPSIS form.
-                if flag not in ("-h", "--help", "-j"):
+                # Every option but --help, --version and the short -j is in a SYNOPSIS form.
+                if flag not in ("-h", "--help", "--version", "-j"):
                     assert escaped in synopsis, flag
             if action.metavar:
                 assert manpage.placeholder(action.metavar) in options, action.metavar

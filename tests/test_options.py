@@ -86,7 +86,8 @@ def test_long_options_are_not_abbreviated():
         (["-O-pdemo"], {"packages": ("demo",), "explicit_packages": True}),
         (["-O--shared-dir=/opt/py"], {"shared_dir": "opt/py"}),
         (["-O--buildsystem=pybuild"], {}),
-        (["-O-X.la"], {}),
+        (["-O-X.la"], {"exclude": (".la",)}),
+        (["-O--ignore=debian/foo"], {}),
         (["-O--tag"], {}),
         (["-O--json=yes"], {}),
         (["-O--help"], {}),
@@ -113,7 +114,7 @@ def test_unknown_o_value_does_not_undo_a_known_one():
     ("argv", "fragment"),
     [
         (["--bogus"], "unknown option --bogus"),
-        (["-X.la"], "unknown option -X.la"),
+        (["--ignore=debian/foo"], "unknown option --ignore=debian/foo"),
         (["debian/foo"], "unexpected argument debian/foo"),
         (["-p"], "expected one argument"),
         (["--arch=yes"], "ignored explicit argument"),
@@ -212,9 +213,9 @@ def test_dh_options_values_accumulate_with_the_command_line():
 
 
 def test_unknown_dh_options_are_a_warning_not_an_error():
-    options = parse(DH_OPTIONS="-X.la -v --remaining-packages")
+    options = parse(DH_OPTIONS="--list-missing -v --ignore=x")
     assert options.verbose
-    assert options.warnings == ("ignored unknown options in DH_OPTIONS: -X.la --remaining-packages",)
+    assert options.warnings == ("ignored unknown options in DH_OPTIONS: --list-missing --ignore=x",)
 
 
 def test_malformed_known_dh_option_names_dh_options():
@@ -280,9 +281,24 @@ def test_internal_options_are_overridden_by_dh_options_and_the_command_line():
 
 
 def test_unknown_internal_options_are_a_warning():
-    options = parse(DH_INTERNAL_OPTIONS="--remaining-packages\x1e-v")
+    options = parse(DH_INTERNAL_OPTIONS="--list-missing\x1e-v")
     assert options.verbose
-    assert options.warnings == ("ignored unknown options in DH_INTERNAL_OPTIONS: --remaining-packages",)
+    assert options.warnings == ("ignored unknown options in DH_INTERNAL_OPTIONS: --list-missing",)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["-X.la", "--exclude=_debug", "-X", "tests/"], {"exclude": (".la", "_debug", "tests/")}),
+        (["--remaining-packages"], {"remaining_packages": True}),
+        (["--mainpackage=python3-demo"], {"mainpackage": "python3-demo"}),
+        (["-s"], {"same_arch": True}),
+        (["--same-arch"], {"same_arch": True}),
+    ],
+)
+def test_debhelpers_common_options_are_known(argv, expected):
+    assert parse(*argv) == Options(**expected)
+    assert parse(DH_OPTIONS=" ".join(argv)) == Options(**expected)
 
 
 # DH_VERBOSE, DH_NO_ACT

@@ -82,7 +82,7 @@ def test_the_plan_shows_each_retarget(source):
     source.write(f"{SITE}/foo.py", "")
     source.link("usr/bin/foo", "../lib/python3.11/site-packages/foo.py")
     planned = source.run("--no-act").stdout
-    assert "\tlink usr/bin/foo -> ../lib/python3/dist-packages/foo.py\n" in planned
+    assert "\tsymlink usr/bin/foo -> ../lib/python3/dist-packages/foo.py (retarget)\n" in planned
 
 
 def test_a_link_to_a_file_that_goes_to_two_places_is_reported(make_source):

@@ -605,3 +605,40 @@ def test_overlaps_declared_to_dpkg_are_not_findings(tmp_path, objects):
             if f["code"] in ("path-collision", "module-clash")
         }
         assert crossing == expected, args
+
+
+# --- small gaps: nothing to scan, --version, the compressions named -------------------------------
+
+
+def test_a_directory_with_nothing_to_scan_is_a_usage_error(tmp_path, objects):
+    empty = tmp_path / "pool"
+    (empty / "main/p").mkdir(parents=True)
+    (empty / "main/p/README").write_text("no packages here\n")
+    result = scan("--no-cache", "--supported", "3.11", empty)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"pyshared-scan: error: nothing to scan in {empty}: no .deb and no unpacked tree (DEBIAN/control) "
+        "below it, on the command line, give the pool directory, .deb files or unpacked trees\n"
+    )
+    deb = build_deb(tmp_path, "python3-untagged", files={f"{SHARED}/fast.so": objects["fast"]})
+    assert scan("--no-cache", "--supported", "3.11", deb, empty).returncode == 2
+    assert scan("--no-cache", "--supported", "3.11", deb).returncode == 1
+
+
+def test_version_is_the_one_records_carry(tmp_path, objects):
+    deb = build_deb(tmp_path, "python3-untagged", files={f"{SHARED}/fast.so": objects["fast"]})
+    result = scan("--version")
+    assert result.returncode == 0 and result.stderr == ""
+    name, version = result.stdout.split()
+    records = tmp_path / "records.jsonl"
+    assert scan("--no-cache", "--supported", "3.11", "--records", records, deb).returncode == 0
+    header = json.loads(records.read_text().splitlines()[0])
+    assert (name, version) == ("pyshared-scan", header["tool"])
+
+
+def test_the_packages_help_names_every_compression_the_reader_reads():
+    from pyshared_tools.archive import cli, compression
+
+    (action,) = [a for a in cli.build_parser()._actions if "--packages" in a.option_strings]
+    for _magic, name in compression._MAGIC:
+        assert name in action.help, name

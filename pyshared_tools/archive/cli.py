@@ -13,6 +13,19 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message, "on the command line", f"see {PROGRAM} --help")
 
 
+class _VersionAction(argparse.Action):
+    """--version: the version merge compares, computed only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .cache import tool_version
+
+        print(f"{PROGRAM} {tool_version()}")
+        parser.exit()
+
+
 def _output_options(parser):
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the findings as JSON (schema 1)")
@@ -33,6 +46,12 @@ def build_parser():
         f"'{PROGRAM} merge RECORDS...' runs the cross-package checks on --records files.",
     )
     parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        help="print the version (the package's and a digest of the library's sources; merge needs the "
+        "records of every shard written by the same one) and exit",
+    )
+    parser.add_argument(
         "inputs",
         nargs="*",
         metavar="INPUT",
@@ -44,7 +63,7 @@ def build_parser():
         action="append",
         default=[],
         metavar="INDEX",
-        help="a Packages index (plain, gzip, xz, bzip2 or lz4): scan its .debs, found under --mirror "
+        help="a Packages index (plain, gzip, xz, bzip2, lz4 or zstd): scan its .debs, found under --mirror "
         "(with --contents: only name versions and sources)",
     )
     parser.add_argument(

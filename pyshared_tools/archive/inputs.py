@@ -29,6 +29,7 @@ def local_tasks(inputs):
             if is_tree(given):
                 found.append(("tree", given))
                 continue
+            before = len(found)
             for directory, subdirectories, files in os.walk(given):
                 subdirectories.sort()
                 for name in list(subdirectories):
@@ -37,6 +38,12 @@ def local_tasks(inputs):
                         found.append(("tree", os.path.join(directory, name)))
                 found.extend(
                     ("deb", os.path.join(directory, name)) for name in sorted(files) if name.endswith(".deb")
+                )
+            if len(found) == before:
+                raise UsageError(
+                    f"nothing to scan in {given}: no .deb and no unpacked tree (DEBIAN/control) below it",
+                    "on the command line",
+                    "give the pool directory, .deb files or unpacked trees",
                 )
         elif os.path.isfile(given):
             found.append(("deb", given))
@@ -75,7 +82,7 @@ def _paragraphs(index_filename, fields):
             raise UsageError(
                 f"cannot read the Packages index ({error})",
                 f"at {index_filename}",
-                "give a Packages file as apt downloads it (plain, gzip, xz, bzip2, lz4)",
+                "give a Packages file as apt downloads it (plain, gzip, xz, bzip2, lz4, zstd)",
             ) from None
 
 
