@@ -6,7 +6,7 @@ one Result.  A Result whose outcome is "error" is raised by the caller before
 anything changes; a "warning" joins the plan's warnings (an error under
 --strict).  The rules are data: the architecture table below, the libpython
 file name pattern, and the stable ABI of CPython's Misc/stable_abi.toml,
-shipped as pyshared_tools/stable_abi.txt (read only when an abi3 extension is
+shipped as pyshared_tools/stable_abi.table (read only when an abi3 extension is
 checked; generated from the abi3info package by stable_abi_generate.py).
 
 Why linking libpython is a warning, as measured by tests/test_hosts.py:
@@ -266,8 +266,8 @@ def stable_abi_symbols():
 
 def stable_abi_table(path=None):
     """{symbol: ((major, minor) that added it, "function" or "data", feature macro or None)}:
-    pyshared_tools/stable_abi.txt as stable_abi_generate.py writes it from abi3info."""
-    path = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), "stable_abi.txt")
+    pyshared_tools/stable_abi.table as stable_abi_generate.py writes it from abi3info."""
+    path = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), "stable_abi.table")
     try:
         with open(path, encoding="ascii") as handle:
             text = handle.read()

@@ -1,4 +1,4 @@
-"""Regenerate pyshared_tools/stable_abi.txt, the stable-ABI table the abi3 check reads.
+"""Regenerate pyshared_tools/stable_abi.table, the stable-ABI table the abi3 check reads.
 
     python3 -m pyshared_tools.stable_abi_generate [PATH]
 
@@ -13,7 +13,7 @@ what the installed abi3info gives).
 import os
 import sys
 
-TABLE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stable_abi.txt")
+TABLE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stable_abi.table")
 
 HEADER = """\
 # CPython's stable ABI: the function and data symbols of Misc/stable_abi.toml,

@@ -4,7 +4,7 @@
 RUNTIME_PACKAGES="python3 python3-debian python3-jinja2 python3-packaging python3-sh python3-pyelftools
     python3-tqdm python3-lz4 gcc libc6-dev python3-dev dpkg-dev patchelf python3-pip"
 # Not in Debian: abi3info carries CPython's stable ABI list (Misc/stable_abi.toml);
-# the tests compare pyshared_tools/stable_abi.txt, which the tool reads, with
+# the tests compare pyshared_tools/stable_abi.table, which the tool reads, with
 # what it gives (setup.cfg's extra "regenerate" names it too).  Pinned: a new
 # release changes the table only when someone regenerates it on purpose.
 PYPI_PACKAGES="abi3info==2026.9.25"

@@ -186,11 +186,11 @@ def test_stable_abi_check_as_a_function():
 
 
 def test_the_shipped_stable_abi_table_is_what_the_installed_abi3info_gives(tmp_path):
-    """pyshared_tools/stable_abi.txt is stable_abi_generate's output from the installed
+    """pyshared_tools/stable_abi.table is stable_abi_generate's output from the installed
     abi3info, byte for byte: when this fails, run python3 -m pyshared_tools.stable_abi_generate."""
     from pyshared_tools import stable_abi_generate
 
-    shipped = (CHECKOUT / "pyshared_tools/stable_abi.txt").read_bytes()
+    shipped = (CHECKOUT / "pyshared_tools/stable_abi.table").read_bytes()
     assert stable_abi_generate.render().encode() == shipped
     output = tmp_path / "table.txt"
     command = [PYTHON, "-m", "pyshared_tools.stable_abi_generate", str(output)]
@@ -237,7 +237,7 @@ def test_a_missing_stable_abi_table_is_one_error_line(make_source, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(CHECKOUT / "bin", copy / "bin")
     shutil.copytree(CHECKOUT / "pyshared_tools", copy / "pyshared_tools",
-                    ignore=shutil.ignore_patterns("stable_abi.txt", "__pycache__"))
+                    ignore=shutil.ignore_patterns("stable_abi.table", "__pycache__"))
     src = make_source(source_fields=FIELDS)
     src.extension(f"{SITE}/foo/_speed.abi3.so", limited_api=LIMITED_311)
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
@@ -248,7 +248,7 @@ def test_a_missing_stable_abi_table_is_one_error_line(make_source, tmp_path):
     assert result.returncode == 1
     assert result.stderr == (
         "dh_pyshared: error: cannot read the stable-ABI table (No such file or directory), "
-        f"{copy}/pyshared_tools/stable_abi.txt, reinstall dh-pyshared\n"
+        f"{copy}/pyshared_tools/stable_abi.table, reinstall dh-pyshared\n"
     )
     assert snapshot(src.tree()) == before
 

@@ -85,7 +85,7 @@ def test_the_tool_package_installs_in_debian_places(tool):
     sources = CHECKOUT / "pyshared_tools"
     assert packaged == {p.relative_to(sources).as_posix() for p in (*sources.glob("*.py"),
                                                                    *sources.glob("archive/*.py"))}
-    assert files[f"{library}/stable_abi.txt"][0] == "-rw-r--r--"
+    assert files[f"{library}/stable_abi.table"][0] == "-rw-r--r--"
     templates = {Path(p).name for p in files if p.startswith("/usr/share/dh-pyshared/templates/")}
     assert templates == {p.name for p in (CHECKOUT / "templates").iterdir()} - {"README.md"}
     for path in ("/usr/share/man/man1/dh_pyshared.1.gz", "/usr/share/man/man1/pyshared-scan.1.gz",
@@ -163,8 +163,8 @@ def test_the_packaged_abi3_check_needs_no_abi3info(tool_root, make_source):
     """The packaged dh_pyshared, with abi3info not importable, reads the stable ABI
     from its private library: a violation is refused, a clean module passes."""
     command = tool_root / "usr/bin/dh_pyshared"
-    shipped = tool_root / "usr/share/dh-pyshared/pyshared_tools/stable_abi.txt"
-    assert shipped.read_bytes() == (CHECKOUT / "pyshared_tools/stable_abi.txt").read_bytes()
+    shipped = tool_root / "usr/share/dh-pyshared/pyshared_tools/stable_abi.table"
+    assert shipped.read_bytes() == (CHECKOUT / "pyshared_tools/stable_abi.table").read_bytes()
     wrapper = ("import runpy, sys\nsys.modules['abi3info'] = None\n"
                "sys.argv[:] = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\n")
     src = make_source(source_fields="X-Python3-Version: >= 3.11\n")

@@ -39,8 +39,8 @@ def test_pip_install_puts_a_working_dh_pyshared_on_path(tmp_path):
     location = subprocess.run([str(venv / "bin/python3"), "-c", probe], capture_output=True, text=True,
                               check=True, cwd=tmp_path).stdout
     assert location.startswith(str(venv)), f"imported from {location}, not the venv: {sys.path}"
-    table = Path(location.strip()).parent / "stable_abi.txt"
-    assert table.read_bytes() == (CHECKOUT / "pyshared_tools/stable_abi.txt").read_bytes()
+    table = Path(location.strip()).parent / "stable_abi.table"
+    assert table.read_bytes() == (CHECKOUT / "pyshared_tools/stable_abi.table").read_bytes()
     no_abi3info = subprocess.run([str(venv / "bin/python3"), "-c", "import abi3info"], capture_output=True,
                                  cwd=tmp_path)
     assert no_abi3info.returncode == 1, "abi3info is installed: it is a regeneration-time need only"
