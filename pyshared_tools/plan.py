@@ -193,9 +193,9 @@ def _extension(inventory, context, module):
     if init.outcome == "error":
         raise AbiError(init.what, where, init.todo)
     tag_text = parsed.tag_text
-    if tag_text and tag_text.split("-", 1)[0] == "abi3":
-        return Extension(None, name, facts)
     resolver = context.resolver
+    if tags.stable_abi_tag(tag_text):
+        return Extension(None, _stable_abi_name(context, name), facts)
     if tag_text and tag_text.startswith("cpython-"):
         version = resolver.version_of_tag(tag_text)
         if f".{tag_text}.so" in resolver.imported_suffixes(version):
@@ -208,8 +208,28 @@ def _extension(inventory, context, module):
     else:
         version = module.version or _untagged_version(context, module, inventory)
     if version == "abi3":
-        return Extension(None, f"{module_name}.abi3.so", facts)
+        # --tag abi3 (abi3t): the name the maintainer asked for, which every version must import.
+        tag = resolver.stable_abi_tag
+        tags.check_stable_abi_tag(tag, context.supported_versions(), resolver.imported_suffixes)
+        return Extension(None, module_name + tag.suffix, facts)
     return Extension(version, module_name + resolver.suffix_for(version), facts)
+
+
+def _stable_abi_name(context, name):
+    """foo.abi3.so becomes foo.abi3-<multiarch>.so (abi3t likewise) where every
+    supported version imports that name (Debian 3.13 and later, as unstable's
+    dh_python3 renames it): the file then carries the architecture, as
+    Multi-Arch: same needs; substvars raises the Depends lower bound to the
+    first version importing it (checks.stable_abi_needs)."""
+    resolver = context.resolver
+    qualified = tags.qualified_stable_abi_name(name, resolver.host_multiarch())
+    if qualified is None:
+        return name
+    suffix = qualified[qualified.index(".") :]
+    versions = context.supported_versions()
+    if versions and all(suffix in resolver.imported_suffixes(version) for version in versions):
+        return qualified
+    return name
 
 
 def _untagged_version(context, module, inventory):

@@ -12,9 +12,9 @@ import json
 import shutil
 
 import pytest
-from conftest import MULTIARCH
+from conftest import MULTIARCH, SourcePackage
 from helpers.interpreters import EXTENSION_SOURCE
-from helpers.unstable import VERSIONS, include_dir, unpack
+from helpers.unstable import VERSIONS, copy_tool, include_dir, unpack
 
 from pyshared_tools import tags
 
@@ -104,3 +104,45 @@ def test_the_real_interpreter_imports_exactly_the_row(unstable, version, candida
     shutil.copy(built, unstable.path(f"{directory}/foo{suffix}"))
     imported = import_variant(unstable, version, directory) is not None
     assert imported == (suffix in tags.table_suffixes(version, MULTIARCH))
+
+
+def test_one_upstream_install_per_version_gives_one_shared_directory(unstable):
+    """What unstable ships: both tags and foo.abi3-<multiarch>.so side by side, each
+    interpreter importing its own build, Depends bounded to 3.14 and 3.15."""
+    tool = copy_tool(unstable)
+    src = SourcePackage(unstable.path("/tmp/src"))
+    tree = "/tmp/src/debian/python3-demo"
+    stable = build(
+        unstable,
+        (3, 14),
+        "_stable",
+        "/tmp/build-abi3/_stable.abi3.so",
+        "abi3",
+        defines=["Py_LIMITED_API=0x030d0000"],
+    )
+    for version, name in (((3, 14), f"_speed.cpython-314-{MULTIARCH}.so"), ((3, 15), "_speed.so")):
+        site = f"{tree}/usr/lib/{python(version)}/site-packages/demo"
+        build(unstable, version, "_speed", f"{site}/{name}", python(version))
+        unstable.path(f"{site}/{name}.c").unlink()
+        unstable.path(f"{site}/__init__.py").write_text("")
+        shutil.copy(stable, unstable.path(f"{site}/_stable.abi3.so"))
+    unstable.run("env", "-C", "/tmp/src", tool, "--strict")
+    shared = src.tree() / "usr/lib/python3/dist-packages/demo"
+    assert sorted(path.name for path in shared.iterdir()) == [
+        "__init__.py",
+        f"_speed.cpython-314-{MULTIARCH}.so",
+        f"_speed.cpython-315-{MULTIARCH}.so",
+        f"_stable.abi3-{MULTIARCH}.so",
+    ]
+    assert sorted(path.name for path in (src.tree() / "usr/lib").iterdir()) == ["python3"]
+    assert src.substvars() == "pyshared:Depends=python3 (>= 3.14~), python3 (<< 3.16), python3:any\n"
+    shutil.copytree(shared, unstable.path("/usr/lib/python3/dist-packages/demo"))
+    for version in VERSIONS:
+        script = "import demo._speed as s, demo._stable as a; print(s.__file__, s.variant, a.__file__)"
+        speed, variant, stable_file = unstable.run(python(version), "-c", script).stdout.split()
+        assert (
+            speed
+            == f"/usr/lib/python3/dist-packages/demo/_speed.cpython-{version[0]}{version[1]}-{MULTIARCH}.so"
+        )
+        assert variant == python(version)
+        assert stable_file == f"/usr/lib/python3/dist-packages/demo/_stable.abi3-{MULTIARCH}.so"
