@@ -112,6 +112,7 @@ def _context(options, control, facts):
         query=not options.tags,
     )
     architectures = {package.name: package.architecture for package in control.packages}
+    multi_arch = {package.name: package.fields.get("Multi-Arch", "").strip() for package in control.packages}
     return Context(
         shared_dir=options.shared_dir,
         resolver=resolver,
@@ -122,4 +123,5 @@ def _context(options, control, facts):
         host_arch=lambda: facts.host_arch,
         package_architecture=architectures.get,
         fix_libpython=options.fix_libpython,
+        multi_arch=multi_arch.get,
     )

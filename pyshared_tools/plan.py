@@ -53,6 +53,7 @@ class Context:
         "fix_libpython",
         "host_arch",
         "inspect",
+        "multi_arch",
         "package_architecture",
         "resolver",
         "shared_dir",
@@ -71,6 +72,7 @@ class Context:
         host_arch=lambda: None,
         package_architecture=lambda package: None,
         fix_libpython=False,
+        multi_arch=lambda package: None,
     ):
         self.shared_dir = shared_dir  # str
         self.resolver = resolver  # tags.SuffixResolver
@@ -81,6 +83,7 @@ class Context:
         self.host_arch = host_arch  # callable -> DEB_HOST_ARCH
         self.package_architecture = package_architecture  # callable(package) -> Architecture field
         self.fix_libpython = fix_libpython
+        self.multi_arch = multi_arch  # callable(package) -> Multi-Arch field, or None
 
 
 class Decisions:
