@@ -1,9 +1,10 @@
 """Debian unstable as it is today: python3.14 (the default) and python3.15 in one root.
 
 One cached debootstrap root (chroot.base_tarball) serves every unstable test:
-both interpreters with their headers (python3-all-dev), gcc, dpkg-dev, and the
+both interpreters with their headers (python3-all-dev), gcc, dpkg-dev, the
 libraries dh_pyshared runs with (unstable's python3-debian, -jinja2,
--pyelftools, -sh, -tqdm), so the tool itself runs there from the checkout.
+-pyelftools, -sh, -tqdm, -lz4), so the tool itself runs there from the
+checkout, and what building its .deb takes (debhelper 14, dh-python, lintian).
 Keep the include list one tuple: each list is a tarball of its own.
 """
 
@@ -22,6 +23,16 @@ UNSTABLE_PACKAGES = (
     "python3-pyelftools",
     "python3-sh",
     "python3-tqdm",
+    "python3-lz4",
+    # What building packages there takes (tests/test_unstable_build.py): unstable's
+    # debhelper 14, dh-python and lintian.  debootstrap resolves no virtual package:
+    # lintian's libnet-ssleay-perl needs perl-openssl-abi-3, which perl-openssl-defaults provides.
+    "build-essential",
+    "debhelper",
+    "dh-python",
+    "fakeroot",
+    "lintian",
+    "perl-openssl-defaults",
 )
 VERSIONS = ((3, 14), (3, 15))
 CHECKOUT = Path(__file__).resolve().parents[2]
