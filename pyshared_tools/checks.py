@@ -24,7 +24,7 @@ import re
 from collections import namedtuple
 
 from .errors import PysharedError
-from .tags import version_text
+from .tags import split_module_filename, stable_abi_since, stable_abi_tag, version_text
 
 CHECKS = ("architecture", "init-function", "libpython", "stable-abi")
 OUTCOMES = ("pass", "warning", "fixed", "not-applicable", "error")
@@ -212,7 +212,8 @@ STABLE_ABI_START = (3, 2)
 def stable_abi_needs(name, facts, symbols=None):
     """The lowest Python version on which the abi3 extension file `name` loads,
     or None when its symbols cannot be read (not ELF, or not parsed because it
-    exports no init function): then the caller assumes the lowest supported version.
+    exports no init function) and its name says nothing more: then the caller
+    assumes the lowest supported version.
 
     That is the highest version that added one of the stable-ABI symbols it
     imports, at least 3.2.  Weak references are optional and do not count;
@@ -224,16 +225,20 @@ def stable_abi_needs(name, facts, symbols=None):
     (struct layouts, the module slots a newer Python adds) is not seen, so the
     bound may be lower than the value the build asked for.  `name` is the
     extension's final file name: a name that only newer interpreters import
-    (Debian unstable's .abi3-<multiarch>.so, imported from 3.13 on) is to
-    raise the bound here, the one place that computes it.
+    raises the bound to the first of them (tags.stable_abi_since: Debian's
+    .abi3-<multiarch>.so from 3.13 on, .abi3t.so from 3.15 on), even when the
+    symbols cannot be read.
     """
+    parsed = split_module_filename(name)
+    tag = stable_abi_tag(parsed.tag_text) if parsed else None
+    named = (stable_abi_since(tag) if tag else None) or STABLE_ABI_START
     if facts is None or not facts.init_functions:
-        return None
+        return None if named <= STABLE_ABI_START else named
     if symbols is None:
         symbols = stable_abi_symbols()
     optional = set(facts.weak_imports)
     added = [symbols[s] for s in facts.python_imports if s in symbols and s not in optional]
-    return max([STABLE_ABI_START, *added])
+    return max([STABLE_ABI_START, named, *added])
 
 
 def prediction(links_libpython, host):

@@ -120,6 +120,7 @@ def _context(options, control, facts):
         query=not options.tags,
     )
     architectures = {package.name: package.architecture for package in control.packages}
+    multi_arch = {package.name: package.fields.get("Multi-Arch", "").strip() for package in control.packages}
     return Context(
         shared_dir=options.shared_dir,
         resolver=resolver,
@@ -131,4 +132,5 @@ def _context(options, control, facts):
         package_architecture=architectures.get,
         fix_libpython=options.fix_libpython,
         exclude=options.exclude,
+        multi_arch=multi_arch.get,
     )

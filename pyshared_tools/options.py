@@ -173,8 +173,8 @@ OPTION_TABLE = (
         metavar="TAG",
         group=TOOL_GROUP,
         help=(
-            "Use the ABI tag TAG (for example cpython-311-x86_64-linux-gnu or abi3) instead of "
-            "asking the installed interpreters which tags they import; "
+            "Use the ABI tag TAG (for example cpython-311-x86_64-linux-gnu, abi3, or abi3t from "
+            "Python 3.15 on) instead of asking the installed interpreters which tags they import; "
             "repeat the option for several tags."
         ),
     ),

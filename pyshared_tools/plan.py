@@ -55,6 +55,7 @@ class Context:
         "fix_libpython",
         "host_arch",
         "inspect",
+        "multi_arch",
         "package_architecture",
         "resolver",
         "shared_dir",
@@ -74,6 +75,7 @@ class Context:
         package_architecture=lambda package: None,
         fix_libpython=False,
         exclude=(),
+        multi_arch=lambda package: None,
     ):
         self.shared_dir = shared_dir  # str
         self.resolver = resolver  # tags.SuffixResolver
@@ -84,6 +86,7 @@ class Context:
         self.host_arch = host_arch  # callable -> DEB_HOST_ARCH
         self.package_architecture = package_architecture  # callable(package) -> Architecture field
         self.fix_libpython = fix_libpython
+        self.multi_arch = multi_arch  # callable(package) -> Multi-Arch field, or None
         self.exclude = tuple(exclude)  # -X items: a path containing one is left alone
 
     def excluded(self, *paths):
@@ -210,9 +213,9 @@ def _extension(inventory, context, module, excluded=False):
     if init.outcome == "error" and not excluded:
         raise AbiError(init.what, where, init.todo)
     tag_text = parsed.tag_text
-    if tag_text and tag_text.split("-", 1)[0] == "abi3":
-        return Extension(None, name, facts)
     resolver = context.resolver
+    if tags.stable_abi_tag(tag_text):
+        return Extension(None, _stable_abi_name(context, name), facts)
     if tag_text and tag_text.startswith("cpython-"):
         version = resolver.version_of_tag(tag_text)
         if f".{tag_text}.so" in resolver.imported_suffixes(version):
@@ -225,8 +228,28 @@ def _extension(inventory, context, module, excluded=False):
     else:
         version = module.version or _untagged_version(context, module, inventory)
     if version == "abi3":
-        return Extension(None, f"{module_name}.abi3.so", facts)
+        # --tag abi3 (abi3t): the name the maintainer asked for, which every version must import.
+        tag = resolver.stable_abi_tag
+        tags.check_stable_abi_tag(tag, context.supported_versions(), resolver.imported_suffixes)
+        return Extension(None, module_name + tag.suffix, facts)
     return Extension(version, module_name + resolver.suffix_for(version), facts)
+
+
+def _stable_abi_name(context, name):
+    """foo.abi3.so becomes foo.abi3-<multiarch>.so (abi3t likewise) where every
+    supported version imports that name (Debian 3.13 and later, as unstable's
+    dh_python3 renames it): the file then carries the architecture, as
+    Multi-Arch: same needs; substvars raises the Depends lower bound to the
+    first version importing it (checks.stable_abi_needs)."""
+    resolver = context.resolver
+    qualified = tags.qualified_stable_abi_name(name, resolver.host_multiarch())
+    if qualified is None:
+        return name
+    suffix = qualified[qualified.index(".") :]
+    versions = context.supported_versions()
+    if versions and all(suffix in resolver.imported_suffixes(version) for version in versions):
+        return qualified
+    return name
 
 
 def _untagged_version(context, module, inventory):

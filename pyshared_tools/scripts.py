@@ -288,6 +288,11 @@ def script_data(plan, shared_dir, version, legacy, dh_python3=False):
     """Everything the templates need for one package."""
     return {
         "package": plan.package,
+        # What the scripts name the package by: a Multi-Arch: same package is
+        # qualified (python3-foo:amd64), as dh_python3 writes it, or
+        # dpkg-query and py3compile fail once two architectures are installed.
+        "package_instance": plan.package + plan.architecture_qualifier,
+        "multi_arch_same": bool(plan.architecture_qualifier),
         "compile_blocks": compile_blocks(plan, shared_dir, dh_python3),
         "switches": [
             {"path": path, "old_target": target, "prior_version": f"{version}~"}

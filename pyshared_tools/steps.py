@@ -56,6 +56,7 @@ class Action(
 class Plan:
     __slots__ = (
         "actions",
+        "architecture_qualifier",
         "checks",
         "extensions",
         "final_paths",
@@ -83,6 +84,8 @@ class Plan:
         python2_modules=False,
     ):
         self.package = package  # str
+        # ":amd64" for a Multi-Arch: same package (its scripts name it so), else ""
+        self.architecture_qualifier = ""
         self.root = root  # str
         self.actions = [] if actions is None else actions
         self.warnings = [] if warnings is None else warnings
@@ -161,6 +164,9 @@ def build_plan(inventory, context):
             actions.append(Action("symlink", dest, target=_rebased(placement.module, dest)))
     checked = {d: p for d, p in chosen.items() if not p.excluded}
     plan.checks = _check_extensions(inventory, context, checked, plan.warnings)
+    if (context.multi_arch(inventory.package) or "").strip() == "same":
+        plan.architecture_qualifier = f":{context.host_arch()}"
+        plan.warnings += _multi_arch_same_problems(inventory, context, chosen)
     actions += _libpython_fixes(chosen, plan.checks)
 
     removals = []
@@ -264,6 +270,49 @@ def _check_extensions(inventory, context, chosen, warnings):
                 warnings.append(f"{result.what}, {where}, {result.todo}")
         results[dest] = found
     return results
+
+
+def _multi_arch_same_problems(inventory, context, chosen):
+    """Multi-Arch: same: every architecture's build installs the same paths, so
+    each architecture-dependent file placed must carry the triplet in its name:
+    an extension without it (untagged, plain abi3, a tag without the triplet)
+    or any other ELF file collides with another architecture's."""
+    multiarch = context.resolver.host_multiarch()
+    problems = []
+    for dest, placement in sorted(chosen.items()):
+        module = placement.module
+        if isinstance(module, KeptLink):
+            continue
+        where = f"/{dest} in {inventory.package}"
+        if placement.extension is not None:
+            parsed = split_module_filename(placement.extension.name)
+            tag_text = parsed.tag_text if parsed else None
+            if tag_text == multiarch or (tag_text or "").endswith(f"-{multiarch}"):
+                continue
+            problems.append(
+                f"extension without the architecture triplet {multiarch} in its name in a "
+                f"Multi-Arch: same package, {where}, let dh_pyshared name it (no --tag abi3, or a "
+                "--tag with the triplet) or drop Multi-Arch: same"
+            )
+        elif not dest.endswith(".py") and _is_elf(os.path.join(inventory.root, module.source)):
+            problems.append(
+                f"ELF file in a path without the architecture in a Multi-Arch: same package, {where}, "
+                f"install it below /usr/lib/{multiarch} or drop Multi-Arch: same"
+            )
+    return problems
+
+
+def _is_elf(path):
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return False
+        return os.read(descriptor, 4) == b"\x7fELF"
+    finally:
+        os.close(descriptor)
 
 
 def _tag_multiarch(name):

@@ -16,16 +16,20 @@ from pyshared_tools.errors import ExternalToolError, TagError
 
 _MULTIARCH = r"[a-z0-9_]+(?:-[a-z0-9_]+)+"
 _CPYTHON_TAG = re.compile(rf"cpython-(?P<digits>\d+)(?P<flags>t?d?m?u?)(?:-(?P<multiarch>{_MULTIARCH}))?")
-_ABI3_TAG = re.compile(rf"abi3(?:-(?P<multiarch>{_MULTIARCH}))?")
+# abi3t: the stable ABI of free-threaded builds (PEP 803), imported from 3.15 on.
+_ABI3_TAG = re.compile(rf"abi3(?P<flags>t?)(?:-(?P<multiarch>{_MULTIARCH}))?")
 _TAG_SHAPE = re.compile(r"[A-Za-z0-9_-]+")
 # What an interpreter may answer as an import suffix: each becomes the end of a file name.
 _SUFFIX_SHAPE = re.compile(r"(?:\.[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*)?\.so|module\.so")
 _PYTHON2 = (2, 7)
-_TAG_SYNTAX = "cpython-<major><minor>[flags][-<multiarch>] or abi3, e.g. cpython-311-x86_64-linux-gnu"
+_TAG_SYNTAX = "cpython-<major><minor>[flags][-<multiarch>], abi3 or abi3t, e.g. cpython-311-x86_64-linux-gnu"
 
 # Debian CPython's importlib EXTENSION_SUFFIXES, in lookup order, per range of
-# versions (first, last).  Debian disabled multiarch in 3.2; 3.3-3.7 carry the
-# pymalloc 'm' flag; Debian 3.13 added '.abi3-<multiarch>.so' after '.abi3.so'.
+# versions (first, last), each row measured on the real interpreter
+# (tests/test_tags.py, tests/test_unstable.py): Debian disabled multiarch in
+# 3.2; 3.3-3.7 carry the pymalloc 'm' flag; Debian 3.13 added
+# '.abi3-<multiarch>.so' after '.abi3.so'; 3.15 looks it up before '.abi3.so'
+# and adds abi3t, the stable ABI of free-threaded builds, after both.
 _SUFFIX_RULES = (
     ((2, 7), (2, 7), (".{multiarch}.so", ".so", "module.so")),
     ((3, 2), (3, 2), (".cpython-{digits}mu.so", ".abi3.so", ".so")),
@@ -33,8 +37,20 @@ _SUFFIX_RULES = (
     ((3, 8), (3, 12), (".cpython-{digits}-{multiarch}.so", ".abi3.so", ".so")),
     (
         (3, 13),
-        (3, math.inf),
+        (3, 14),
         (".cpython-{digits}-{multiarch}.so", ".abi3.so", ".abi3-{multiarch}.so", ".so"),
+    ),
+    (
+        (3, 15),
+        (3, math.inf),
+        (
+            ".cpython-{digits}-{multiarch}.so",
+            ".abi3-{multiarch}.so",
+            ".abi3.so",
+            ".abi3t-{multiarch}.so",
+            ".abi3t.so",
+            ".so",
+        ),
     ),
 )
 
@@ -72,7 +88,7 @@ class Tag(
 
     def __str__(self):
         if self.impl == "abi3":
-            text = "abi3"
+            text = f"abi3{self.flags}"
         else:
             major, minor = self.version
             text = f"cpython-{major}{minor}{self.flags}"
@@ -103,12 +119,39 @@ def parse_tag(text, origin="--tag"):
         suggestion = text.removesuffix(".so").rpartition(".")[2]
         raise _refusal(text, origin, "it is a file name suffix", f"write {origin} {suggestion}")
     if abi3 := _ABI3_TAG.fullmatch(text):
-        return Tag("abi3", None, "", abi3["multiarch"])
+        return Tag("abi3", None, abi3["flags"], abi3["multiarch"])
     cpython = _CPYTHON_TAG.fullmatch(text)
     version, reason = _cpython_version(cpython["digits"]) if cpython else (None, None)
     if version is None:
         raise _refusal(text, origin, reason)
     return Tag("cpython", version, cpython["flags"], cpython["multiarch"])
+
+
+def stable_abi_tag(tag_text):
+    """The Tag of a stable-ABI name ('abi3', 'abi3t-x86_64-linux-gnu'), else None."""
+    abi3 = _ABI3_TAG.fullmatch(tag_text or "")
+    return Tag("abi3", None, abi3["flags"], abi3["multiarch"]) if abi3 else None
+
+
+def stable_abi_since(tag):
+    """The first Debian CPython version that imports the stable-ABI `tag`'s
+    suffix, from the table: (3, 2) for abi3, (3, 13) for abi3-<multiarch>,
+    (3, 15) for abi3t and abi3t-<multiarch>; None if no version does."""
+    multiarch = tag.multiarch or ""  # the plain names do not contain it
+    for first, _last, _templates in _SUFFIX_RULES:
+        if first >= (3, 2) and tag.suffix in table_suffixes(first, multiarch):
+            return first
+    return None
+
+
+def qualified_stable_abi_name(name, multiarch):
+    """'foo.abi3-x86_64-linux-gnu.so' for 'foo.abi3.so' (abi3t likewise); None
+    for any other name."""
+    parsed = split_module_filename(name)
+    tag = stable_abi_tag(parsed.tag_text) if parsed else None
+    if tag is None or tag.multiarch:
+        return None
+    return parsed.stem + tag._replace(multiarch=multiarch).suffix
 
 
 def _cpython_version(digits):
@@ -274,7 +317,12 @@ class SuffixResolver:
 
     @property
     def abi3_requested(self):
-        return any(tag.impl == "abi3" for tag in self._tags)
+        return self.stable_abi_tag is not None
+
+    @property
+    def stable_abi_tag(self):
+        """The --tag abi3 or --tag abi3t given, else None."""
+        return next((tag for tag in self._tags if tag.impl == "abi3"), None)
 
     def tagged_versions(self):
         return sorted(self._tag_by_version)
@@ -323,9 +371,11 @@ class SuffixResolver:
         if tag.impl == "abi3":
             if tag.multiarch:
                 raise TagError(
-                    f"--tag {tag} names a suffix only Python 3.13 and later import",
+                    f"--tag {tag} names a suffix only Python {version_text(stable_abi_since(tag))} "
+                    "and later import, which dh_pyshared gives a stable-ABI extension by itself "
+                    "where every supported version imports it",
                     None,
-                    "write --tag abi3",
+                    f"write --tag abi3{tag.flags}, or drop --tag",
                 )
             return
         imported = table_suffixes(tag.version, self.host_multiarch())
@@ -339,6 +389,20 @@ class SuffixResolver:
 
 def _unique(items):
     return list(dict.fromkeys(items))
+
+
+def check_stable_abi_tag(tag, versions, imported_suffixes):
+    """TagError unless every one of `versions` imports the --tag `tag` (abi3t
+    names a suffix only 3.15 and later import)."""
+    for version in versions:
+        imported = imported_suffixes(version)
+        if tag.suffix not in imported:
+            raise TagError(
+                f"--tag {tag} names no suffix Python {version_text(version)} imports",
+                f"it imports {', '.join(imported)}",
+                f"write --tag abi3, or build only for Python {version_text(stable_abi_since(tag))} "
+                "and later (X-Python3-Version)",
+            )
 
 
 def _tags_by_version(tags):

@@ -12,9 +12,10 @@ PYPI_PACKAGES="abi3info==2026.9.25"
 # and installing the example into a throwaway bookworm root.
 PACKAGING_PACKAGES="build-essential debhelper dh-python fakeroot lintian debootstrap ca-certificates"
 # apache2, mod_wsgi and libpython3.11: the hosts tests/test_hosts.py loads extensions in.
+# gcc-multilib: tests/test_multiarch_install.py builds an i386 extension with gcc -m32.
 TEST_PACKAGES="python3-pytest python3-hypothesis python3-venv python3-pip
     hyperfine piuparts shellcheck apache2 libapache2-mod-wsgi-py3 libpython3.11 python3.11-dbg
-    apt-utils python3-zstandard"
+    apt-utils python3-zstandard gcc-multilib"
 
 install_dependencies() {
     install_debian_packages "$1"

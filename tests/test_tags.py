@@ -25,9 +25,12 @@ from pyshared_tools.tags import (
     ModuleFileName,
     SuffixResolver,
     Tag,
+    check_stable_abi_tag,
     parse_tag,
+    qualified_stable_abi_name,
     query_interpreters,
     split_module_filename,
+    stable_abi_since,
     table_suffixes,
 )
 
@@ -40,6 +43,8 @@ VERIFIED_SUFFIXES = {
     (3, 9): [".cpython-39-{m}.so", ".abi3.so", ".so"],
     (3, 11): [".cpython-311-{m}.so", ".abi3.so", ".so"],
     (3, 13): [".cpython-313-{m}.so", ".abi3.so", ".abi3-{m}.so", ".so"],
+    (3, 14): [".cpython-314-{m}.so", ".abi3.so", ".abi3-{m}.so", ".so"],
+    (3, 15): [".cpython-315-{m}.so", ".abi3-{m}.so", ".abi3.so", ".abi3t-{m}.so", ".abi3t.so", ".so"],
 }
 
 REAL_FACTS_SCRIPT = """\
@@ -142,6 +147,9 @@ TAG_TABLE = [
     ("cpython-313t-x86_64-linux-gnu", Tag("cpython", (3, 13), "t", AMD64)),
     ("abi3", Tag("abi3", None, "", None)),
     ("abi3-x86_64-linux-gnu", Tag("abi3", None, "", AMD64)),
+    ("abi3t", Tag("abi3", None, "t", None)),
+    ("abi3t-x86_64-linux-gnu", Tag("abi3", None, "t", AMD64)),
+    ("abi3t-aarch64-linux-gnu", Tag("abi3", None, "t", ARM64)),
 ]
 
 
@@ -175,6 +183,9 @@ PARSE_ERRORS = [
     ("pypy39-pp73", "is not an ABI tag"),
     ("x86_64-linux-gnu", "is not an ABI tag"),
     ("abi4", "is not an ABI tag"),
+    ("abi3tt", "is not an ABI tag"),
+    ("abi3d", "is not an ABI tag"),
+    (".abi3t.so", "write --tag abi3t"),
     ("", "is not an ABI tag"),
 ]
 
@@ -291,6 +302,40 @@ TABLE = [
             ".so",
         ],
     ),
+    (
+        (3, 14),
+        AMD64,
+        [
+            ".cpython-314-x86_64-linux-gnu.so",
+            ".abi3.so",
+            ".abi3-x86_64-linux-gnu.so",
+            ".so",
+        ],
+    ),
+    (
+        (3, 15),
+        AMD64,
+        [
+            ".cpython-315-x86_64-linux-gnu.so",
+            ".abi3-x86_64-linux-gnu.so",
+            ".abi3.so",
+            ".abi3t-x86_64-linux-gnu.so",
+            ".abi3t.so",
+            ".so",
+        ],
+    ),
+    (
+        (3, 16),
+        ARM64,
+        [
+            ".cpython-316-aarch64-linux-gnu.so",
+            ".abi3-aarch64-linux-gnu.so",
+            ".abi3.so",
+            ".abi3t-aarch64-linux-gnu.so",
+            ".abi3t.so",
+            ".so",
+        ],
+    ),
 ]
 
 
@@ -303,7 +348,7 @@ def test_table_suffixes(version, multiarch, suffixes):
     assert table_suffixes(version, multiarch) == suffixes
 
 
-@pytest.mark.parametrize("version", [(2, 7), (3, 9), (3, 11), (3, 13)])
+@pytest.mark.parametrize("version", sorted(VERIFIED_SUFFIXES))
 def test_table_agrees_with_verified_facts(version):
     assert table_suffixes(version, AMD64) == verified_suffixes(version, AMD64)
 
@@ -570,7 +615,10 @@ TAG_ERRORS = [
     (["cpython-37-x86_64-linux-gnu"], "write --tag cpython-37m-x86_64-linux-gnu"),
     (["cpython-38m-x86_64-linux-gnu"], "write --tag cpython-38-x86_64-linux-gnu"),
     (["cpython-39-x86_64-linux-gnu", "cpython-39"], "both name Python 3.9"),
-    (["abi3-x86_64-linux-gnu"], "write --tag abi3"),
+    (["abi3-x86_64-linux-gnu"], "only Python 3.13 and later import"),
+    (["abi3-x86_64-linux-gnu"], "write --tag abi3, or drop --tag"),
+    (["abi3t-x86_64-linux-gnu"], "only Python 3.15 and later import"),
+    (["abi3t-x86_64-linux-gnu"], "write --tag abi3t, or drop --tag"),
     ([".abi3.so"], "write --tag abi3"),
     (["cpython-27"], "CPython 2 never had ABI tags"),
 ]
@@ -581,6 +629,63 @@ def test_resolver_refuses_tags_the_interpreter_does_not_import(tags, message):
     with pytest.raises(TagError) as caught:
         SuffixResolver(tags, lambda: AMD64, interpreter_path=forbid_spawning)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["abi3", "abi3t"])
+def test_resolver_names_the_stable_abi_tag_given(text):
+    resolver = SuffixResolver(["cpython-315-x86_64-linux-gnu", text], lambda: AMD64)
+    assert resolver.abi3_requested
+    assert str(resolver.stable_abi_tag) == text
+    assert SuffixResolver(["cpython-315-x86_64-linux-gnu"], lambda: AMD64).stable_abi_tag is None
+
+
+STABLE_ABI_SINCE = [
+    ("abi3", (3, 2)),
+    ("abi3-x86_64-linux-gnu", (3, 13)),
+    ("abi3-aarch64-linux-gnu", (3, 13)),
+    ("abi3t", (3, 15)),
+    ("abi3t-x86_64-linux-gnu", (3, 15)),
+]
+
+
+@pytest.mark.parametrize(("text", "since"), STABLE_ABI_SINCE)
+def test_stable_abi_since_is_the_first_row_importing_it(text, since):
+    tag = parse_tag(text)
+    assert stable_abi_since(tag) == since
+    multiarch = tag.multiarch or AMD64
+    assert tag.suffix in table_suffixes(since, multiarch)
+    if since > (3, 2):
+        assert tag.suffix not in table_suffixes((since[0], since[1] - 1), multiarch)
+
+
+@pytest.mark.parametrize(
+    ("name", "qualified"),
+    [
+        ("foo.abi3.so", f"foo.abi3-{AMD64}.so"),
+        ("foo.abi3t.so", f"foo.abi3t-{AMD64}.so"),
+        (f"foo.abi3-{AMD64}.so", None),
+        (f"foo.cpython-315-{AMD64}.so", None),
+        ("foo.so", None),
+        ("foo.py", None),
+    ],
+)
+def test_qualified_stable_abi_name(name, qualified):
+    assert qualified_stable_abi_name(name, AMD64) == qualified
+
+
+def test_check_stable_abi_tag_refuses_a_version_that_does_not_import_it():
+    def imported(version):
+        return table_suffixes(version, AMD64)
+
+    check_stable_abi_tag(parse_tag("abi3t"), [(3, 15), (3, 16)], imported)
+    check_stable_abi_tag(parse_tag("abi3"), [(3, 11), (3, 14), (3, 15)], imported)
+    with pytest.raises(TagError) as caught:
+        check_stable_abi_tag(parse_tag("abi3t"), [(3, 14), (3, 15)], imported)
+    assert str(caught.value) == (
+        "--tag abi3t names no suffix Python 3.14 imports, it imports .cpython-314-x86_64-linux-gnu.so, "
+        ".abi3.so, .abi3-x86_64-linux-gnu.so, .so, write --tag abi3, or build only for Python 3.15 "
+        "and later (X-Python3-Version)"
+    )
 
 
 def test_resolver_looks_up_multiarch_only_when_needed():

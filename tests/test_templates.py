@@ -38,9 +38,13 @@ ARGUMENTS = {
 }
 
 
-def sample_data(names=("demo/__init__.py", "demo/core.py"), helpers=("python-support", "python-central")):
+def sample_data(
+    names=("demo/__init__.py", "demo/core.py"), helpers=("python-support", "python-central"), qualifier=""
+):
     return {
         "package": "python3-demo",
+        "package_instance": "python3-demo" + qualifier,
+        "multi_arch_same": bool(qualifier),
         "compile_blocks": [
             {"major": 3, "helper": "py3compile", "cleaner": "py3clean",
              "directories": ["/usr/lib/python3/dist-packages"], "private_directories": []},
@@ -117,15 +121,35 @@ def shellcheck(path, *extra):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("qualifier", ["", ":amd64"])
 @pytest.mark.parametrize("shell", ["sh", "dash", "bash"])
-def test_rendered_snippets_parse_and_pass_shellcheck(tmp_path, shell):
-    bodies = render_snippets(sample_data())
+def test_rendered_snippets_parse_and_pass_shellcheck(tmp_path, shell, qualifier):
+    bodies = render_snippets(sample_data(qualifier=qualifier))
     assert set(bodies) == {"preinst", "postinst", "prerm", "postrm"}
     for script, body in bodies.items():
         path = tmp_path / script
         path.write_text(script_text(body))
         subprocess.run([shell, "-n", str(path)], check=True)
         shellcheck(path)
+
+
+def test_a_multi_arch_same_package_is_named_with_its_architecture_everywhere():
+    """With two architectures installed, `dpkg-query -L python3-demo` and
+    `py3compile -p python3-demo` fail ("cannot get content of"); every command
+    naming the package names python3-demo:amd64, and no line starts with
+    py3compile (lintian's multi-arch-same-package-calls-pycompile)."""
+    bodies = render_snippets(sample_data(qualifier=":amd64"))
+    text = "".join(bodies.values())
+    words = [word for line in text.splitlines() for word in line.split()]
+    assert "python3-demo" not in words
+    commands = {line.split()[0] for line in text.splitlines() if "python3-demo:amd64" in line}
+    assert commands == {"dpkg-maintscript-helper", "command", "dpkg-query", "py3clean", "pyclean"}
+    assert not [line for line in text.splitlines() if line.lstrip().startswith(("py3compile", "pycompile"))]
+    plain = "".join(render_snippets(sample_data()).values())
+    qualified = plain.replace("python3-demo", "python3-demo:amd64")
+    for helper in ("py3compile", "pycompile"):
+        qualified = qualified.replace(f"\t\t\t{helper} ", f"\t\t\tcommand {helper} ")
+    assert qualified == text
 
 
 def test_snippets_have_no_trailing_blanks_and_end_in_one_newline():
