@@ -52,12 +52,9 @@ def merged(existing, script, body):
 
 
 def existing_text(package, script):
-    """The text of debian/<package>.<script>.debhelper, "" when there is none."""
-    try:
-        with open(snippet_path(package, script), encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return ""
+    """The text of debian/<package>.<script>.debhelper, "" when there is none; read
+    as a regular UTF-8 file, never through a link (files.read_text)."""
+    return files.read_text(snippet_path(package, script), missing_ok=True) or ""
 
 
 def planned_writes(package, bodies):

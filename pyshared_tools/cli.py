@@ -82,15 +82,15 @@ def run(argv, environ):
         print_plan(plans, outputs)
     if options.no_act:
         return 0
+    # debhelper's commands log themselves inside an override target, for --remaining-packages.
+    from .control import planned_logs, write_logs
+
+    logs = planned_logs(packages) if environ.get("DH_INTERNAL_OVERRIDE") else {}
     outputs_module.write_records(outputs)
     for plan in plans:
         apply(plan.root, plan.actions, journal_path(plan.package), options.verbose)
     outputs_module.write(outputs, plans)
-    if environ.get("DH_INTERNAL_OVERRIDE") and os.path.isfile("debian/control"):
-        # debhelper's commands log themselves inside an override target, for --remaining-packages.
-        from .control import write_log
-
-        write_log(packages)
+    write_logs(logs)
     return 0
 
 

@@ -2,7 +2,6 @@
 (``-p -N -a -i``, DH_INTERNAL_OPTIONS, Build-Profiles) as in Dh_Getopt.pm."""
 
 import functools
-import os
 import re
 from collections import namedtuple
 from types import MappingProxyType
@@ -204,10 +203,8 @@ def compat_level(control: Control) -> int | None:
         match = COMPAT_BUILD_DEPENDS.search(control.source.get(field, ""))
         if match:
             return int(match.group(1))
-    try:
-        with open(COMPAT_PATH, encoding="utf-8", errors="replace") as handle:
-            text = handle.read(4096)
-    except OSError:
+    text = files.read_text(COMPAT_PATH, limit=4096, missing_ok=True)
+    if text is None:
         return None
     match = re.match(r"\s*(\d+)", text)
     return int(match.group(1)) if match else None
@@ -219,21 +216,26 @@ def debhelper_log_path(package: str) -> str:
 
 def logged(package: str) -> bool:
     """Whether debian/PACKAGE.debhelper.log lists dh_pyshared (--remaining-packages)."""
-    try:
-        with open(debhelper_log_path(package), encoding="utf-8", errors="replace") as handle:
-            return any(line.rstrip("\n") == TOOL_NAME for line in handle)
-    except (FileNotFoundError, NotADirectoryError):
-        return False
+    text = files.read_text(debhelper_log_path(package), missing_ok=True)
+    return text is not None and TOOL_NAME in text.splitlines()
 
 
-def write_log(packages) -> None:
-    """As debhelper's END block inside an override target: append our name to each log."""
+def planned_logs(packages) -> dict[str, str]:
+    """As debhelper's END block inside an override target, our name appended to each
+    package's log: {path: new text}, every log read (a regular UTF-8 file) before any change."""
+    writes = {}
     for package in packages:
-        fd = os.open(
-            debhelper_log_path(package), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644
-        )
-        with os.fdopen(fd, "a", encoding="utf-8") as handle:
-            handle.write(TOOL_NAME + "\n")
+        path = debhelper_log_path(package)
+        existing = files.read_text(path, missing_ok=True) or ""
+        if existing and not existing.endswith("\n"):
+            existing += "\n"
+        writes[path] = existing + TOOL_NAME + "\n"
+    return writes
+
+
+def write_logs(writes: dict[str, str]) -> None:
+    for path, text in sorted(writes.items()):
+        files.replace_text(path, text)
 
 
 def _same_arch(control: Control, options: Options):

@@ -810,3 +810,20 @@ def test_an_attackers_upstream_install_planting_a_snippet_link_fails_the_build_c
     assert "debian/python3-evil.postinst.debhelper is a symbolic link" in errors[0]
     assert view_snapshot(view.outside) == view.sentinel
     assert not list((tmp_path / "build").glob("*.deb"))
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo", "directory", "not utf-8"])
+def test_a_hostile_debhelper_log_is_refused_before_any_change(view, kind):
+    """Inside an override target dh_pyshared appends itself to debian/PACKAGE.debhelper.log
+    (for --remaining-packages): that file is read, and refused, while planning."""
+    view.module()
+    log = view.debian / f"{PACKAGE}.debhelper.log"
+    if kind == "link":
+        log.symlink_to(view.outside / "secret")
+    elif kind == "fifo":
+        os.mkfifo(log)
+    elif kind == "directory":
+        log.mkdir()
+    else:
+        log.write_bytes(b"dh_auto_install\n\xff\n")
+    view.refused(env={"DH_INTERNAL_OVERRIDE": "dh_pyshared"}, expect=(f"{PACKAGE}.debhelper.log",))
