@@ -128,7 +128,11 @@ def control_of(fields):
     the source is Source without its '(version)', else the package.  ValueError when Package,
     Source or Version is not one Debian allows (they are written in line-oriented outputs)."""
     package = fields.get("Package", "")
-    source = (fields.get("Source", "").split() or [package])[0]
+    source_field = fields.get("Source", package)
+    source, _, source_version = source_field.partition(" ")
+    in_parentheses = source_version[1:-1] if source_version[:1] + source_version[-1:] == "()" else ""
+    if source_version and not _VERSION.match(in_parentheses):
+        raise ValueError(f"the Source field {escaped(source_field)!r} is not 'source' or 'source (version)'")
     for name, value, pattern in (
         ("Package", package, _PACKAGE_NAME),
         ("Source", source, _PACKAGE_NAME),

@@ -86,8 +86,9 @@ _MEMBER_NAME = re.compile(r"(?:control|data)\.tar(?:\.(?:gz|xz|bz2|lzma|zst))?\Z
 class Member:
     """One ar member: its name, the offset of its data in the .deb and its size."""
 
-    def __init__(self, stream, name, offset, size):
+    def __init__(self, stream, name, offset, size, short=None):
         self.stream, self.name, self.offset, self.size = stream, name, offset, size
+        self.short = short  # the DebReadError of a member the file holds only part of
 
     def reader(self):
         return _Region(self.stream, self.offset, self.size)
@@ -148,9 +149,13 @@ def ar_members(stream):
         length = int(header[48:58])
         offset = position + _AR_HEADER
         if offset + length > size:
-            raise DebReadError(
+            short = DebReadError(
                 f"member {name} claims {length} bytes, the file has {size - offset} left (truncated?)"
             )
+            if name.startswith("data.tar") and "control" in found:
+                found["data"] = Member(stream, name, offset, length, short)  # the control names the package
+                break
+            raise short
         position = offset + length + (length & 1)
         stream.seek(position)
         if not found:
@@ -193,6 +198,7 @@ def decompressed(member):
 
 def _zstd_command(source):
     """zstd without python3-zstandard: `zstd -dc` through pipes, fed and read a chunk at a time."""
+    import fcntl
     import threading
 
     import sh
@@ -204,6 +210,8 @@ def _zstd_command(source):
             "data.tar.zst needs python3-zstandard or the zstd command: apt-get install python3-zstandard"
         ) from None
     read_end, write_end = os.pipe()
+    with contextlib.suppress(OSError, AttributeError):  # fewer, larger reads where Linux allows
+        fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, READ_CHUNK)
     errors = []
     try:
         process = command(
@@ -256,9 +264,9 @@ class _BoundedTarInfo(tarfile.TarInfo):
     the first ends tarfile's listing silently: here it is an error, like a truncated archive."""
 
     @classmethod
-    def frombuf(cls, buf, encoding, errors):
+    def fromtarfile(cls, tarfile_):
         try:
-            return super().frombuf(buf, encoding, errors)
+            return super().fromtarfile(tarfile_)
         except (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError, tarfile.InvalidHeaderError) as error:
             raise tarfile.HeaderError(f"corrupt or truncated tar archive ({error})") from None
 
@@ -314,11 +322,12 @@ def read_control(member):
         text = None
         tar = open_tar(stream)
         for info in tar_entries(tar):
+            is_control = text is None and info.isreg() and info.name in ("control", "./control")
+            if is_control and info.size > MAX_CONTROL_BYTES:
+                raise DebReadError(f"the control file is {info.size} bytes, above {MAX_CONTROL_BYTES}")
             if info.offset_data + info.size > MAX_CONTROL_TAR_BYTES:
                 raise DebReadError(f"{member.name} inflates to more than {MAX_CONTROL_TAR_BYTES} bytes")
-            if text is None and info.isreg() and info.name in ("control", "./control"):
-                if info.size > MAX_CONTROL_BYTES:
-                    raise DebReadError(f"the control file is {info.size} bytes, above {MAX_CONTROL_BYTES}")
+            if is_control:
                 with tar.extractfile(info) as control:
                     text = control.read(MAX_CONTROL_BYTES + 1)
         drain(stream, MAX_CONTROL_TAR_BYTES, member.name)
@@ -355,6 +364,8 @@ def read_deb(
                 )
             control_member, data_member = ar_members(stream)
             control = read_control(control_member)
+            if data_member.short is not None:
+                raise data_member.short
             judge = Judge(control, filename, supported, max_member_bytes)
             data = decompressed(data_member)
             try:

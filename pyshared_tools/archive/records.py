@@ -77,8 +77,12 @@ def _header(filename, stream):
     return header
 
 
+# No archive comes near: a count above it is not one a scan wrote.
+MAX_COUNT = 1 << 40
+
+
 def _count(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
 
 
 def header_problem(header):

@@ -168,7 +168,8 @@ def collision_details(owners):
     'package version', sorted, and counts the rest.  Linear in the owners and their relations."""
     by_label = {}
     for number, owner in enumerate(owners):
-        by_label.setdefault(f"{owner.package} {owner.version}", []).append(number)
+        label = f"{owner.package} {owner.version}" if owner.version else owner.package
+        by_label.setdefault(label, []).append(number)
     labels = sorted(by_label)
     package_of = {label: owners[by_label[label][0]].package for label in labels}
     ranges, counts = {}, {}  # package -> (first, last + 1) of its labels; number of its labels
