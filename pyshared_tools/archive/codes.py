@@ -61,13 +61,16 @@ CODES = {
     "unreadable-deb": (
         "error",
         False,
-        "a truncated or corrupt .deb, one with an unknown compression, one missing from the pool "
-        "or differing from its Packages index; the scan goes on with the other files",
+        "a truncated or corrupt .deb (every compressed stream is read to its end), one with an unknown "
+        "compression, one beyond the limits of a sane .deb or with control fields Debian does not allow, "
+        "one missing from the pool or differing from its Packages index; nothing else is judged from it, "
+        "and the scan goes on with the other files",
     ),
     "unsafe-member": (
         "error",
         True,
-        "a data.tar member name that is absolute or contains '..' (never used as a path)",
+        "a data.tar member name (or a tree's file name) that is absolute, contains '..' or is not UTF-8 "
+        "(never used as a path; shown with its bytes escaped)",
     ),
     "huge-member": ("warning", False, "a .so in a module place larger than --max-member-bytes: not read"),
 }

@@ -156,8 +156,10 @@ class Forward:
         target = offset if whence == 0 else self._position + offset
         if whence not in (0, 1) or target < self._position:
             raise OSError("cannot seek backwards in a compressed stream")
-        while target > self._position and self.read(min(target - self._position, READ_CHUNK)):
-            pass
+        while target > self._position and (self._buffer or self._fill()):
+            step = min(target - self._position, len(self._buffer))
+            del self._buffer[:step]  # skipped, never copied
+            self._position += step
         return self._position
 
     def readline(self, limit=-1):
