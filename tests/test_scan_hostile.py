@@ -415,6 +415,15 @@ def test_a_module_with_thousands_of_owners(tmp_path):
     assert " and 2980 more; " in lone["detail"]
 
 
+def test_a_contents_line_that_never_ends_is_refused(tmp_path):
+    """100 MB without a newline (100 KB gzipped): it was carried, and copied, with every block."""
+    index = tmp_path / "index" / "Contents-amd64.gz"
+    index.parent.mkdir()
+    line = (b"a" * (1 << 20) for _ in range(100))
+    index.write_bytes(compressed(["gzip", "-1", "-c"], line))
+    usage_error(tmp_path, "--contents", index, words="a line longer than", inputs=[index.parent])
+
+
 def records_file(path, records, header=None):
     header = header or {
         "kind": "pyshared-scan-records",

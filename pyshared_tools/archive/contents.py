@@ -25,6 +25,8 @@ from .judge import place_of, version_tag_problem
 from .store import clash_detail, collision_details
 
 BLOCK = 1 << 20
+# The longest line: a path and every package shipping it (real indexes stay under a MiB).
+MAX_LINE_BYTES = 16 << 20
 # Every layouts place and metadata file lies under one of these; lines elsewhere are not looked at.
 CANDIDATE_PREFIXES = (b"\nusr/lib/py", b"\nusr/share/py", b"\nusr/local/lib/py", b"\nvar/lib/py")
 METADATA_PREFIXES = tuple(pattern.split("[", 1)[0] for pattern, _ in layouts.METADATA_PATTERNS)
@@ -54,6 +56,8 @@ def candidate_batches(blocks):
         data = carry + block
         cut = data.rfind(b"\n")
         carry = data[cut:]
+        if len(carry) > MAX_LINE_BYTES:  # it would be copied again with every block
+            raise ValueError(f"a line longer than {MAX_LINE_BYTES} bytes")
         yield len(block), list(_lines_in(data, cut))
     yield 0, list(_lines_in(carry + b"\n", len(carry)))
 

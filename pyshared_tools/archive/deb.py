@@ -27,7 +27,7 @@ import struct
 import tarfile
 import zlib
 
-from .codes import DEFAULT_MAX_MEMBER_BYTES, control_of
+from .codes import DEFAULT_MAX_MEMBER_BYTES, control_of, escaped
 from .compression import READ_CHUNK, CorruptStream, Forward, zstd_stream
 from .judge import Judge, RecordTooLarge, member_path, unreadable_record
 
@@ -199,7 +199,6 @@ def decompressed(member):
 def _zstd_command(source):
     """zstd without python3-zstandard: `zstd -dc` through pipes, fed and read a chunk at a time."""
     import fcntl
-    import threading
 
     import sh
 
@@ -207,7 +206,8 @@ def _zstd_command(source):
         command = sh.Command("zstd")
     except sh.CommandNotFound:
         raise DebReadError(
-            "data.tar.zst needs python3-zstandard or the zstd command: apt-get install python3-zstandard"
+            "a zstd-compressed member needs python3-zstandard (or the zstd command): "
+            "apt-get install python3-zstandard"
         ) from None
     read_end, write_end = os.pipe()
     with contextlib.suppress(OSError, AttributeError):  # fewer, larger reads where Linux allows
@@ -226,15 +226,13 @@ def _zstd_command(source):
         )
     finally:
         os.close(write_end)
-    lock = threading.Lock()
 
     def finish():
-        with lock:
-            try:
-                process.wait()
-            except sh.ErrorReturnCode as error:
-                message = "".join(str(part) for part in errors).strip().replace("\n", " ")
-                raise DebReadError(f"zstd -dc failed ({message or error.exit_code})") from None
+        try:
+            process.wait()
+        except sh.ErrorReturnCode as error:
+            message = escaped("".join(str(part) for part in errors)).strip().replace("\n", " ")[:200]
+            raise DebReadError(f"zstd -dc failed ({message or error.exit_code})") from None
 
     def close():
         os.close(read_end)
