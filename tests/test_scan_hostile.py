@@ -16,6 +16,7 @@ import lzma
 import os
 import re
 import resource
+import signal
 import stat
 import subprocess
 import tarfile
@@ -64,6 +65,8 @@ def tree_state(root):
                 state[entry.path] = "dir"
             elif stat.S_ISLNK(info.st_mode):
                 state[entry.path] = os.readlink(entry.path)
+            elif not stat.S_ISREG(info.st_mode):
+                state[entry.path] = info.st_mode  # a FIFO: never opened here either
             else:
                 with open(entry.path, "rb") as stream:
                     digest = hashlib.file_digest(stream, "sha256").hexdigest()
@@ -83,15 +86,22 @@ def scan(tmp_path, *args, zstandard=True, inputs=None):
     if not zstandard:
         command = ["/usr/bin/python3", "-c", WITHOUT_ZSTANDARD, str(CHECKOUT)]
     arguments = [arg if isinstance(arg, bytes) else str(arg) for arg in args]
-    result = subprocess.run(
+    process = subprocess.Popen(
         [*command, *arguments],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         cwd=sandbox / "cwd",
         env=env,
         preexec_fn=_limited,
-        timeout=TIMEOUT,
+        start_new_session=True,  # a hung run is killed with every process it started
     )
-    result.stdout, result.stderr = (result.stdout.decode(), result.stderr.decode())
+    try:
+        stdout, stderr = process.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise AssertionError(f"pyshared-scan {arguments} still running after {TIMEOUT} s") from None
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout.decode(), stderr.decode())
     assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr, result.stderr[-3000:]
     assert result.returncode in (0, 1, 2), (result.returncode, result.stderr[-3000:])
     assert [tree_state(path) for path in watched] == before
@@ -422,6 +432,19 @@ def test_a_contents_line_that_never_ends_is_refused(tmp_path):
     line = (b"a" * (1 << 20) for _ in range(100))
     index.write_bytes(compressed(["gzip", "-1", "-c"], line))
     usage_error(tmp_path, "--contents", index, words="a line longer than", inputs=[index.parent])
+
+
+def test_files_named_deb_that_never_end_are_not_read(tmp_path):
+    """A FIFO and a link to /dev/zero named *.deb in a searched directory: reading or hashing
+    them never ended.  Only regular files are .debs."""
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    deb = good_deb(pool)
+    os.mkfifo(pool / "fifo.deb")
+    (pool / "zero.deb").symlink_to("/dev/zero")
+    result = scan(tmp_path, "--json", "--supported", "3.11", pool, inputs=[pool])
+    found = json.loads(result.stdout)["findings"]
+    assert result.returncode == 1 and [(f["deb"], f["code"]) for f in found] == [(str(deb), "legacy-layout")]
 
 
 def records_file(path, records, header=None):

@@ -23,6 +23,7 @@ import hashlib
 import lzma
 import os
 import re
+import stat
 import struct
 import tarfile
 import zlib
@@ -67,12 +68,21 @@ def sha256_stream(stream):
     return digest.hexdigest()
 
 
+def open_regular(filename):
+    """`filename` opened for reading if it is a regular file (a FIFO or a device would never end)."""
+    descriptor = os.open(filename, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise DebReadError("not a regular file")
+    return os.fdopen(descriptor, "rb")
+
+
 def file_sha256(filename):
     """The sha256 of a file, or None when it cannot be read (the scan then reports it)."""
     try:
-        with open(filename, "rb") as stream:
+        with open_regular(filename) as stream:
             return sha256_stream(stream)
-    except OSError:
+    except (OSError, DebReadError):
         return None
 
 
@@ -352,7 +362,7 @@ def read_deb(
     cannot be read whole is one unreadable-deb finding, nothing judged from a part of it."""
     control = sha = None
     try:
-        with open(filename, "rb") as stream:
+        with open_regular(filename) as stream:
             if digest or expected_sha256:
                 sha = sha256_stream(stream)
                 stream.seek(0)

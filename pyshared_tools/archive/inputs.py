@@ -64,11 +64,17 @@ def _search(top):
                 else:
                     subdirectories.append(entry.path)
         yield from (
-            ("deb", entry.path)
-            for entry in entries
-            if entry.name.endswith(".deb") and not entry.is_dir(follow_symlinks=False)
+            ("deb", entry.path) for entry in entries if entry.name.endswith(".deb") and _regular(entry)
         )
         stack.extend(reversed(subdirectories))
+
+
+def _regular(entry):
+    """A regular file, or a link to one: a FIFO or a device named *.deb would never end."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def default_mirror(index_filename):
