@@ -56,7 +56,7 @@ INPUTS = (
     (
         f"{placeholder('INPUT')}: .deb files and directories",
         "Every .deb given as an argument, and every *.deb found in a directory argument, searched "
-        "recursively in sorted order.",
+        "recursively in sorted order (regular files, or links to them).",
     ),
     (
         "Unpacked package trees",
