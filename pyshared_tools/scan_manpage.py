@@ -13,8 +13,9 @@ import argparse
 import re
 import sys
 
-from pyshared_tools.archive import cli
+from pyshared_tools.archive import cli, deb
 from pyshared_tools.archive.codes import CODES, PROGRAM
+from pyshared_tools.archive.store import MAX_LISTED
 from pyshared_tools.manpage import (
     bold,
     code,
@@ -55,7 +56,7 @@ INPUTS = (
     (
         f"{placeholder('INPUT')}: .deb files and directories",
         "Every .deb given as an argument, and every *.deb found in a directory argument, searched "
-        "recursively in sorted order.",
+        "recursively in sorted order (regular files, or links to them).",
     ),
     (
         "Unpacked package trees",
@@ -88,14 +89,28 @@ INPUTS = (
 )
 
 READING = (
-    "Each .deb is read by one worker at a time with python-debian: the control fields, then the data.tar "
-    "members, streamed.  Nothing is extracted, no member name is used as a file system path, and no "
-    "symbolic link member is followed (its target is only text).  A .so in a module place is read, up "
+    "Each .deb is read by one worker at a time: its ar members in the order dpkg reads them, the control "
+    "fields (parsed with python-debian), then the data.tar members, streamed (zstd with python3-zstandard, "
+    "else through a pipe from zstd -dc).  Nothing is extracted, no member name is used as a file system "
+    "path, and no symbolic link member is followed (its target is only text).  A .so in a module place is "
+    "read, up "
     "to --max-member-bytes, and judged by the rules dh_pyshared applies; across packages, the owners of "
     "every path in a module place are compared for path-collision and module-clash.  Paths outside "
     "module places are not compared.",
     "Memory stays flat in the number of packages: findings and module paths go to a temporary SQLite "
     "file in $TMPDIR, deleted at exit, where the cross-package checks run as queries.",
+    "Every input is taken as hostile, and memory and time stay bounded whatever it claims.  Every "
+    "compressed stream is read to its end, and a .deb that cannot be read whole (truncated, corrupt, "
+    f"beyond the limits of a sane .deb: control.tar of {deb.MAX_CONTROL_MEMBER_BYTES >> 20} MiB compressed "
+    f"and {deb.MAX_CONTROL_TAR_BYTES >> 20} MiB decompressed, a control file of "
+    f"{deb.MAX_CONTROL_BYTES >> 20} MiB, tar headers of {deb.MAX_HEADER_BYTES >> 20} MiB, no sparse member, "
+    f"{deb.MAX_MEMBERS} members) is one "
+    "unreadable-deb finding, nothing judged from a part of it.  A name that is not UTF-8 is shown with "
+    "its bytes escaped (\\xNN); Package, Source and Version must be what Debian allows.  A Packages "
+    "or Contents index that cannot be read whole is a usage error, as are records files and cache files "
+    "that are not what this version writes.  A path-collision or module-clash detail names "
+    f"{MAX_LISTED} other packages and counts the rest.  The details are in the section Hostile input of "
+    f"{SCHEMA_DOC}.",
 )
 
 PARALLEL = (
@@ -235,8 +250,11 @@ def usage(parser, form):
 def synopsis(scan_parser, merge_parser):
     program = escape(PROGRAM).replace("-", "\\-")
     lines = []
-    for text in (usage(scan_parser, SYNOPSIS_SCAN), usage(scan_parser, SYNOPSIS_CONTENTS),
-                 f"{bold('merge')} {usage(merge_parser, SYNOPSIS_MERGE)}"):
+    for text in (
+        usage(scan_parser, SYNOPSIS_SCAN),
+        usage(scan_parser, SYNOPSIS_CONTENTS),
+        f"{bold('merge')} {usage(merge_parser, SYNOPSIS_MERGE)}",
+    ):
         lines += [f".SY {program}", text, ".YS"]
     return lines
 
@@ -259,14 +277,26 @@ def findings():
 
 def exit_status():
     informational = ", ".join(name for name, (severity, *_rest) in CODES.items() if severity == "info")
-    return definitions((
-        ("0", f"No finding, or informational ones only ({informational}); and whenever --records wrote "
-              "its file."),
-        ("1", "A finding of severity warning or error.  An unreadable .deb is a finding, not an error: the "
-              "scan goes on."),
-        ("2", "A usage error: a wrong option or input, or records files that do not merge.  The message "
-              f"reads '{PROGRAM}: error: what, where, what to do'."),
-    ), code_words=CODE_WORDS)
+    return definitions(
+        (
+            (
+                "0",
+                f"No finding, or informational ones only ({informational}); and whenever --records wrote "
+                "its file.",
+            ),
+            (
+                "1",
+                "A finding of severity warning or error.  An unreadable .deb is a finding, not an error: the "
+                "scan goes on.",
+            ),
+            (
+                "2",
+                "A usage error: a wrong option or input, or records files that do not merge.  The message "
+                f"reads '{PROGRAM}: error: what, where, what to do'.",
+            ),
+        ),
+        code_words=CODE_WORDS,
+    )
 
 
 def render(date=None):
@@ -289,7 +319,7 @@ def render(date=None):
     lines += ['.SS "Output"', *paragraphs(OUTPUT, CODE_WORDS)]
     lines += ['.SS "Findings"', *findings()]
     lines += [".SH OPTIONS", *options(scan_parser, PROGRAM), *options(merge_parser, f"{PROGRAM} merge")]
-    lines += [".SH \"EXIT STATUS\"", *exit_status()]
+    lines += ['.SH "EXIT STATUS"', *exit_status()]
     lines += [".SH ENVIRONMENT", *definitions(ENVIRONMENT, code_words=CODE_WORDS)]
     lines += [".SH FILES", *definitions(FILES, code_words=CODE_WORDS)]
     blocks = [(text, [code(line) for line in source]) for text, source in EXAMPLES]

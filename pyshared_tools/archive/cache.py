@@ -13,9 +13,10 @@ import os
 
 from .. import __version__, tags
 from ..errors import UsageError
-from .codes import PROGRAM
+from .codes import PROGRAM, escaped
 
 DEFAULT_MAX_MIB = 512
+_COLUMNS = ("sha256", "key", "record", "used")
 
 
 @functools.lru_cache(maxsize=1)
@@ -31,14 +32,34 @@ def tool_version():
     return f"{__version__}+{digest.hexdigest()[:16]}"
 
 
+def _sqlite_errors(method):
+    """A damaged cache file met after it was opened is a usage error, not a traceback."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args):
+        import sqlite3
+
+        try:
+            return method(self, *args)
+        except sqlite3.Error as error:
+            raise UsageError(
+                f"cannot use the cache {escaped(self.filename)} ({escaped(str(error))})",
+                "on the command line",
+                "delete the cache, give another --cache FILE, or --no-cache",
+            ) from None
+
+    return wrapper
+
+
 def default_cache_path():
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, PROGRAM, "cache.sqlite3")
 
 
 class Cache:
-    def __init__(self, connection, key, max_bytes):
+    def __init__(self, connection, key, max_bytes, filename=""):
         self.connection = connection
+        self.filename = filename
         self.key = key
         self.max_bytes = max_bytes
         self.run = connection.execute("SELECT COALESCE(MAX(used), 0) + 1 FROM records").fetchone()[0]
@@ -65,10 +86,18 @@ class Cache:
                 " PRIMARY KEY (sha256, key))"
             )
             columns = [row[1] for row in connection.execute("PRAGMA table_info(records)")]
-            if "used" not in columns:  # a cache written by 0.1.0
+            if columns == ["sha256", "key", "record"]:  # a cache written by 0.1.0
                 connection.execute("ALTER TABLE records ADD COLUMN used INTEGER NOT NULL DEFAULT 0")
+            elif columns != list(_COLUMNS):
+                connection.close()
+                raise UsageError(
+                    f"the cache {escaped(filename)} is not one {PROGRAM} writes "
+                    f"(its records table has columns {escaped(', '.join(map(str, columns)))[:200]})",
+                    "on the command line",
+                    "give another --cache FILE, delete this one, or give --no-cache",
+                )
             connection.commit()
-            return cls(connection, key, max_mib * 1024 * 1024)
+            return cls(connection, key, max_mib * 1024 * 1024, filename)
         except (OSError, sqlite3.Error) as error:
             raise UsageError(
                 f"cannot use the cache {filename} ({error})",
@@ -76,10 +105,12 @@ class Cache:
                 "give a writable --cache FILE, or --no-cache",
             ) from None
 
+    @_sqlite_errors
     def has(self, sha):
         query = "SELECT 1 FROM records WHERE sha256 = ? AND key = ?"
         return self.connection.execute(query, (sha, self.key)).fetchone() is not None
 
+    @_sqlite_errors
     def get(self, sha):
         row = self.connection.execute(
             "SELECT record FROM records WHERE sha256 = ? AND key = ?", (sha, self.key)
@@ -89,8 +120,24 @@ class Cache:
         self.connection.execute(
             "UPDATE records SET used = ? WHERE sha256 = ? AND key = ?", (self.run, sha, self.key)
         )
-        return json.loads(row[0])
+        from .records import record_problem
 
+        try:
+            record = json.loads(row[0]) if isinstance(row[0], str) else None
+            problem = (
+                record_problem(dict(record, index=0, deb="")) if isinstance(record, dict) else "not a record"
+            )
+        except (ValueError, RecursionError) as error:
+            problem = str(error)
+        if problem:
+            raise UsageError(
+                f"the cache {escaped(self.filename)} holds a record this version does not write ({problem})",
+                f"for sha256 {sha}",
+                "delete the cache or give --no-cache",
+            )
+        return record
+
+    @_sqlite_errors
     def put(self, record):
         # An unreadable .deb is read again next time: its error may not be the file's.
         if record.get("sha256") is None or any(f[4] == "unreadable-deb" for f in record["findings"]):
@@ -109,6 +156,7 @@ class Cache:
         )
         return (pages - free) * self.connection.execute("PRAGMA page_size").fetchone()[0]
 
+    @_sqlite_errors
     def trim(self):
         """Drop the least recently used records until the file is under the limit; this run's stay."""
         self.connection.commit()

@@ -163,7 +163,9 @@ def main(argv=None):
             return merge(argv[1:])
         return run(argv)
     except PysharedError as error:
-        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        from .report import printable
+
+        print(f"{PROGRAM}: error: {printable(str(error))}", file=sys.stderr)
         return error.exit_code
     except BrokenPipeError:
         return 1
@@ -330,11 +332,11 @@ def merge(argv):
 
 
 def report(store, options):
-    from .report import WRITERS
+    from .report import WRITERS, printable
 
     store.cross_checks()
     for note in store.notes():
-        print(f"{PROGRAM}: note: {note}", file=sys.stderr)
+        print(f"{PROGRAM}: note: {printable(note)}", file=sys.stderr)
     kind = "json" if options.json else "rebuild_list" if options.rebuild_list else "table"
     WRITERS[kind](store.findings, sys.stdout)
     return 1 if store.has_problems() else 0

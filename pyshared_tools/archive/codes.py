@@ -1,5 +1,6 @@
 """The findings pyshared-scan reports: their codes as data, and the records they travel in."""
 
+import re
 from collections import namedtuple
 
 PROGRAM = "pyshared-scan"
@@ -60,13 +61,16 @@ CODES = {
     "unreadable-deb": (
         "error",
         False,
-        "a truncated or corrupt .deb, one with an unknown compression, one missing from the pool "
-        "or differing from its Packages index; the scan goes on with the other files",
+        "a truncated or corrupt .deb (every compressed stream is read to its end), one with an unknown "
+        "compression, one beyond the limits of a sane .deb or with control fields Debian does not allow, "
+        "one missing from the pool or differing from its Packages index; nothing else is judged from it, "
+        "and the scan goes on with the other files",
     ),
     "unsafe-member": (
         "error",
         True,
-        "a data.tar member name that is absolute or contains '..' (never used as a path)",
+        "a data.tar member name (or a tree's file name) that is absolute, contains '..' or is not UTF-8 "
+        "(never used as a path; shown with its bytes escaped)",
     ),
     "huge-member": ("warning", False, "a .so in a module place larger than --max-member-bytes: not read"),
 }
@@ -92,7 +96,20 @@ def finding_of(owner, path, code, detail):
 
 def error_text(error):
     """An exception as a finding's detail: 'Type: message', on one line."""
-    return f"{type(error).__name__}: {error}".replace("\n", " ")
+    return escaped(f"{type(error).__name__}: {error}").replace("\n", " ")
+
+
+def escaped(text):
+    """`text` as it can be stored and printed: bytes that were not UTF-8 (surrogate escapes, as
+    tarfile, os.scandir and the command line give them) shown as \\xNN."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def legacy_detail(rule, count):
@@ -104,11 +121,28 @@ def legacy_detail(rule, count):
 PROBLEM_CODES = tuple(code for code, (severity, _, _) in CODES.items() if severity != "info")
 
 
+# Debian policy 5.6.1, 5.6.7, 5.6.12: what the names and versions written in the outputs may hold.
+_PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+\Z")
+_VERSION = re.compile(r"[A-Za-z0-9.+~:-]+\Z")
+
+
 def control_of(fields):
     """A Control from control fields (a .deb's, a tree's DEBIAN/control, a Packages paragraph):
-    the source is Source without its '(version)', else the package."""
+    the source is Source without its '(version)', else the package.  ValueError when Package,
+    Source or Version is not one Debian allows (they are written in line-oriented outputs)."""
     package = fields.get("Package", "")
-    source = fields.get("Source", package).split(" ")[0] or package
+    source_field = fields.get("Source", package)
+    source, _, source_version = source_field.partition(" ")
+    in_parentheses = source_version[1:-1] if source_version[:1] + source_version[-1:] == "()" else ""
+    if source_version and not _VERSION.match(in_parentheses):
+        raise ValueError(f"the Source field {escaped(source_field)!r} is not 'source' or 'source (version)'")
+    for name, value, pattern in (
+        ("Package", package, _PACKAGE_NAME),
+        ("Source", source, _PACKAGE_NAME),
+        ("Version", fields.get("Version", ""), _VERSION),
+    ):
+        if not pattern.match(value):
+            raise ValueError(f"the {name} field {escaped(value)!r} is not a Debian {name.lower()}")
     declared = relation_names(fields.get("Conflicts", "")) | relation_names(fields.get("Replaces", ""))
     provides = relation_names(fields.get("Provides", ""))
     return Control(

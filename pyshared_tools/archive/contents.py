@@ -22,9 +22,11 @@ from ..errors import TagError, UsageError
 from .codes import Owner, error_text, finding_of, legacy_detail
 from .compression import decompressed_blocks, open_index
 from .judge import place_of, version_tag_problem
-from .store import clash_detail, collision_detail
+from .store import clash_detail, collision_details
 
 BLOCK = 1 << 20
+# The longest line: a path and every package shipping it (real indexes stay under a MiB).
+MAX_LINE_BYTES = 16 << 20
 # Every layouts place and metadata file lies under one of these; lines elsewhere are not looked at.
 CANDIDATE_PREFIXES = (b"\nusr/lib/py", b"\nusr/share/py", b"\nusr/local/lib/py", b"\nvar/lib/py")
 METADATA_PREFIXES = tuple(pattern.split("[", 1)[0] for pattern, _ in layouts.METADATA_PATTERNS)
@@ -54,6 +56,8 @@ def candidate_batches(blocks):
         data = carry + block
         cut = data.rfind(b"\n")
         carry = data[cut:]
+        if len(carry) > MAX_LINE_BYTES:  # it would be copied again with every block
+            raise ValueError(f"a line longer than {MAX_LINE_BYTES} bytes")
         yield len(block), list(_lines_in(data, cut))
     yield 0, list(_lines_in(carry + b"\n", len(carry)))
 
@@ -198,12 +202,12 @@ class ContentsScan:
                 "give the index as the mirror or apt-file has it, or sort it: LC_ALL=C sort",
             )
         self.previous = raw_path
-        path = raw_path.decode("utf-8", "surrogateescape")
+        path = raw_path.decode("utf-8", "backslashreplace")
         if b"," in locations:
             names = {location.rpartition(b"/")[2] for location in locations.split(b",")}
-            packages = sorted(name.decode("utf-8", "surrogateescape") for name in names)
+            packages = sorted(name.decode("utf-8", "backslashreplace") for name in names)
         else:
-            packages = [locations.rpartition(b"/")[2].decode("utf-8", "surrogateescape")]
+            packages = [locations.rpartition(b"/")[2].decode("utf-8", "backslashreplace")]
         if path.startswith(METADATA_PREFIXES):
             helper = layouts.match_metadata(path)
             for package in packages if helper else ():
@@ -226,11 +230,8 @@ class ContentsScan:
                     self._shared_object(package, path, parsed)
 
     def _collision(self, path, packages):
-        owners = [self.owner(package) for package in packages]
-        for owner in owners:
-            detail = collision_detail(owner, owners)
-            if detail:
-                self.add(owner.package, path, "path-collision", detail)
+        for owner, detail in collision_details([self.owner(package) for package in packages]):
+            self.add(owner.package, path, "path-collision", detail)
 
     def _module(self, path, directory, name, packages):
         self._close_modules(path)

@@ -1,22 +1,55 @@
-"""One .deb, read with python-debian: the control fields, then the data.tar members, streamed.
+"""One .deb: its ar members as dpkg reads them, the control fields, then the data.tar members, streamed.
+
+Every byte is hostile and memory stays bounded whatever the .deb claims: the ar
+headers are read one at a time (in dpkg's order: debian-binary, `_` members,
+control.tar, data.tar) and a member must lie inside the file; control.tar is
+capped before it is decompressed (its size in the ar header) and while it is
+(MAX_CONTROL_TAR_BYTES, MAX_CONTROL_BYTES for the control file); tar headers
+that tarfile would read whole (pax, GNU long names) are capped and sparse
+members refused; the number of members and the bytes of names kept are capped.
+Every compressed stream is read to its end, so a .deb missing its last bytes
+is unreadable, never judged from what could be read.  zstd is streamed with
+python3-zstandard, else through a pipe from `zstd -dc` (bounded by the pipe).
 
 Nothing is extracted, no member name is ever used as a file system path and
 no symlink member is followed (its target is only text).
 """
 
+import bz2
+import contextlib
 import functools
+import gzip
 import hashlib
 import lzma
+import os
+import re
+import stat
 import struct
 import tarfile
 import zlib
 
-from .codes import DEFAULT_MAX_MEMBER_BYTES, control_of, error_text
-from .judge import Judge, member_path, unreadable_record
+from .codes import DEFAULT_MAX_MEMBER_BYTES, control_of, escaped
+from .compression import READ_CHUNK, CorruptStream, Forward, zstd_stream
+from .judge import Judge, RecordTooLarge, member_path, unreadable_record
 
 HASH_CHUNK = 1024 * 1024
-# What a truncated, corrupt or oddly compressed .deb raises from python-debian, tarfile and the decompressors.
+# Sane maxima for what dpkg-deb writes: a control.tar of a package with 100 000 files holds a few MiB.
+MAX_CONTROL_MEMBER_BYTES = 64 * 1024 * 1024  # the compressed control.tar member
+MAX_CONTROL_TAR_BYTES = 256 * 1024 * 1024  # control.tar decompressed
+MAX_CONTROL_BYTES = 16 * 1024 * 1024  # the control file in it
+MAX_HEADER_BYTES = 1024 * 1024  # one pax header or GNU long name
+MAX_MEMBERS = 2_000_000  # data.tar members
+
+
+class DebReadError(Exception):
+    """The .deb is not one dpkg would unpack, or is damaged: an unreadable-deb finding."""
+
+
+# What a truncated, corrupt or oddly compressed .deb raises from tarfile and the decompressors.
 READ_ERRORS = (
+    DebReadError,
+    CorruptStream,
+    RecordTooLarge,
     tarfile.TarError,
     EOFError,
     OSError,
@@ -35,17 +68,283 @@ def sha256_stream(stream):
     return digest.hexdigest()
 
 
+def open_regular(filename):
+    """`filename` opened for reading if it is a regular file (a FIFO or a device would never end)."""
+    descriptor = os.open(filename, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise DebReadError("not a regular file")
+    return os.fdopen(descriptor, "rb")
+
+
 def file_sha256(filename):
     """The sha256 of a file, or None when it cannot be read (the scan then reports it)."""
     try:
-        with open(filename, "rb") as stream:
+        with open_regular(filename) as stream:
             return sha256_stream(stream)
-    except OSError:
+    except (OSError, DebReadError):
         return None
 
 
-def read_control(deb):
-    return control_of(deb.debcontrol())
+# --- ar -------------------------------------------------------------------------------------------
+
+_AR_MAGIC = b"!<arch>\n"
+_AR_HEADER = 60
+_MEMBER_NAME = re.compile(r"(?:control|data)\.tar(?:\.(?:gz|xz|bz2|lzma|zst))?\Z")
+
+
+class Member:
+    """One ar member: its name, the offset of its data in the .deb and its size."""
+
+    def __init__(self, stream, name, offset, size, short=None):
+        self.stream, self.name, self.offset, self.size = stream, name, offset, size
+        self.short = short  # the DebReadError of a member the file holds only part of
+
+    def reader(self):
+        return _Region(self.stream, self.offset, self.size)
+
+
+class _Region:
+    """A read-only stream of `size` bytes at `offset` of `stream` (the .deb, shared)."""
+
+    def __init__(self, stream, offset, size):
+        self.stream, self.start, self.position, self.end = stream, offset, offset, offset + size
+
+    def read(self, size=-1):
+        left = self.end - self.position
+        size = left if size is None or size < 0 else min(size, left)
+        if size <= 0:
+            return b""
+        self.stream.seek(self.position)
+        data = self.stream.read(size)
+        self.position += len(data)
+        return data
+
+    def seek(self, offset, whence=0):
+        base = {0: self.start, 1: self.position, 2: self.end}[whence]
+        self.position = min(max(base + offset, self.start), self.end)
+        return self.position - self.start
+
+    def tell(self):
+        return self.position - self.start
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def close(self):
+        pass
+
+
+def ar_members(stream):
+    """The control.tar and data.tar Members of a .deb, in dpkg's order; DebReadError otherwise."""
+    size = os.fstat(stream.fileno()).st_size
+    stream.seek(0)
+    if stream.read(len(_AR_MAGIC)) != _AR_MAGIC:
+        raise DebReadError("not a .deb (no ar archive magic)")
+    position = len(_AR_MAGIC)
+    found = {}
+    while "data" not in found:
+        header = stream.read(_AR_HEADER)
+        if len(header) < _AR_HEADER:
+            missing = (
+                "debian-binary" if not found else "control.tar" if "control" not in found else "data.tar"
+            )
+            raise DebReadError(f"the .deb ends before its {missing} member (truncated?)")
+        if header[58:60] != b"`\n" or not header[48:58].strip().isdigit():
+            raise DebReadError(f"corrupt ar member header at byte {position}")
+        name = header[:16].decode("ascii", "backslashreplace").rstrip().removesuffix("/")
+        length = int(header[48:58])
+        offset = position + _AR_HEADER
+        if offset + length > size:
+            short = DebReadError(
+                f"member {name} claims {length} bytes, the file has {size - offset} left (truncated?)"
+            )
+            if name.startswith("data.tar") and "control" in found:
+                found["data"] = Member(stream, name, offset, length, short)  # the control names the package
+                break
+            raise short
+        position = offset + length + (length & 1)
+        stream.seek(position)
+        if not found:
+            if name != "debian-binary":
+                raise DebReadError(f"first member is {name!r}, not debian-binary")
+            found["debian-binary"] = None
+            continue
+        if name.startswith("_"):
+            continue
+        kind = name.split(".", 1)[0]
+        expected = "control" if "control" not in found else "data"
+        if kind != expected or not _MEMBER_NAME.match(name):
+            raise DebReadError(f"member {name!r} where dpkg expects {expected}.tar[.gz|.xz|.zst|...]")
+        found[kind] = Member(stream, name, offset, length)
+    return found["control"], found["data"]
+
+
+# --- decompression --------------------------------------------------------------------------------
+
+
+def decompressed(member):
+    """A file object of the decompressed member (read, tell, forward seek); reading it to its end
+    raises when the compressed stream ends early."""
+    source = member.reader()
+    extension = member.name.rpartition(".")[2]
+    if extension == "gz":
+        return gzip.GzipFile(fileobj=source, mode="rb")
+    if extension in ("xz", "lzma"):
+        return lzma.LZMAFile(source)
+    if extension == "bz2":
+        return bz2.BZ2File(source)
+    if extension == "zst":
+        try:
+            import zstandard
+        except ImportError:
+            return _zstd_command(source)
+        return zstd_stream(source, zstandard)
+    return Forward(functools.partial(source.read, READ_CHUNK))
+
+
+def _zstd_command(source):
+    """zstd without python3-zstandard: `zstd -dc` through pipes, fed and read a chunk at a time."""
+    import fcntl
+
+    import sh
+
+    try:
+        command = sh.Command("zstd")
+    except sh.CommandNotFound:
+        raise DebReadError(
+            "a zstd-compressed member needs python3-zstandard (or the zstd command): "
+            "apt-get install python3-zstandard"
+        ) from None
+    read_end, write_end = os.pipe()
+    with contextlib.suppress(OSError, AttributeError):  # fewer, larger reads where Linux allows
+        fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, READ_CHUNK)
+    errors = []
+    try:
+        process = command(
+            "-dcq",
+            _in=iter(functools.partial(source.read, 65536), b""),
+            _out=write_end,
+            _err=errors.append,
+            _bg=True,
+            _bg_exc=False,
+            _tty_out=False,
+            _in_bufsize=65536,
+        )
+    finally:
+        os.close(write_end)
+
+    def finish():
+        try:
+            process.wait()
+        except sh.ErrorReturnCode as error:
+            message = escaped("".join(str(part) for part in errors)).strip().replace("\n", " ")[:200]
+            raise DebReadError(f"zstd -dc failed ({message or error.exit_code})") from None
+
+    def close():
+        os.close(read_end)
+        if process.is_alive():
+            process.kill()
+        with contextlib.suppress(sh.ErrorReturnCode):
+            process.wait()
+
+    return Forward(functools.partial(os.read, read_end, READ_CHUNK), finish, close)
+
+
+# --- tar ------------------------------------------------------------------------------------------
+
+
+_EXTENDED = (
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+)
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """tarfile reads a pax header or GNU long name whole, and any number of sparse maps: capped,
+    and sparse members (which dpkg-deb never writes) refused.  A corrupt or missing header after
+    the first ends tarfile's listing silently: here it is an error, like a truncated archive."""
+
+    @classmethod
+    def fromtarfile(cls, tarfile_):
+        try:
+            return super().fromtarfile(tarfile_)
+        except (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError, tarfile.InvalidHeaderError) as error:
+            raise tarfile.HeaderError(f"corrupt or truncated tar archive ({error})") from None
+
+    def _proc_member(self, tarfile_):
+        if self.type in _EXTENDED:
+            if self.size > MAX_HEADER_BYTES:
+                raise tarfile.HeaderError(f"a tar extended header of {self.size} bytes")
+        elif self.type == tarfile.GNUTYPE_SPARSE:
+            raise tarfile.HeaderError("a sparse tar member")
+        return super()._proc_member(tarfile_)
+
+    def _proc_gnusparse_00(self, *args):
+        raise tarfile.HeaderError("a sparse tar member")
+
+    _proc_gnusparse_01 = _proc_gnusparse_10 = _proc_gnusparse_00
+
+
+def open_tar(stream):
+    return tarfile.open(
+        fileobj=stream, mode="r:", tarinfo=_BoundedTarInfo, encoding="utf-8", errors="surrogateescape"
+    )
+
+
+def tar_entries(tar):
+    """The members of an open tar, one at a time; tarfile's list of them is emptied as it goes."""
+    count = 0
+    while (info := tar.next()) is not None:
+        tar.members.clear()
+        count += 1
+        if count > MAX_MEMBERS:
+            raise DebReadError(f"more than {MAX_MEMBERS} data.tar members")
+        yield info
+
+
+def drain(stream, limit=None, what=None):
+    """Read a decompressed stream to its end (the decompressor then checks the stream is whole)."""
+    while stream.read(READ_CHUNK):
+        if limit is not None and stream.tell() > limit:
+            raise DebReadError(f"{what} inflates to more than {limit} bytes")
+
+
+# --- control and data -----------------------------------------------------------------------------
+
+
+def read_control(member):
+    """The Control of a control.tar member, read within the caps."""
+    from debian.deb822 import Deb822
+
+    if member.size > MAX_CONTROL_MEMBER_BYTES:
+        raise DebReadError(f"{member.name} is {member.size} bytes, above {MAX_CONTROL_MEMBER_BYTES}")
+    stream = decompressed(member)
+    try:
+        text = None
+        tar = open_tar(stream)
+        for info in tar_entries(tar):
+            is_control = text is None and info.isreg() and info.name in ("control", "./control")
+            if is_control and info.size > MAX_CONTROL_BYTES:
+                raise DebReadError(f"the control file is {info.size} bytes, above {MAX_CONTROL_BYTES}")
+            if info.offset_data + info.size > MAX_CONTROL_TAR_BYTES:
+                raise DebReadError(f"{member.name} inflates to more than {MAX_CONTROL_TAR_BYTES} bytes")
+            if is_control:
+                with tar.extractfile(info) as control:
+                    text = control.read(MAX_CONTROL_BYTES + 1)
+        drain(stream, MAX_CONTROL_TAR_BYTES, member.name)
+    finally:
+        stream.close()
+    if text is None:
+        raise DebReadError(f"no control file in {member.name}")
+    fields = Deb822(text.decode("utf-8"))
+    return control_of(fields)
 
 
 def read_deb(
@@ -59,13 +358,11 @@ def read_deb(
 ):
     """The record of one .deb (judge.Judge.record).  With `digest`, its sha256 is hashed from the
     descriptor that is then read; `expected_sha256` (from a Packages index) must then match.
-    `hint` (a Control from the index) names the package when the .deb cannot be read."""
-    from debian.arfile import ArError
-    from debian.debfile import DebFile
-
-    control = judge = sha = None
+    `hint` (a Control from the index) names the package when the .deb cannot be read.  A .deb that
+    cannot be read whole is one unreadable-deb finding, nothing judged from a part of it."""
+    control = sha = None
     try:
-        with open(filename, "rb") as stream:
+        with open_regular(filename) as stream:
             if digest or expected_sha256:
                 sha = sha256_stream(stream)
                 stream.seek(0)
@@ -73,42 +370,25 @@ def read_deb(
                 return unreadable_record(
                     index, filename, None, hint, f"sha256 {sha} is not the Packages index's {expected_sha256}"
                 )
-            deb = DebFile(fileobj=stream)
-            control = read_control(deb)
+            control_member, data_member = ar_members(stream)
+            control = read_control(control_member)
+            if data_member.short is not None:
+                raise data_member.short
             judge = Judge(control, filename, supported, max_member_bytes)
-            _judge_members(data_tar(deb), judge)
-    except (ArError, *READ_ERRORS, *_zstd_errors()) as error:
-        if judge is None:
-            return unreadable_record(index, filename, sha, control or hint, error)
-        judge.add(filename, "unreadable-deb", error_text(error))
+            data = decompressed(data_member)
+            try:
+                _judge_members(open_tar(data), judge)
+                drain(data)
+            finally:
+                data.close()
+    except READ_ERRORS as error:
+        return unreadable_record(index, filename, sha, control or hint, error)
     judge.finish()
     return judge.record(index, filename, sha)
 
 
-def _zstd_errors():
-    try:
-        import zstandard
-    except ImportError:
-        return ()
-    return (zstandard.ZstdError,)
-
-
-def data_tar(deb):
-    """The data.tar of a DebFile, streamed.  python-debian reads a zstd data.tar whole into memory
-    through unzstd; with python3-zstandard it is streamed like the others."""
-    names = [name for name in deb.getnames() if name.startswith("data.tar")]
-    if names[:1] and names[0].endswith(".zst"):
-        try:
-            import zstandard
-        except ImportError:
-            return deb.data.tgz()
-        reader = zstandard.ZstdDecompressor().stream_reader(deb.getmember(names[0]))
-        return tarfile.open(fileobj=reader, mode="r|")
-    return deb.data.tgz()
-
-
 def _judge_members(tar, judge):
-    for info in tar:
+    for info in tar_entries(tar):
         path, unsafe = member_path(info.name)
         if unsafe:
             judge.unsafe(info.name, unsafe)

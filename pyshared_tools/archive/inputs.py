@@ -9,7 +9,7 @@ import posixpath
 from collections import namedtuple
 
 from ..errors import UsageError
-from .codes import control_of
+from .codes import control_of, error_text, escaped
 from .compression import open_index
 from .tree import is_tree
 
@@ -30,18 +30,11 @@ def local_tasks(inputs):
                 found.append(("tree", given))
                 continue
             before = len(found)
-            for directory, subdirectories, files in os.walk(given):
-                subdirectories.sort()
-                for name in list(subdirectories):
-                    if is_tree(os.path.join(directory, name)):
-                        subdirectories.remove(name)
-                        found.append(("tree", os.path.join(directory, name)))
-                found.extend(
-                    ("deb", os.path.join(directory, name)) for name in sorted(files) if name.endswith(".deb")
-                )
+            found.extend(_search(given))
             if len(found) == before:
                 raise UsageError(
-                    f"nothing to scan in {given}: no .deb and no unpacked tree (DEBIAN/control) below it",
+                    f"nothing to scan in {escaped(given)}: "
+                    "no .deb and no unpacked tree (DEBIAN/control) below it",
                     "on the command line",
                     "give the pool directory, .deb files or unpacked trees",
                 )
@@ -49,11 +42,47 @@ def local_tasks(inputs):
             found.append(("deb", given))
         else:
             raise UsageError(
-                f"no such file or directory: {given}",
+                f"no such file or directory: {escaped(given)}",
                 "on the command line",
                 "give .deb files, unpacked trees or directories holding them",
             )
     return found
+
+
+def _search(top):
+    """(kind, path) of the .debs and trees under `top`, in os.walk's sorted top-down order, with a
+    stack (no recursion: a directory may be any number of levels deep); links are not followed."""
+    stack = [top]
+    while stack:
+        directory = stack.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:  # as os.walk: an unreadable directory is skipped
+            continue
+        subdirectories = []
+        for entry in entries:
+            try:
+                is_directory = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_directory:
+                if is_tree(entry.path):
+                    yield ("tree", entry.path)
+                else:
+                    subdirectories.append(entry.path)
+        yield from (
+            ("deb", entry.path) for entry in entries if entry.name.endswith(".deb") and _regular(entry)
+        )
+        stack.extend(reversed(subdirectories))
+
+
+def _regular(entry):
+    """A regular file, or a link to one: a FIFO or a device named *.deb would never end."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def default_mirror(index_filename):
@@ -71,24 +100,63 @@ def index_tasks(index_filename, mirror=None):
         yield _index_task(paragraph, mirror)
 
 
+# A Packages index is text; these caps keep a hostile one (an inflated line or paragraph) bounded.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+MAX_PARAGRAPH_BYTES = 64 * 1024 * 1024
+
+
+class IndexReadError(Exception):
+    """A Packages index that cannot be read to its end (python-debian takes EOFError for the end)."""
+
+
+def _lines(stream):
+    """The lines of an index as text, strictly UTF-8, within the caps; every read error raised."""
+    from .deb import READ_ERRORS
+
+    paragraph = 0
+    while True:
+        try:
+            line = stream.readline(MAX_LINE_BYTES + 1)
+        except (*READ_ERRORS, RuntimeError, MemoryError) as error:  # lz4 raises RuntimeError
+            raise IndexReadError(error_text(error)) from None
+        if not line:
+            return
+        if len(line) > MAX_LINE_BYTES:
+            raise IndexReadError(f"a line longer than {MAX_LINE_BYTES} bytes")
+        paragraph = 0 if not line.strip() else paragraph + len(line)
+        if paragraph > MAX_PARAGRAPH_BYTES:
+            raise IndexReadError(f"a paragraph longer than {MAX_PARAGRAPH_BYTES} bytes")
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise IndexReadError(f"not UTF-8 text ({error})") from None
+
+
 def _paragraphs(index_filename, fields):
-    """The paragraphs of a Packages index (python-debian, only `fields` kept)."""
+    """The paragraphs of a Packages index (python-debian, only `fields` kept); a usage error when
+    the index cannot be read whole (truncated, corrupt, not a Packages index)."""
     from debian.deb822 import Packages
 
     with open_index(index_filename, "Packages index") as stream:
         try:
-            yield from Packages.iter_paragraphs(stream, fields=fields, use_apt_pkg=False)
-        except (UnicodeDecodeError, ValueError, EOFError, OSError) as error:
+            for paragraph in Packages.iter_paragraphs(_lines(stream), fields=fields, use_apt_pkg=False):
+                if "Package" not in paragraph:
+                    raise IndexReadError("a paragraph without Package field")
+                yield paragraph
+        except (IndexReadError, ValueError) as error:
             raise UsageError(
-                f"cannot read the Packages index ({error})",
-                f"at {index_filename}",
-                "give a Packages file as apt downloads it (plain, gzip, xz, bzip2, lz4, zstd)",
+                f"cannot read the Packages index ({escaped(str(error))})",
+                f"at {escaped(index_filename)}",
+                "give a Packages file as apt downloads it (plain, gzip, xz, bzip2, lz4, zstd), whole",
             ) from None
 
 
 def _index_task(paragraph, mirror):
-    hint = control_of(paragraph)
     filename = paragraph.get("Filename", "")
+    try:
+        hint = control_of(paragraph)
+    except ValueError as error:
+        return ("missing", escaped(filename), None, None, f"{error}: not read")
     parts = [part for part in filename.split("/") if part not in ("", ".")]
     if not filename or filename.startswith("/") or ".." in parts:
         problem = f"Filename {filename!r} is not a path inside the mirror: not read"
@@ -110,4 +178,11 @@ def all_tasks(inputs, indexes=(), mirror=None):
 def index_owners(index_filename):
     """{package: Control} of a Packages index, for naming what a Contents index lists."""
     fields = ["Package", "Version", "Source", "Conflicts", "Replaces", "Provides"]
-    return {control.package: control for control in map(control_of, _paragraphs(index_filename, fields))}
+    owners = {}
+    for paragraph in _paragraphs(index_filename, fields):
+        try:
+            control = control_of(paragraph)
+        except ValueError:  # a name no Contents index line can hold: not one to name
+            continue
+        owners[control.package] = control
+    return owners

@@ -12,11 +12,22 @@ import functools
 
 from .. import checks, elf, layouts, tags
 from ..errors import TagError, TreeError
-from .codes import DEFAULT_MAX_MEMBER_BYTES, Owner, error_text, finding_of, legacy_detail
+from .codes import DEFAULT_MAX_MEMBER_BYTES, Owner, error_text, escaped, finding_of, legacy_detail
+
+# The bytes of paths and findings one record may keep (the names a hostile .deb can make up are
+# otherwise bounded only by its inflated size).
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+
+
+class RecordTooLarge(Exception):
+    """A package ships more in module places than a record keeps."""
 
 
 def member_path(name):
-    """(tree-relative path, None), or (None, why the name is unsafe); ('', None) for the root."""
+    """(tree-relative path, None), or (None, why the name is unsafe); ('', None) for the root.
+    A name that is not UTF-8 (surrogate escapes) is unsafe: its finding shows it escaped."""
+    if not name.isascii() and escaped(name) != name:
+        return None, "member name is not UTF-8 (shown with \\x escapes)"
     if name.startswith("/"):
         return None, "absolute member name"
     parts = [part for part in name.split("/") if part not in ("", ".")]
@@ -60,8 +71,9 @@ class Judge:
 
     def __init__(self, control, origin, supported, max_member_bytes=DEFAULT_MAX_MEMBER_BYTES):
         self.control = control
+        self.origin = escaped(origin)
         self.owner = Owner(
-            control.package, control.version, control.source, origin, control.declared, control.provides
+            control.package, control.version, control.source, self.origin, control.declared, control.provides
         )
         self.supported = [tuple(version) for version in supported]
         self.max_member_bytes = max_member_bytes
@@ -69,12 +81,22 @@ class Judge:
         self.notes = []
         self.paths = []
         self._legacy = {}  # place path -> (rule, number of files)
+        self._kept = 0  # bytes of paths and findings
+
+    def _keep(self, size):
+        self._kept += size
+        if self._kept > MAX_RECORD_BYTES:
+            raise RecordTooLarge(
+                f"more than {MAX_RECORD_BYTES} bytes of paths in module places and findings "
+                f"({len(self.paths)} paths, {len(self.findings)} findings)"
+            )
 
     def add(self, path, code, detail):
+        self._keep(len(path) + len(detail) + 64)
         self.findings.append(finding_of(self.owner, path, code, detail))
 
     def unsafe(self, name, why):
-        self.add(name, "unsafe-member", f"{why}; never used as a path")
+        self.add(escaped(name), "unsafe-member", f"{why}; never used as a path")
 
     def entry(self, path, is_dir, is_regular, size, read):
         """One file entry; read(limit) returns up to `limit` bytes of a regular file."""
@@ -87,6 +109,7 @@ class Judge:
         place = place_of(directory)
         if place is None:
             return
+        self._keep(len(path) + 64)
         self.paths.append(path)
         if not place.home:
             rule, count = self._legacy.get(place.path, (place.rule, 0))
@@ -165,7 +188,7 @@ class Judge:
         owner = self.owner
         return {
             "index": index,
-            "deb": deb,
+            "deb": self.origin,
             "sha256": sha,
             "package": owner.package,
             "version": owner.version,
@@ -181,7 +204,8 @@ class Judge:
 def unreadable_record(index, deb, sha, control, error):
     """The record of a package that could not be read: one unreadable-deb finding."""
     package, version, source = (control.package, control.version, control.source) if control else ("", "", "")
-    detail = error.replace("\n", " ") if isinstance(error, str) else error_text(error)
+    detail = escaped(error).replace("\n", " ") if isinstance(error, str) else error_text(error)
+    deb = escaped(deb)
     finding = [package, version, source, deb, "unreadable-deb", detail]
     return {
         "index": index,

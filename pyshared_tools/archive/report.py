@@ -37,12 +37,26 @@ def write_json(findings, out):
     out.write("\n  ]\n}\n" if separator != "\n" else "]\n}\n")
 
 
+_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789+.-")
+
+
+def source_name(text):
+    """A source name as --rebuild-list writes it: every character a Debian name cannot hold (a
+    newline, ':', ',', a space, a backslash...) as \\xNN or \\uNNNN, so a line stays one package."""
+    if _NAME_CHARACTERS.issuperset(text):
+        return text
+    return "".join(
+        c if c in _NAME_CHARACTERS else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+        for c in text
+    )
+
+
 def rebuild_list(findings):
     """'source: code, code' lines, sorted, for the findings a rebuild of the source fixes."""
     codes = {}
     for finding in findings():
         if CODES[finding.code][1] and finding.source:
-            codes.setdefault(finding.source, set()).add(finding.code)
+            codes.setdefault(source_name(finding.source), set()).add(finding.code)
     return [f"{source}: {', '.join(sorted(found))}" for source, found in sorted(codes.items())]
 
 
@@ -50,14 +64,12 @@ def write_rebuild_list(findings, out):
     out.write("".join(f"{line}\n" for line in rebuild_list(findings)))
 
 
-def _printable(text):
+def printable(text):
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _row(f):
-    return tuple(
-        _printable(value) for value in (f.package or "-", f.version or "-", f.code, f.path, f.detail)
-    )
+    return tuple(printable(value) for value in (f.package or "-", f.version or "-", f.code, f.path, f.detail))
 
 
 HEADER = ("PACKAGE", "VERSION", "CODE", "PATH", "DETAIL")

@@ -116,11 +116,8 @@ class Store:
             " HAVING COUNT(DISTINCT package) > 1 ORDER BY path"
         )
         for (path,) in collisions:
-            owners = self._owners(path)
-            for owner in owners:
-                detail = collision_detail(owner, owners)
-                if detail:
-                    self._add(owner, path, "path-collision", detail)
+            for owner, detail in collision_details(self._owners(path)):
+                self._add(owner, path, "path-collision", detail)
         clashes = self.connection.execute(
             "SELECT directory, module FROM paths WHERE module IS NOT NULL GROUP BY directory, module"
             " HAVING COUNT(DISTINCT path) > 1 ORDER BY directory, module"
@@ -154,17 +151,68 @@ class Store:
         self.add_finding(finding_of(owner, path, code, detail))
 
 
-def collision_detail(owner, owners):
-    """The path-collision detail for `owner` among the owners of one path, or None when every
-    other package is one its relations already declare to dpkg."""
-    others = sorted(
-        {
-            f"{other.package} {other.version}"
-            for other in owners
-            if other.package != owner.package and not declared_to_dpkg(owner, other)
+# The other packages a path-collision or module-clash detail names; the rest are counted.  Every
+# owner of a path gets a finding: listing all the others in each would make the output quadratic.
+MAX_LISTED = 20
+
+
+def listing(names, total):
+    """'a, b, c' or 'a, b, c and N more' (`names`: the first MAX_LISTED of `total`)."""
+    more = f" and {total - len(names)} more" if total > len(names) else ""
+    return f"{', '.join(names)}{more}"
+
+
+def collision_details(owners):
+    """(owner, detail) for every owner of one path shipped by another package that their relations
+    do not declare to dpkg (declared_to_dpkg); the detail names the first MAX_LISTED other
+    'package version', sorted, and counts the rest.  Linear in the owners and their relations."""
+    by_label = {}
+    for number, owner in enumerate(owners):
+        label = f"{owner.package} {owner.version}" if owner.version else owner.package
+        by_label.setdefault(label, []).append(number)
+    labels = sorted(by_label)
+    package_of = {label: owners[by_label[label][0]].package for label in labels}
+    ranges, counts = {}, {}  # package -> (first, last + 1) of its labels; number of its labels
+    for position, label in enumerate(labels):
+        package = package_of[label]
+        ranges[package] = (ranges.get(package, (position,))[0], position + 1)
+        counts[package] = counts.get(package, 0) + 1
+    declaring, named = {}, {}
+    for number, owner in enumerate(owners):
+        for name in owner.declared:
+            declaring.setdefault(name, []).append(number)
+        for name in owner.provides | {owner.package}:
+            named.setdefault(name, []).append(number)
+    label_of = {number: label for label, numbers in by_label.items() for number in numbers}
+    for owner in owners:
+        excluded = set()  # the owners it declares its overlap with, either way
+        for name in owner.declared:
+            excluded.update(named.get(name, ()))
+        for name in owner.provides | {owner.package}:
+            excluded.update(declaring.get(name, ()))
+        hidden = {
+            label
+            for label in {label_of[number] for number in excluded}
+            if package_of[label] != owner.package and all(number in excluded for number in by_label[label])
         }
-    )
-    return f"also shipped by {', '.join(others)}" if others else None
+        total = len(labels) - counts[owner.package] - len(hidden)
+        if total <= 0:
+            continue
+        first, last = ranges[owner.package]
+        names = []
+        for position in _around(first, last, len(labels)):
+            label = labels[position]
+            if label not in hidden and package_of[label] != owner.package:
+                names.append(label)
+                if len(names) == MAX_LISTED:
+                    break
+        yield owner, f"also shipped by {listing(names, total)}"
+
+
+def _around(first, last, count):
+    """Positions 0..count-1 but first..last-1, lazily."""
+    yield from range(first)
+    yield from range(last, count)
 
 
 def clash_detail(module, owner, path, owners_by_path):
@@ -174,18 +222,19 @@ def clash_detail(module, owner, path, owners_by_path):
     index = relations.OwnerIndex()
     others = []
     for other_path, owners in owners_by_path.items():
-        if not relations.names_clash(path, other_path):
+        if other_path == path or not relations.names_clash(path, other_path):
             continue
         for other in owners:
-            if other_path != path and other.package != owner.package and not declared_to_dpkg(owner, other):
+            if other.package != owner.package and not declared_to_dpkg(owner, other):
                 index.add(f"/{other_path}", relations.Owner(other.package, "installed", other.version))
                 others.append(f"{other_path} in {other.package}")
     if not others:
         return None
+    others = sorted(set(others))
     try:
         found, _ = relations.relations(owner.package, owner.version, [f"/{path}"], index)
     except PysharedError as error:
         fields = f"no relation written ({error})"
     else:
         fields = "; ".join(f"{name}: {', '.join(values)}" for name, values in sorted(found.items()))
-    return f"module {module} is also {', '.join(sorted(set(others)))}; {fields}"
+    return f"module {module} is also {listing(others[:MAX_LISTED], len(others))}; {fields}"
