@@ -18,6 +18,7 @@ upstream installs (tests/test_archive.py), the same findings from pyshared-scan
 on real .debs, the same --help and man pages.
 """
 
+import ast
 import configparser
 import json
 import os
@@ -75,12 +76,15 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 # The installed requirements of dh-pyshared, direct and indirect, as the
 # venv's own importlib.metadata and packaging see them.
 CLOSURE = """\
-import json
+import json, sys
 from importlib import metadata
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-direct = [Requirement(r) for r in metadata.requires("dh-pyshared") or []]
-found, todo = {}, [r for r in direct if not r.marker or r.marker.evaluate({"extra": ""})]
+extras = [""] + sys.argv[1:]
+def wanted(requirement):
+    return not requirement.marker or any(requirement.marker.evaluate({"extra": e}) for e in extras)
+direct = [r for r in map(Requirement, metadata.requires("dh-pyshared") or []) if wanted(r)]
+found, todo = {}, list(direct)
 while todo:
     requirement = todo.pop()
     name = canonicalize_name(requirement.name)
@@ -88,11 +92,14 @@ while todo:
         continue
     distribution = metadata.distribution(name)
     found[name] = {"version": distribution.version, "where": str(distribution.locate_file(""))}
-    for text in distribution.requires or []:
-        more = Requirement(text)
-        if not more.marker or more.marker.evaluate({"extra": ""}):
-            todo.append(more)
-print(json.dumps({"direct": sorted(canonicalize_name(r.name) for r in direct), "all": found}))
+    more = map(Requirement, distribution.requires or [])
+    todo += [r for r in more if not r.marker or r.marker.evaluate({"extra": ""})]
+print(json.dumps({
+    "direct": sorted(canonicalize_name(r.name) for r in direct),
+    "all": found,
+    "modules": {module: sorted(map(canonicalize_name, names))
+                for module, names in metadata.packages_distributions().items()},
+}))
 """
 
 
@@ -165,27 +172,47 @@ def venv(tmp_path_factory):
     shutil.copytree(CHECKOUT, source, symlinks=True, ignore=NOT_COPIED)
     venv = Venv(where / "venv")
     venv.pip("install", "--upgrade", "pip", cwd=where)
-    venv.pip("install", "--upgrade", "--upgrade-strategy", "eager", str(source), cwd=where)
+    extras = ",".join(extra for extra in declared_requirements() if extra)
+    target = f"{source}[{extras}]" if extras else str(source)
+    venv.pip("install", "--upgrade", "--upgrade-strategy", "eager", target, cwd=where)
     return venv
 
 
-def declared_requirements():
+def setup_cfg():
     config = configparser.ConfigParser()
     config.read(CHECKOUT / "setup.cfg")
-    return sorted(
-        canonical(line.strip()) for line in config["options"]["install_requires"].splitlines() if line.strip()
-    )
+    return config
+
+
+def requirement_lines(text):
+    return [canonical(line.strip()) for line in text.splitlines() if line.strip()]
+
+
+def declared_requirements():
+    """{extra: [distribution]} from setup.cfg, "" for install_requires."""
+    config = setup_cfg()
+    declared = {"": requirement_lines(config["options"]["install_requires"])}
+    if config.has_section("options.extras_require"):
+        declared.update(
+            (extra, requirement_lines(text)) for extra, text in config["options.extras_require"].items()
+        )
+    return declared
+
+
+def all_declared():
+    return [name for names in declared_requirements().values() for name in names]
+
+
+def closure(venv, cwd):
+    command = [str(venv.python), "-c", CLOSURE, *(extra for extra in declared_requirements() if extra)]
+    return json.loads(subprocess.run(command, capture_output=True, text=True, check=True, cwd=cwd).stdout)
 
 
 def test_every_dependency_is_the_newest_release_on_the_index(venv, tmp_path):
-    closure = json.loads(
-        subprocess.run(
-            [str(venv.python), "-c", CLOSURE], capture_output=True, text=True, check=True, cwd=tmp_path
-        ).stdout
-    )
-    assert closure["direct"] == declared_requirements()
-    installed = closure["all"]
-    assert set(closure["direct"]) < set(installed), "no indirect dependency (jinja2 needs MarkupSafe)"
+    requirements = closure(venv, tmp_path)
+    assert requirements["direct"] == sorted(all_declared())
+    installed = requirements["all"]
+    assert set(requirements["direct"]) < set(installed), "no indirect dependency (jinja2 needs MarkupSafe)"
     site = venv.root / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
     for name, facts in installed.items():
         assert Path(facts["where"]) == site, f"{name} {facts['version']} is in {facts['where']}"
@@ -198,6 +225,39 @@ def test_every_dependency_is_the_newest_release_on_the_index(venv, tmp_path):
     }
     assert not stale, f"not the index's newest release: {stale}; up to date: {uptodate}"
     assert int(installed["sh"]["version"].split(".")[0]) >= 2, installed["sh"]
+
+
+def third_party_imports():
+    """{top-level module: [file]} for every module outside the standard library
+    and pyshared_tools that pyshared_tools imports, at any depth of any function."""
+    found = {}
+    for path in sorted((CHECKOUT / "pyshared_tools").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top != "pyshared_tools":
+                    found.setdefault(top, []).append(str(path.relative_to(CHECKOUT)))
+    return found
+
+
+def test_setup_cfg_declares_what_the_code_imports(venv, tmp_path):
+    """install_requires and extras_require name exactly the distributions (as the
+    venv's metadata maps modules to them) whose modules pyshared_tools imports."""
+    modules = closure(venv, tmp_path)["modules"]
+    imports = third_party_imports()
+    assert {"sh", "jinja2", "debian"} <= imports.keys(), imports
+    unknown = {module: files for module, files in imports.items() if module not in modules}
+    assert not unknown, f"imported, but no installed distribution provides them: {unknown}"
+    needed = {distribution for module in imports for distribution in modules[module]}
+    declared = set(all_declared())
+    assert not declared - needed, f"declared in setup.cfg, imported nowhere: {sorted(declared - needed)}"
+    assert not needed - declared, f"imported, not declared in setup.cfg: {sorted(needed - declared)}"
 
 
 def test_the_venv_does_not_see_debians_packages(venv, tmp_path):
