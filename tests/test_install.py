@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -54,10 +55,13 @@ NOT_COPIED = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__py
 
 # Runs a script like its #! line would, and writes where every module it
 # imported came from (and the template directory it rendered from) to
-# $PYSHARED_TEST_IMPORTS when it exits.
+# $PYSHARED_TEST_IMPORTS when it exits.  The modules named in
+# $PYSHARED_TEST_ABSENT cannot be imported (as if not installed).
 RECORDING = """\
 import atexit, json, os, runpy, sys
 out = os.environ.pop("PYSHARED_TEST_IMPORTS")
+for name in os.environ.pop("PYSHARED_TEST_ABSENT").split():
+    sys.modules[name] = None
 def record():
     render = sys.modules.get("pyshared_tools.render")
     report = {
@@ -71,35 +75,6 @@ atexit.register(record)
 sys.argv = sys.argv[1:]
 sys.path[0] = os.path.dirname(sys.argv[0])
 runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-
-# The installed requirements of dh-pyshared, direct and indirect, as the
-# venv's own importlib.metadata and packaging see them.
-CLOSURE = """\
-import json, sys
-from importlib import metadata
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
-extras = [""] + sys.argv[1:]
-def wanted(requirement):
-    return not requirement.marker or any(requirement.marker.evaluate({"extra": e}) for e in extras)
-direct = [r for r in map(Requirement, metadata.requires("dh-pyshared") or []) if wanted(r)]
-found, todo = {}, list(direct)
-while todo:
-    requirement = todo.pop()
-    name = canonicalize_name(requirement.name)
-    if name in found:
-        continue
-    distribution = metadata.distribution(name)
-    found[name] = {"version": distribution.version, "where": str(distribution.locate_file(""))}
-    more = map(Requirement, distribution.requires or [])
-    todo += [r for r in more if not r.marker or r.marker.evaluate({"extra": ""})]
-print(json.dumps({
-    "direct": sorted(canonicalize_name(r.name) for r in direct),
-    "all": found,
-    "modules": {module: sorted(map(canonicalize_name, names))
-                for module, names in metadata.packages_distributions().items()},
-}))
 """
 
 
@@ -123,6 +98,9 @@ class Venv:
         self.root = Path(root)
         self.bin = self.root / "bin"
         self.python = self.bin / "python3"
+        self.site = (
+            self.root / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+        )
 
     def pip(self, *args, cwd):
         command = [str(self.python), "-m", "pip", "--no-cache-dir", "--no-input", *args]
@@ -148,10 +126,14 @@ class Venv:
             env={**self.environment(export_arch), **(env or {})},
         )
 
-    def recorded(self, tool, *args, cwd, scratch, export_arch=True):
+    def recorded(self, tool, *args, cwd, scratch, export_arch=True, absent=()):
         """Run `tool` in the venv's python, recording its imports: (result, report)."""
         out = Path(scratch) / "imports.json"
-        environment = {**self.environment(export_arch), "PYSHARED_TEST_IMPORTS": str(out)}
+        environment = {
+            **self.environment(export_arch),
+            "PYSHARED_TEST_IMPORTS": str(out),
+            "PYSHARED_TEST_ABSENT": " ".join(absent),
+        }
         result = subprocess.run(
             [str(self.python), "-c", RECORDING, str(self.bin / tool), *args],
             cwd=cwd,
@@ -203,28 +185,53 @@ def all_declared():
     return [name for names in declared_requirements().values() for name in names]
 
 
-def closure(venv, cwd):
-    command = [str(venv.python), "-c", CLOSURE, *(extra for extra in declared_requirements() if extra)]
-    return json.loads(subprocess.run(command, capture_output=True, text=True, check=True, cwd=cwd).stdout)
+def closure(venv):
+    """What is installed in the venv's site-packages, read with this process's
+    importlib.metadata and packaging (the venv itself need not have packaging):
+    direct: dh-pyshared's requirements with every extra setup.cfg declares;
+    all: {distribution: version} for them and everything they require;
+    modules: {top-level module: [distribution]}, as packages_distributions() says."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    installed = {
+        canonicalize_name(d.metadata["Name"]): d for d in metadata.distributions(path=[str(venv.site)])
+    }
+    extras = ["", *(extra for extra in declared_requirements() if extra)]
+
+    def requirements(distribution, extras):
+        for requirement in map(Requirement, distribution.requires or []):
+            if not requirement.marker or any(requirement.marker.evaluate({"extra": e}) for e in extras):
+                yield canonicalize_name(requirement.name)
+
+    direct = sorted(requirements(installed["dh-pyshared"], extras))
+    found, todo = {}, list(direct)
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            assert name in installed, f"{name} is required but not installed in {venv.site}"
+            found[name] = installed[name].version
+            todo += requirements(installed[name], [""])
+    modules = {}
+    for name, distribution in installed.items():
+        for top in {file.parts[0] for file in distribution.files or [] if len(file.parts) > 1 or file.suffix}:
+            if not top.endswith((".dist-info", ".data")) and top not in ("..", "__pycache__"):
+                modules.setdefault(top.split(".")[0], []).append(name)
+    return {"direct": direct, "all": found, "modules": modules}
 
 
 def test_every_dependency_is_the_newest_release_on_the_index(venv, tmp_path):
-    requirements = closure(venv, tmp_path)
+    requirements = closure(venv)
     assert requirements["direct"] == sorted(all_declared())
     installed = requirements["all"]
     assert set(requirements["direct"]) < set(installed), "no indirect dependency (jinja2 needs MarkupSafe)"
-    site = venv.root / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
-    for name, facts in installed.items():
-        assert Path(facts["where"]) == site, f"{name} {facts['version']} is in {facts['where']}"
     # pip itself: an installed release is up to date when the index has no newer one.
     # A package the index did not answer for is not listed, so this cannot pass offline.
     listed = json.loads(venv.pip("list", "--uptodate", "--format=json", cwd=tmp_path))
     uptodate = {canonical(entry["name"]): entry["version"] for entry in listed}
-    stale = {
-        name: facts["version"] for name, facts in installed.items() if uptodate.get(name) != facts["version"]
-    }
+    stale = {name: version for name, version in installed.items() if uptodate.get(name) != version}
     assert not stale, f"not the index's newest release: {stale}; up to date: {uptodate}"
-    assert int(installed["sh"]["version"].split(".")[0]) >= 2, installed["sh"]
+    assert int(installed["sh"].split(".")[0]) >= 2, installed["sh"]
 
 
 def third_party_imports():
@@ -249,7 +256,7 @@ def third_party_imports():
 def test_setup_cfg_declares_what_the_code_imports(venv, tmp_path):
     """install_requires and extras_require name exactly the distributions (as the
     venv's metadata maps modules to them) whose modules pyshared_tools imports."""
-    modules = closure(venv, tmp_path)["modules"]
+    modules = closure(venv)["modules"]
     imports = third_party_imports()
     assert {"sh", "jinja2", "debian"} <= imports.keys(), imports
     unknown = {module: files for module, files in imports.items() if module not in modules}
@@ -271,7 +278,7 @@ def test_the_venv_does_not_see_debians_packages(venv, tmp_path):
             env=venv.environment(True),
         ).stdout
     )
-    assert [p for p in path if p.endswith("-packages")] == [str(venv.root / "lib/python3.11/site-packages")]
+    assert [p for p in path if p.endswith("-packages")] == [str(venv.site)]
     # pytest is in Debian's dist-packages (python3-pytest), not a dependency.
     assert Path("/usr/lib/python3/dist-packages/pytest").is_dir()
     debian = subprocess.run(
@@ -332,7 +339,7 @@ def test_dh_pyshared_from_the_venv_does_what_the_checkout_does(venv, tmp_path, c
 def assert_imported_from_the_venv(venv, report, needed):
     """Every module the run imported is the standard library's or the venv's; `needed` were imported."""
     stdlib = {f"{sys.base_prefix}/lib/python3.11/", f"{sys.base_prefix}/lib/python3.11/lib-dynload/"}
-    site = f"{venv.root}/lib/python3.11/site-packages/"
+    site = f"{venv.site}/"
     top = {}
     for name, file in report["files"].items():
         top.setdefault(name.split(".")[0], set()).add(file)
@@ -439,8 +446,9 @@ def test_pyshared_scan_from_the_venv_finds_what_the_checkout_finds(venv, tmp_pat
 
 
 def test_pyshared_scan_reads_an_lz4_packages_index_and_zstd_debs(venv, tmp_path):
-    """lz4 (a Packages index as apt keeps it) and a real .deb repacked with a
-    zstd data.tar (python-debian's reader: zstandard is not a dependency)."""
+    """lz4 (a Packages index as apt keeps it) and real .debs repacked with a
+    zstd data.tar: streamed with zstandard (the zstd extra), and without it
+    unpacked by python-debian; in one process (--jobs 1) to record its imports."""
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     chosen = real_debs()[:6]
@@ -462,15 +470,27 @@ def test_pyshared_scan_reads_an_lz4_packages_index_and_zstd_debs(venv, tmp_path)
     assert index.count(b"\nPackage: ") + index.startswith(b"Package: ") == 6
     lz4 = tmp_path / "Packages.lz4"
     lz4.write_bytes(subprocess.run(["lz4", "-c"], input=index, capture_output=True, check=True).stdout)
-    ours, theirs = scan_both(
-        venv, tmp_path, "--json", "--supported", "3.11", "--stats", "--packages", lz4, "--mirror", mirror
-    )
+    args = ("--json", "--supported", "3.11", "--stats", "--no-cache", "--jobs", "1", "--packages", lz4)
+    args += ("--mirror", mirror)
+    ours, theirs = scan_both(venv, tmp_path, *args)
     # The libpython linkers among them: found inside their data.tar.zst.
     linkers = {deb_field(deb, "Package") for deb in chosen} & LIBPYTHON_PACKAGES.keys()
     assert linkers, chosen
     assert {f["package"] for f in json.loads(theirs.stdout)["findings"]} == linkers, theirs.stderr
     assert "6 .debs" in theirs.stderr
     assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr)
+    for absent in ((), ("zstandard",)):
+        result, report = venv.recorded(
+            "pyshared-scan", *map(str, args), cwd=tmp_path, scratch=tmp_path, absent=absent
+        )
+        assert (result.returncode, result.stdout, result.stderr) == (
+            theirs.returncode,
+            theirs.stdout,
+            theirs.stderr,
+        )
+        needed = {"pyshared_tools", "lz4", "debian", "abi3info"} | ({"zstandard"} - set(absent))
+        assert_imported_from_the_venv(venv, report, needed)
+        assert (report["files"].get("zstandard") is not None) == (not absent)
 
 
 # --- --help, --version, man pages ---------------------------------------------------------------
