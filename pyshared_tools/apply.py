@@ -191,27 +191,24 @@ def _drop_needed(guard, action):
         return
     import shutil
 
-    import sh
+    from .commands import run
 
     temporary = path + _TEMPORARY_SUFFIX
     if _lstat(temporary):
         os.unlink(temporary)  # left by a run killed here; never write through a link
     shutil.copyfile(path, temporary, follow_symlinks=False)
     os.chmod(temporary, stat.S_IMODE(info.st_mode))
+    where = f"on {action['path']} in {guard.root}"
+    todo = f"install a working {PATCHELF}, or drop --fix-libpython"
     try:
-        sh.Command(PATCHELF)("--remove-needed", soname, temporary, _tty_out=False)
-        problem = None if soname not in elf.needed_sonames(elf.read_candidate(temporary)) else "kept it"
-    except sh.CommandNotFound:
-        problem = "is not installed"
-    except sh.ErrorReturnCode as error:
-        problem = f"failed: {error.stderr.decode(errors='replace').strip()}"
-    if problem:
+        shown = f"{PATCHELF} --remove-needed {soname}"
+        run(PATCHELF, ["--remove-needed", soname, temporary], where=where, todo=todo, shown=shown)
+    except ExternalToolError:
         os.unlink(temporary)
-        raise ExternalToolError(
-            f"{PATCHELF} --remove-needed {soname} {problem}",
-            f"on {action['path']} in {guard.root}",
-            f"install a working {PATCHELF}, or drop --fix-libpython",
-        )
+        raise
+    if soname in elf.needed_sonames(elf.read_candidate(temporary)):
+        os.unlink(temporary)
+        raise ExternalToolError(f"{PATCHELF} --remove-needed {soname} kept it", where, todo)
     os.replace(temporary, path)
 
 

@@ -89,30 +89,21 @@ class HostFacts:
         return self._queried
 
     def _run_dpkg_architecture(self) -> dict[str, str]:
-        import sh
+        from .commands import output_text, run
 
         requested_host = self._environ.get(HOST_ARCH, "")
         arguments = ["-a" + requested_host] if requested_host else []
-        command_line = " ".join([DPKG_ARCHITECTURE, *arguments])
-        search_path = self._environ.get("PATH", os.defpath).split(os.pathsep)
-        try:
-            dpkg_architecture = sh.Command(DPKG_ARCHITECTURE, search_paths=search_path)
-        except sh.CommandNotFound:
-            raise ExternalToolError(
-                f"{DPKG_ARCHITECTURE} is not installed",
-                "needed to learn the host architecture",
-                "install dpkg-dev or export the DEB_HOST_* variables",
-            ) from None
-        try:
-            result = dpkg_architecture(*arguments, _env=dict(self._environ), _tty_out=False)
-        except sh.ErrorReturnCode as error:
-            detail = error.stderr.decode(errors="replace").strip()
-            raise ExternalToolError(
-                f"{command_line} failed with exit code {error.exit_code}: {detail}",
-                "while reading the build architecture",
-                "fix DEB_HOST_ARCH or the dpkg-dev installation",
-            ) from None
-        return parse_dpkg_architecture_output(result.stdout.decode())
+        where = "while reading the build architecture"
+        todo = "fix DEB_HOST_ARCH or the dpkg-dev installation"
+        completed = run(
+            DPKG_ARCHITECTURE,
+            arguments,
+            where=where,
+            todo=todo,
+            missing_todo="install dpkg-dev or export the DEB_HOST_* variables",
+            environ=self._environ,
+        )
+        return parse_dpkg_architecture_output(output_text(completed, where, todo))
 
 
 def parse_dpkg_architecture_output(text: str) -> dict[str, str]:

@@ -18,6 +18,8 @@ _MULTIARCH = r"[a-z0-9_]+(?:-[a-z0-9_]+)+"
 _CPYTHON_TAG = re.compile(rf"cpython-(?P<digits>\d+)(?P<flags>t?d?m?u?)(?:-(?P<multiarch>{_MULTIARCH}))?")
 _ABI3_TAG = re.compile(rf"abi3(?:-(?P<multiarch>{_MULTIARCH}))?")
 _TAG_SHAPE = re.compile(r"[A-Za-z0-9_-]+")
+# What an interpreter may report as an extension suffix ('.cpython-311-x86_64-linux-gnu.so', 'module.so').
+_SUFFIX_SHAPE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 _PYTHON2 = (2, 7)
 _TAG_SYNTAX = "cpython-<major><minor>[flags][-<multiarch>] or abi3, e.g. cpython-311-x86_64-linux-gnu"
 
@@ -166,43 +168,77 @@ def _isolation_flags(version):
 
 
 def query_interpreters(versions, interpreter_path=default_interpreter_path):
-    """Ask each installed interpreter, once, which suffixes it imports: {version: [suffix, ...]}."""
-    import sh
+    """Ask each installed interpreter, once, which suffixes it imports: {version: [suffix, ...]}.
 
+    The interpreter running dh_pyshared answers without a spawn: its
+    EXTENSION_SUFFIXES are built into the executable, so the answer is the one a
+    child would print."""
     answers = {}
     for version in versions:
         executable = interpreter_path(version)
         if not os.access(executable, os.X_OK):
             continue
-        arguments = [*_isolation_flags(version), "-c", _QUERY_SCRIPT]
-        try:
-            output = str(sh.Command(executable)(*arguments, _tty_out=False))
-        except sh.ErrorReturnCode as error:
-            raise ExternalToolError(
-                f"{executable} failed to report its extension suffixes",
-                error.stderr.decode(errors="replace").strip(),
-                f"check that {executable} runs",
-            ) from error
-        answers[version] = _suffixes_from_answer(output, version, executable)
+        if _is_running_interpreter(executable, version):
+            from importlib.machinery import EXTENSION_SUFFIXES
+
+            answers[version] = list(EXTENSION_SUFFIXES)
+            continue
+        from .commands import output_text, run
+
+        where = f"while asking {executable} which extension suffixes it imports"
+        todo = f"check that {executable} runs, or name the tags with --tag"
+        flags = _isolation_flags(version)
+        shown = " ".join([executable, *flags, "-c", "<query>"])
+        completed = run(executable, [*flags, "-c", _QUERY_SCRIPT], where=where, todo=todo, shown=shown)
+        answers[version] = _suffixes_from_answer(
+            output_text(completed, where, todo), version, executable, where
+        )
     return answers
 
 
-def _suffixes_from_answer(output, version, executable):
+def _is_running_interpreter(executable, version):
+    import sys
+
+    if tuple(sys.version_info[:2]) != tuple(version) or not sys.executable:
+        return False
+    try:
+        return os.path.samefile(sys.executable, executable)
+    except OSError:
+        return False
+
+
+def _suffixes_from_answer(output, version, executable, where):
+    """The suffixes in an interpreter's JSON answer, every byte of which is checked."""
+    todo = f"check that {executable} runs"
     try:
         facts = json.loads(output)
-    except ValueError as error:
+    except ValueError:
+        facts = None
+    reported = facts.get("version") if isinstance(facts, dict) else None
+    suffixes = facts.get("EXTENSION_SUFFIXES") if isinstance(facts, dict) else None
+    if not (
+        isinstance(reported, list)
+        and len(reported) == 2
+        and all(type(part) is int for part in reported)
+        and isinstance(suffixes, list)
+        and suffixes
+        and all(isinstance(suffix, str) and _SUFFIX_SHAPE.fullmatch(suffix) for suffix in suffixes)
+    ):
         raise ExternalToolError(
-            f"{executable} printed no JSON",
-            repr(output[:200]),
-            f"check that {executable} runs",
-        ) from error
-    if tuple(facts["version"]) != tuple(version):
+            f"{executable} printed no answer about its extension suffixes but {_shown(output)}", where, todo
+        )
+    if tuple(reported) != tuple(version):
         raise ExternalToolError(
-            f"{executable} is Python {version_text(facts['version'])}",
+            f"{executable} is Python {version_text(reported)}",
             f"not {version_text(version)}",
             f"repair the installation of {executable}",
         )
-    return list(facts["EXTENSION_SUFFIXES"])
+    return list(suffixes)
+
+
+def _shown(output):
+    text = output.strip()
+    return repr(text[:200] + ("..." if len(text) > 200 else ""))
 
 
 class SuffixResolver:
