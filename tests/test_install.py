@@ -20,6 +20,7 @@ on real .debs, the same --help and man pages.
 
 import ast
 import configparser
+import gzip
 import json
 import os
 import shutil
@@ -294,12 +295,33 @@ def test_the_venv_does_not_see_debians_packages(venv, tmp_path):
             assert script.readline() == f"#!{venv.root}/bin/python3\n", tool
 
 
+DEMO_PACKAGES = (("python3-demo", "any"), ("python3-demo-common", "all"))
+SHARED = "usr/lib/python3/dist-packages"
+
+
 def demo_source(root):
-    source = SourcePackage(root)
-    source.write("usr/lib/python3.11/site-packages/foo/__init__.py", "")
-    source.extension("usr/lib/python3.11/site-packages/foo/_speed.so")
-    source.extension("usr/lib/python3.11/site-packages/foo/_stable.abi3.so", limited_api=0x030B0000)
+    """Extensions (tagged, abi3, one linked against libpython) and pure modules,
+    one of which a sibling package ships today."""
+    source = SourcePackage(root, packages=DEMO_PACKAGES)
+    site = "usr/lib/python3.11/site-packages/foo"
+    source.write(f"{site}/__init__.py", "")
+    source.write(f"{site}/core.py", "VALUE = 1\n")
+    source.extension(f"{site}/_speed.so")
+    source.extension(f"{site}/_linked.so", link_libpython=True)
+    source.extension(f"{site}/_stable.abi3.so", limited_api=0x030B0000)
     return source
+
+
+def demo_contents(directory):
+    contents = Path(directory) / "Contents-amd64.gz"
+    with gzip.open(contents, "wt") as handle:
+        handle.write(f"{SHARED}/foo/core.py    python/python3-demo-common\n")
+    return contents
+
+
+def needed_libraries(path):
+    dynamic = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True, check=True).stdout
+    return [line.split("[", 1)[1].rstrip("]") for line in dynamic.splitlines() if "(NEEDED)" in line]
 
 
 ARCH_CASES = {
@@ -313,27 +335,48 @@ ARCH_CASES = {
 @pytest.mark.parametrize("case", sorted(ARCH_CASES))
 def test_dh_pyshared_from_the_venv_does_what_the_checkout_does(venv, tmp_path, case):
     """Compiled extensions in an upstream install: the venv's dh_pyshared, its
-    imports recorded, leaves the source tree (package tree, substvars,
-    maintainer-script snippets) exactly as the checkout's does under /usr/bin/python3."""
+    imports recorded, leaves the source tree (package tree, substvars with
+    Breaks from a Contents index, maintainer-script snippets, patchelf's
+    --fix-libpython) exactly as the checkout's does under /usr/bin/python3."""
     export_arch, args = ARCH_CASES[case]
+    args = (
+        "-v",
+        "--strict",
+        "-p",
+        "python3-demo",
+        "--fix-libpython",
+        "--contents",
+        demo_contents(tmp_path),
+        *args,
+    )
     ours, reference = demo_source(tmp_path / "venv"), demo_source(tmp_path / "checkout")
+    assert any(
+        name.startswith("libpython3.11")
+        for name in needed_libraries(ours.tree() / "usr/lib/python3.11/site-packages/foo/_linked.so")
+    )
     result, report = venv.recorded(
-        "dh_pyshared", "-v", "--strict", *args, cwd=ours.root, scratch=tmp_path, export_arch=export_arch
+        "dh_pyshared", *map(str, args), cwd=ours.root, scratch=tmp_path, export_arch=export_arch
     )
     assert result.returncode == 0 and result.stderr == "", result.stderr
-    expected = reference.run("-v", "--strict", *args, export_arch=export_arch)
+    expected = reference.run(*map(str, args), export_arch=export_arch)
     assert result.stdout == expected.stdout
     assert snapshot(ours.root) == snapshot(reference.root)
-    shared = ours.tree() / "usr/lib/python3/dist-packages/foo"
-    assert sorted(p.name for p in shared.iterdir()) == ["__init__.py", f"_speed.{TAG}.so", "_stable.abi3.so"]
+    shared = ours.tree() / SHARED / "foo"
+    assert sorted(p.name for p in shared.iterdir()) == [
+        "__init__.py",
+        f"_linked.{TAG}.so",
+        f"_speed.{TAG}.so",
+        "_stable.abi3.so",
+        "core.py",
+    ]
+    assert not [
+        name for name in needed_libraries(shared / f"_linked.{TAG}.so") if name.startswith("libpython")
+    ]
+    assert "pyshared:Breaks=python3-demo-common (<< 2.0-1)" in ours.substvars()
     assert (ours.root / "debian" / f"{ours.package}.postinst.debhelper").is_file()
     assert report["templates"] == str(venv.root / "share/dh-pyshared/templates")
-    assert_imported_from_the_venv(
-        venv,
-        report,
-        needed={"pyshared_tools", "jinja2", "markupsafe", "abi3info"}
-        | ({"sh"} if not export_arch else set()),
-    )
+    needed = {"pyshared_tools", "jinja2", "markupsafe", "abi3info", "sh", "debian"}
+    assert_imported_from_the_venv(venv, report, needed)
 
 
 def assert_imported_from_the_venv(venv, report, needed):
