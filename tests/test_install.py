@@ -488,10 +488,11 @@ def test_pyshared_scan_from_the_venv_finds_what_the_checkout_finds(venv, tmp_pat
     assert merged[0].stdout == merged[1].stdout == ours.stdout, merged[0].stderr
 
 
-def test_pyshared_scan_reads_an_lz4_packages_index_and_zstd_debs(venv, tmp_path):
+def test_pyshared_scan_reads_an_lz4_packages_index_zstd_debs_and_trees(venv, tmp_path):
     """lz4 (a Packages index as apt keeps it) and real .debs repacked with a
     zstd data.tar: streamed with zstandard (the zstd extra), and without it
-    unpacked by python-debian; in one process (--jobs 1) to record its imports."""
+    unpacked by python-debian; in one process (--jobs 1) to record its imports.
+    Then the unpacked trees they were repacked from."""
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     chosen = real_debs()[:6]
@@ -534,6 +535,11 @@ def test_pyshared_scan_reads_an_lz4_packages_index_and_zstd_debs(venv, tmp_path)
         needed = {"pyshared_tools", "lz4", "debian", "abi3info"} | ({"zstandard"} - set(absent))
         assert_imported_from_the_venv(venv, report, needed)
         assert (report["files"].get("zstandard") is not None) == (not absent)
+    # The same packages as unpacked trees (DEBIAN/control read with python-debian's Deb822).
+    trees = sorted(tmp_path / deb.name.replace(".deb", "") for deb in chosen)
+    ours, theirs = scan_both(venv, tmp_path, "--json", "--supported", "3.11", "--no-cache", *trees)
+    assert {f["package"] for f in json.loads(theirs.stdout)["findings"]} == linkers, theirs.stderr
+    assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr)
 
 
 # --- --help, --version, man pages ---------------------------------------------------------------
