@@ -51,6 +51,8 @@ PYTHON = "/usr/bin/python3"
 TAG = f"cpython-311-{MULTIARCH}"
 # pip settings that only say how to reach the index, not what to take from it.
 PIP_TRANSPORT = ("PIP_CERT", "PIP_CLIENT_CERT", "PIP_DEFAULT_TIMEOUT", "PIP_TIMEOUT", "PIP_RETRIES")
+# What would make the venv's python look for modules elsewhere.
+PYTHON_SEARCH = ("PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE", "PYTHONPLATLIBDIR", "PYTHONSTARTUP")
 # Everything setuptools needs to build the wheel (setup.cfg, pyproject.toml).
 NOT_COPIED = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".venv")
 
@@ -111,7 +113,9 @@ class Venv:
 
     def environment(self, export_arch):
         environment = {
-            k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_", "PYTHON", "VIRTUAL_ENV"))
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DH_", "DEB_", "VIRTUAL_ENV")) and k not in PYTHON_SEARCH
         }
         environment["PATH"] = f"{self.bin}:/usr/bin:/bin"
         if export_arch:
