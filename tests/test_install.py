@@ -14,8 +14,9 @@ What the venv gives is compared with what the checkout gives under
 /usr/bin/python3 with Debian's packages: the same tree, substvars, snippets and
 output for dh_pyshared (with and without DEB_HOST_* exported, with and without
 --tag) on compiled extensions and on real bookworm packages turned back into
-upstream installs (tests/test_archive.py), the same findings from pyshared-scan
-on real .debs, the same --help and man pages.
+upstream installs (tests/test_archive.py), the same package from
+dpkg-buildpackage of examples/pyshared-demo, the same findings from
+pyshared-scan on real .debs, the same --help and man pages.
 """
 
 import ast
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CHECKOUT, HOST, MULTIARCH, SourcePackage, snapshot
+from helpers import debbuild
 from helpers.archive import fetch_debs
 from test_abi_checks import ABI3_PACKAGES, LIBPYTHON_PACKAGES
 from test_archive import (
@@ -591,3 +593,30 @@ def test_man_pages_are_the_checkouts(venv, tmp_path, module):
         check=True,
     )
     assert (tmp_path / "ours.1").read_text() == theirs.stdout and ".TH " in theirs.stdout
+
+
+# --- in a package build -------------------------------------------------------------------------
+
+
+def test_the_example_package_builds_with_the_venvs_dh_pyshared(venv, tmp_path):
+    """examples/pyshared-demo with dpkg-buildpackage (which exports DEB_HOST_*) and
+    `dh $@ --with pyshared` (the checkout's add-on): the venv's dh_pyshared first on
+    PATH makes the same package as the checkout's under /usr/bin/python3."""
+    unpacked = {}
+    for name, bin_directory in (("venv", venv.bin), ("checkout", CHECKOUT / "bin")):
+        source = debbuild.copy_source(
+            CHECKOUT / "examples" / "pyshared-demo", tmp_path / name / "pyshared-demo"
+        )
+        environment = debbuild.clean_environment({"PERL5LIB": str(CHECKOUT / "perl")})
+        environment["PATH"] = f"{bin_directory}:{environment['PATH']}"
+        assert shutil.which("dh_pyshared", path=environment["PATH"]) == str(bin_directory / "dh_pyshared")
+        build = debbuild.dpkg_buildpackage(source, "-d", env=environment)
+        assert "Traceback" not in build.log, build.log
+        unpacked[name] = {"log": [line for line in build.log.splitlines() if "dh_pyshared" in line]}
+        deb = build.deb("python3-pyshared-demo")
+        unpacked[name]["tree"] = snapshot(debbuild.unpack(deb, tmp_path / name / "root"))
+        unpacked[name]["depends"] = debbuild.field(deb, "Depends")
+        unpacked[name]["postinst"] = debbuild.control_file(deb, "postinst")
+    assert unpacked["venv"] == unpacked["checkout"]
+    assert "   dh_pyshared" in unpacked["venv"]["log"], unpacked["venv"]["log"]
+    assert any(path.endswith(f"/_speedups.{TAG}.so") for path in unpacked["venv"]["tree"])
