@@ -607,7 +607,9 @@ def test_the_example_package_builds_with_the_venvs_dh_pyshared(venv, tmp_path):
         source = debbuild.copy_source(
             CHECKOUT / "examples" / "pyshared-demo", tmp_path / name / "pyshared-demo"
         )
-        environment = debbuild.clean_environment({"PERL5LIB": str(CHECKOUT / "perl")})
+        environment = debbuild.clean_environment(
+            {"PERL5LIB": str(CHECKOUT / "perl"), "PYTHONDONTWRITEBYTECODE": "1"}
+        )
         environment["PATH"] = f"{bin_directory}:{environment['PATH']}"
         assert shutil.which("dh_pyshared", path=environment["PATH"]) == str(bin_directory / "dh_pyshared")
         build = debbuild.dpkg_buildpackage(source, "-d", env=environment)
