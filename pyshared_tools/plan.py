@@ -141,14 +141,36 @@ def decide(inventory, context):
         else:
             python3.append(module)
     _decide_python3(inventory, context, python3, decisions)
+    extensions = {}
+    for placement in decisions.placements:
+        if placement.extension is not None:
+            extensions.setdefault(placement.module.source, placement.extension)
     for link in views.kept_links:
         major = link.major or default_major
+        rel = normalise_rel(link.rel)
         if major == 2:
             base = f"usr/lib/python{version_text(link.version or python2_versions[-1])}/dist-packages"
         else:
             base = context.shared_dir
-        decisions.placements.append(Placement(f"{base}/{normalise_rel(link.rel)}", link))
+            rel = _renamed_with_target(inventory, link, rel, extensions)
+        decisions.placements.append(Placement(f"{base}/{rel}", link))
     return decisions
+
+
+def _renamed_with_target(inventory, link, rel, extensions):
+    """A moved link named like the extension it reaches is renamed as that
+    extension is: ``_foo.so -> foo/_foo.so`` becomes
+    ``_foo.cpython-311-<multiarch>.so`` (its target is retargeted in steps.py)."""
+    resolution = inventory.resolutions.get(link.origin)
+    if resolution is None or not resolution.is_file or resolution.path not in extensions:
+        return rel
+    directory, _, name = rel.rpartition("/")
+    parsed = tags.split_module_filename(name)
+    if parsed is None:
+        return rel
+    target_name = extensions[resolution.path].name
+    renamed = parsed.stem + target_name[len(target_name.split(".", 1)[0]) :]
+    return f"{directory}/{renamed}" if directory else renamed
 
 
 def _python2_targets(inventory):

@@ -157,9 +157,7 @@ def build_plan(inventory, context):
         actions += [Action("move", d, source=source) for d in final]
         if final:
             removed.add(source)
-    for dest, placement in sorted(chosen.items()):
-        if isinstance(placement.module, KeptLink):
-            actions.append(Action("symlink", dest, target=_rebased(placement.module, dest)))
+    moved_links_at = len(actions)  # their targets are known once every move is
     plan.checks = _check_extensions(inventory, context, chosen, plan.warnings)
     actions += _libpython_fixes(chosen, plan.checks)
 
@@ -183,7 +181,7 @@ def build_plan(inventory, context):
                 and origin not in removed_links:
             removals.append(Action("unlink", origin, reason="farm-link"))
     for link in views.kept_links:
-        removals.append(Action("unlink", link.origin, reason="library-link-moved"))
+        removals.append(Action("unlink", link.origin, reason="link-moved"))
     for path, helper in inventory.metadata:
         removals.append(Action("unlink", path, reason=f"{helper}-metadata"))
     seen = set()
@@ -194,7 +192,13 @@ def build_plan(inventory, context):
             removed.add(action.path)
 
     actions += [Action("rmdir", d) for d in _emptied_directories(inventory, removed, chosen, new_dirs)]
-    actions += _retargeted_links(inventory, views, actions, plan.warnings)
+    moved = sorted((d, p.module) for d, p in chosen.items() if isinstance(p.module, KeptLink))
+    relocation = _relocation(inventory, actions, moved)
+    if relocation is not None:
+        actions[moved_links_at:moved_links_at] = [
+            Action("symlink", dest, target=_moved_target(relocation, link, dest)) for dest, link in moved
+        ]
+        actions += _retargeted_links(inventory, views, relocation, plan.warnings)
     plan.actions = actions
     plan.final_paths = sorted(chosen)
     plan.helpers = frozenset(helper for _, helper in inventory.metadata)
@@ -209,15 +213,41 @@ def build_plan(inventory, context):
     return plan
 
 
-def _retargeted_links(inventory, views, actions, warnings):
+def _relocation(inventory, actions, moved):
+    """Where every moved file, moved link and dissolved directory goes
+    (retarget.Relocation), or None when nothing moves."""
+    if not moved and not any(action.op == "move" for action in actions):
+        return None
+    from .retarget import Relocation
+
+    relocation = Relocation(actions, inventory.resolutions)
+    for dest, link in moved:
+        relocation.add_moved_link(link.origin, dest)
+    return relocation
+
+
+def _moved_target(relocation, link, dest):
+    """The text of a moved link at `dest`: it names where its target went, or,
+    when the target does not move (another package's path, a missing file), the
+    same absolute path as before; relative or absolute as it was."""
+    from .links import named_path
+
+    target = named_path(link.origin, link.target)
+    new, _ = relocation.new_path(target, near=dest)
+    new = target if new is None else new
+    if new == target and os.path.dirname(dest) == os.path.dirname(link.origin):
+        return link.target
+    if link.target.startswith("/"):
+        return "/" + new
+    return os.path.relpath(new or ".", os.path.dirname(dest) or ".")
+
+
+def _retargeted_links(inventory, views, relocation, warnings):
     """symlink actions for the package's other links into what moves (retarget.py)."""
-    if not any(action.op == "move" for action in actions):
-        return []
-    from .retarget import Relocation, new_targets, package_links
+    from .retarget import new_targets, package_links
 
     walked = {place.path for place in inventory.places}
     links = package_links(inventory.root, walked) + list(views.untouched_links)
-    relocation = Relocation(actions, inventory.resolutions)
     retargets, problems = new_targets(inventory.root, links, relocation, inventory.package)
     warnings.extend(problems)
     return [Action("symlink", link, target=text, reason="retarget") for link, text in retargets]
@@ -379,15 +409,6 @@ def _directories_to_make(root, chosen, home_dir_links):
                 or os.path.islink(full) or not os.path.isdir(full):
             missing.append(directory)
     return missing
-
-
-def _rebased(link, dest):
-    from .links import link_target_in_tree
-
-    if link.target.startswith("/"):
-        return link.target
-    target = link_target_in_tree(link.origin, link.target)
-    return os.path.relpath(target, os.path.dirname(dest))
 
 
 def _emptied_directories(inventory, removed, chosen, new_dirs):
