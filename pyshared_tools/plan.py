@@ -93,10 +93,26 @@ class Decisions:
         self.views = views
 
 
-def normalise_rel(rel):
+def normalise_rel(rel, merged=frozenset()):
+    """`rel` with the ``-pyX.Y`` of its egg-info name dropped when that name is
+    in `merged` (two versions' copies that become one); otherwise as it is."""
     first, _, rest = rel.partition("/")
-    first = _EGG_VERSION.sub("", first)
+    if first in merged:
+        first = _EGG_VERSION.sub("", first)
     return f"{first}/{rest}" if rest else first
+
+
+def merged_metadata(rels):
+    """The egg-info names among the top-level names of `rels` that must merge
+    with another version's copy (``foo-1.0-py3.10.egg-info`` and
+    ``foo-1.0-py3.11.egg-info``, or one of them and ``foo-1.0.egg-info``): only
+    those lose their ``-pyX.Y``.  A lone ``foo-1.0-py3.11.egg-info`` keeps it."""
+    names = {}
+    for rel in rels:
+        first = rel.partition("/")[0]
+        if first.endswith(".egg-info"):
+            names.setdefault(_EGG_VERSION.sub("", first), set()).add(first)
+    return frozenset(name for group in names.values() if len(group) > 1 for name in group)
 
 
 def top_level_name(rel):
@@ -128,6 +144,12 @@ def decide(inventory, context):
     decisions = Decisions(views=views)
     python2_versions = _python2_targets(inventory)
     default_major = _unlinked_storage_major(inventory, views)
+    merged = {
+        major: merged_metadata(
+            m.rel for m in [*views.modules, *views.kept_links] if (m.major or default_major) == major
+        )
+        for major in (2, 3)
+    }
     python3 = []
     for module in views.modules:
         if _BYTECODE.search(module.rel):
@@ -136,18 +158,19 @@ def decide(inventory, context):
         major = module.major or default_major
         if major == 2:
             for version in [module.version] if module.version else python2_versions:
-                dest = f"usr/lib/python{version_text(version)}/dist-packages/{normalise_rel(module.rel)}"
+                base = f"usr/lib/python{version_text(version)}/dist-packages"
+                dest = f"{base}/{normalise_rel(module.rel, merged[2])}"
                 decisions.placements.append(Placement(dest, module))
         else:
             python3.append(module)
-    _decide_python3(inventory, context, python3, decisions)
+    _decide_python3(inventory, context, python3, decisions, merged[3])
     extensions = {}
     for placement in decisions.placements:
         if placement.extension is not None:
             extensions.setdefault(placement.module.source, placement.extension)
     for link in views.kept_links:
         major = link.major or default_major
-        rel = normalise_rel(link.rel)
+        rel = normalise_rel(link.rel, merged[2 if major == 2 else 3])
         if major == 2:
             base = f"usr/lib/python{version_text(link.version or python2_versions[-1])}/dist-packages"
         else:
@@ -191,11 +214,11 @@ def _unlinked_storage_major(inventory, views):
     return 3 if inventory.package.startswith("python3-") or not inventory.package.startswith("python-") else 2
 
 
-def _decide_python3(inventory, context, modules, decisions):
+def _decide_python3(inventory, context, modules, decisions, merged):
     groups = {}
     for module in modules:
         extension = _extension(inventory, context, module)
-        rel = normalise_rel(module.rel)
+        rel = normalise_rel(module.rel, merged)
         if extension:
             rel = f"{os.path.dirname(rel)}/{extension.name}".lstrip("/")
         groups.setdefault(top_level_name(rel), []).append((rel, module, extension))

@@ -11,8 +11,8 @@ For each package:
 * "turned back" = that tree with usr/lib/python3/dist-packages moved to an
   upstream location (usr/lib/python3.11/site-packages or
   usr/local/lib/python3.11/dist-packages), every
-  `X.cpython-311-<multiarch>.so` renamed `X.so` (`.abi3.so` kept) and
-  `Name-V.egg-info` renamed `Name-V-py3.11.egg-info`;
+  `X.cpython-311-<multiarch>.so` renamed `X.so` (`.abi3.so` kept); metadata
+  names as Debian ships them (one version's copy keeps its name);
 * dh_pyshared (the real command) on the turned-back tree must give Debian's
   tree: same paths, bytes, modes and link targets;
 * dh_pyshared on Debian's tree as-is must change nothing, not even an mtime;
@@ -92,7 +92,6 @@ VARIANTS = {
 # bookworm supports exactly 3.11 (/usr/share/python3/debian_defaults).
 SOURCE_FIELDS = "X-Python3-Version: >= 3.11\n"
 TAGGED_SO = re.compile(rf"(?P<stem>[^.]+)\.cpython-311-{re.escape(MULTIARCH)}\.so")
-EGG_INFO = re.compile(r"(?P<base>.+)\.egg-info")
 PYTHON = "/usr/bin/python3"
 DEB_CACHE_NAME = "bookworm-debs"
 
@@ -177,10 +176,6 @@ def turn_back(tree, upstream, rename=True):
             if match and rename:
                 os.rename(os.path.join(directory, name), os.path.join(directory, f"{match['stem']}.so"))
                 renamed += 1
-    for entry in destination.iterdir():
-        match = EGG_INFO.fullmatch(entry.name)
-        if match and not match["base"].endswith("-py3.11"):
-            entry.rename(entry.with_name(f"{match['base']}-py3.11.egg-info"))
     return renamed
 
 
