@@ -23,6 +23,9 @@ GENERATED_METADATA = frozenset(
      "installed-files.txt"}
 )
 _METADATA_DIR = re.compile(r"[^/]+\.(?:egg|dist)-info")
+_PYSUPPORT_FIELD = re.compile(r"pyversions?=(?P<versions>.*)")
+_VERSION_NUMBER = re.compile(r"(?P<major>\d+)\.\d+")
+PYSUPPORT_METADATA_LIMIT = 1 << 20
 
 
 Extension = namedtuple(
@@ -143,11 +146,14 @@ def decide(inventory, context):
     views = build_views(inventory)
     decisions = Decisions(views=views)
     python2_versions = _python2_targets(inventory)
-    default_major = _unlinked_storage_major(inventory, views)
+    listed_majors, field_major = _python_support_majors(inventory)
+    default_major = _unlinked_storage_major(inventory, views, field_major)
+
+    def major_of(item):
+        return item.major or listed_majors.get(getattr(item, "source", item.origin), default_major)
+
     merged = {
-        major: merged_metadata(
-            m.rel for m in [*views.modules, *views.kept_links] if (m.major or default_major) == major
-        )
+        major: merged_metadata(m.rel for m in [*views.modules, *views.kept_links] if major_of(m) == major)
         for major in (2, 3)
     }
     python3 = []
@@ -155,7 +161,7 @@ def decide(inventory, context):
         if _BYTECODE.search(module.rel):
             decisions.bytecode.append(module)
             continue
-        major = module.major or default_major
+        major = major_of(module)
         if major == 2:
             for version in [module.version] if module.version else python2_versions:
                 base = f"usr/lib/python{version_text(version)}/dist-packages"
@@ -169,7 +175,7 @@ def decide(inventory, context):
         if placement.extension is not None:
             extensions.setdefault(placement.module.source, placement.extension)
     for link in views.kept_links:
-        major = link.major or default_major
+        major = major_of(link)
         rel = normalise_rel(link.rel, merged[2 if major == 2 else 3])
         if major == 2:
             base = f"usr/lib/python{version_text(link.version or python2_versions[-1])}/dist-packages"
@@ -201,11 +207,37 @@ def _python2_targets(inventory):
     return versions or [(2, 7)]
 
 
-def _unlinked_storage_major(inventory, views):
+def _python_support_majors(inventory):
+    """({listed tree-relative path: major}, major of every header or None) from
+    python-support's .public/.private files: their ``pyversions=`` (``pyversion=``)
+    header names the versions its files are for (``2.6-``, ``3.11``); without
+    one they were for Python 2, the only one python-support served."""
+    from . import files
+
+    listed, majors = {}, set()
+    for path, helper in inventory.metadata:
+        if helper != "python-support" or path.endswith(".dirs"):
+            continue
+        text = files.read_text(os.path.join(inventory.root, path), limit=PYSUPPORT_METADATA_LIMIT)
+        lines = text.splitlines()
+        field = _PYSUPPORT_FIELD.fullmatch(lines[0].strip()) if lines else None
+        numbers = {int(m["major"]) for m in _VERSION_NUMBER.finditer(field["versions"])} if field else set()
+        major = 3 if 3 in numbers else 2
+        majors.add(major)
+        for line in lines[1 if field else 0 :]:
+            line = line.strip()
+            if line.startswith("/"):
+                listed[line.lstrip("/")] = major
+    return listed, (majors.pop() if len(majors) == 1 else None)
+
+
+def _unlinked_storage_major(inventory, views, field_major=None):
     """Which Python an unlinked /usr/share/pyshared file was for."""
     linked = {m.major for m in views.modules if m.origin != m.source and m.major}
     if len(linked) == 1:
         return linked.pop()
+    if field_major is not None:
+        return field_major  # python-support's pyversions= header
     if inventory.metadata:
         return 2  # python-support and python-central served Python 2 only
     majors = {p.major for p in inventory.places if p.major and not p.rule.storage}

@@ -49,3 +49,54 @@ def test_two_versions_egg_info_merge_into_one_unversioned_name(make_source):
     after = snapshot(src.tree())
     names = sorted(rel for rel in after if rel.startswith(f"{SHARED}/foo-"))
     assert names == [f"{SHARED}/foo-1.0.egg-info", f"{SHARED}/foo-1.0.egg-info/PKG-INFO"]
+
+
+# --- item 5: python-support's pyversions= read, not guessed -----------------------
+
+
+def python_support_tree(src, header):
+    src.write("usr/share/pyshared/foo/__init__.py", "from foo._speed import variant\n")
+    src.write("usr/share/pyshared/foo/core.py", "ANSWER = 42\n")
+    src.write(
+        "usr/share/python-support/python3-demo.public",
+        f"{header}/usr/share/pyshared/foo/__init__.py\n/usr/share/pyshared/foo/core.py\n",
+    )
+
+
+def test_python_support_public_for_python3_goes_to_the_shared_directory(source):
+    python_support_tree(source, "pyversions=3.11\n\n")
+    source.extension("usr/lib/pyshared/python3.11/foo/_speed.so")
+    source.run()
+    after = snapshot(source.tree())
+    assert f"{SHARED}/foo/core.py" in after
+    assert f"{SHARED}/foo/_speed.{TAG}.so" in after
+    assert not (source.tree() / "usr/lib/python2.7").exists()
+    assert not (source.tree() / "usr/share/python-support").exists()
+    assert "python3:any" in source.substvars()
+
+
+def test_python_support_open_range_of_python2_stays_python2(source):
+    python_support_tree(source, "pyversions=2.6-\n\n")
+    source.run()
+    after = snapshot(source.tree())
+    assert "usr/lib/python2.7/dist-packages/foo/core.py" in after
+    assert f"{SHARED}/foo/core.py" not in after
+
+
+def test_python_support_without_the_field_is_python2(source):
+    python_support_tree(source, "")
+    source.run()
+    assert "usr/lib/python2.7/dist-packages/foo/core.py" in snapshot(source.tree())
+
+
+def test_python_support_files_follow_the_public_that_lists_them(source):
+    python_support_tree(source, "pyversions=3.11\n\n")
+    source.write("usr/share/pyshared/old2/__init__.py", "")
+    source.write(
+        "usr/share/python-support/python-old.public",
+        "pyversions=2.7\n\n/usr/share/pyshared/old2/__init__.py\n",
+    )
+    source.run()
+    after = snapshot(source.tree())
+    assert f"{SHARED}/foo/core.py" in after
+    assert "usr/lib/python2.7/dist-packages/old2/__init__.py" in after
