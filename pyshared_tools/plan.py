@@ -11,7 +11,7 @@ import os
 import re
 from collections import namedtuple
 
-from . import checks, tags
+from . import checks, layouts, tags
 from .errors import AbiError, CollisionError, TagError
 from .modules import build_views
 from .tags import version_text
@@ -87,9 +87,10 @@ class Context:
 
 
 class Decisions:
-    __slots__ = ("bytecode", "placements", "views", "warnings")
+    __slots__ = ("bytecode", "placements", "unclaimed", "views", "warnings")
 
     def __init__(self, placements=None, bytecode=None, warnings=None, views=None):
+        self.unclaimed = []  # tree-relative storage places left alone (unclaimed_storage)
         self.placements = [] if placements is None else placements
         self.bytecode = [] if bytecode is None else bytecode  # ModuleFile to delete
         self.warnings = [] if warnings is None else warnings
@@ -142,9 +143,39 @@ def same_content(root, a, b):
                 return True
 
 
+def unclaimed_storage(inventory):
+    """The storage places of layouts.UNCLAIMED_STORAGE_RULES that no helper made: no
+    helper metadata in the tree and no link into or inside them (bookworm's
+    libchewing3 ships Python 2 code in /usr/share/pyshared, wireshark-dev
+    helper scripts)."""
+    if inventory.metadata:
+        return []
+    from .links import link_target_in_tree
+
+    candidates = [p for p in inventory.places if p.rule.name in layouts.UNCLAIMED_STORAGE_RULES]
+    if not candidates:
+        return []
+    touched = set()
+    for link, resolution in inventory.resolutions.items():
+        text = os.readlink(os.path.join(inventory.root, link))
+        for path in (link, link_target_in_tree(link, text), resolution.path):
+            for place in candidates:
+                if path is not None and (path == place.path or path.startswith(place.path + "/")):
+                    touched.add(place.path)
+    return [p for p in candidates if p.path not in touched]
+
+
 def decide(inventory, context):
     views = build_views(inventory)
     decisions = Decisions(views=views)
+    for place in unclaimed_storage(inventory):
+        decisions.unclaimed.append(place.path)
+        prefix = place.path + "/"
+        views.modules = [m for m in views.modules if not m.source.startswith(prefix)]
+        decisions.warnings.append(
+            f"{place.path} holds files no Python helper made (no farm link, no helper metadata), "
+            f"{place.path} in {inventory.package}, left where they are: install them where they belong"
+        )
     python2_versions = _python2_targets(inventory)
     listed_majors, field_major = _python_support_majors(inventory)
     default_major = _unlinked_storage_major(inventory, views, field_major)

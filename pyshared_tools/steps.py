@@ -13,7 +13,7 @@ from collections import namedtuple
 
 from . import checks, layouts
 from .apply import DIRECTORY_FARM_LINK, PATCHELF
-from .errors import AbiError, CollisionError, ExternalToolError, LeftoverError, TagError
+from .errors import AbiError, CollisionError, ExternalToolError, LeftoverError, TagError, TreeError
 from .modules import KeptLink, Places
 from .plan import decide, same_content
 from .tags import parse_tag, split_module_filename, version_text
@@ -158,6 +158,7 @@ def build_plan(inventory, context):
         if final:
             removed.add(source)
     moved_links_at = len(actions)  # their targets are known once every move is
+    _check_python3_sources(inventory, chosen)
     plan.checks = _check_extensions(inventory, context, chosen, plan.warnings)
     actions += _libpython_fixes(chosen, plan.checks)
 
@@ -191,7 +192,9 @@ def build_plan(inventory, context):
             actions.append(action)
             removed.add(action.path)
 
-    actions += [Action("rmdir", d) for d in _emptied_directories(inventory, removed, chosen, new_dirs)]
+    emptied = _emptied_directories(inventory, removed, chosen, new_dirs)
+    left = tuple(f"{place}/" for place in decisions.unclaimed)
+    actions += [Action("rmdir", d) for d in emptied if not f"{d}/".startswith(left)]
     moved = sorted((d, p.module) for d, p in chosen.items() if isinstance(p.module, KeptLink))
     relocation = _relocation(inventory, actions, moved)
     if relocation is not None:
@@ -251,6 +254,38 @@ def _retargeted_links(inventory, views, relocation, warnings):
     retargets, problems = new_targets(inventory.root, links, relocation, inventory.package)
     warnings.extend(problems)
     return [Action("symlink", link, target=text, reason="retarget") for link, text in retargets]
+
+
+PYTHON_SOURCE_LIMIT = 64 << 20
+
+
+def _check_python3_sources(inventory, chosen):
+    """Every .py file the plan places where Python 3 byte-compiles it (at
+    install time, py3compile) is compiled first here, in this interpreter,
+    with compile() (no spawn): one that is not Python 3 is an error naming it."""
+    import warnings
+
+    from . import files
+
+    for dest, placement in sorted(chosen.items()):
+        module = placement.module
+        if not dest.endswith(".py") or isinstance(module, KeptLink) or module.source == dest:
+            continue
+        if dest.startswith("usr/lib/python2."):
+            continue
+        data = files.read_bytes(os.path.join(inventory.root, module.source), limit=PYTHON_SOURCE_LIMIT)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                compile(data, module.source, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as error:
+            line = f" line {error.lineno}" if getattr(error, "lineno", None) else ""
+            what = getattr(error, "msg", None) or str(error)
+            raise TreeError(
+                f"not Python 3 code ({type(error).__name__}{line}: {what}), py3compile would fail at install",
+                f"{module.origin} (for {dest}) in {inventory.package}",
+                "install it for the Python it is written for, or out of the module directories",
+            ) from None
 
 
 def _check_extensions(inventory, context, chosen, warnings):

@@ -100,3 +100,59 @@ def test_python_support_files_follow_the_public_that_lists_them(source):
     after = snapshot(source.tree())
     assert f"{SHARED}/foo/core.py" in after
     assert "usr/lib/python2.7/dist-packages/old2/__init__.py" in after
+
+
+# --- item 8: a /usr/share/pyshared that no helper made ----------------------------
+
+CHEWING = "class Chewing:\n    def __getattr__(self, name):\n        raise AttributeError, name\n"
+
+
+def test_pyshared_without_farm_or_metadata_is_left_alone_with_a_warning(source):
+    """bookworm's libchewing3: Python 2 code in /usr/share/pyshared, no links, no metadata."""
+    source.write("usr/share/pyshared/chewing.py", CHEWING)
+    source.write("usr/share/pyshared/make-plugin-reg.py", "import sys\n")
+    source.write("usr/lib/x86_64-linux-gnu/libchewing.so.3", b"\x7fELF not really")
+    before = snapshot(source.tree())
+    result = source.run()
+    assert snapshot(source.tree()) == before
+    assert result.stderr.startswith(
+        "dh_pyshared: warning: usr/share/pyshared holds files no Python helper made"
+    )
+    assert "left where they are" in result.stderr
+    assert not (source.substvars() or "").count("python3")
+    assert not list((source.root / "debian").glob("*.postinst.debhelper"))
+
+
+def test_pyshared_without_farm_or_metadata_is_an_error_with_strict(source):
+    source.write("usr/share/pyshared/chewing.py", CHEWING)
+    before = snapshot(source.tree())
+    result = source.run("--strict", check=False)
+    assert result.returncode != 0
+    assert result.stderr.startswith(
+        "dh_pyshared: error: 1 leftover(s) with --strict: usr/share/pyshared holds"
+    )
+    assert snapshot(source.tree()) == before
+
+
+def test_python2_code_is_never_placed_where_python3_compiles_it(source):
+    source.write("usr/lib/python3.11/site-packages/chewing/__init__.py", CHEWING)
+    before = snapshot(source.tree())
+    result = source.run(check=False)
+    assert result.returncode != 0
+    assert result.stderr.startswith("dh_pyshared: error: not Python 3 code (SyntaxError line 3: "), (
+        result.stderr
+    )
+    assert (
+        "usr/lib/python3.11/site-packages/chewing/__init__.py (for usr/lib/python3/dist-packages/chewing/"
+        in (result.stderr)
+    )
+    assert len(result.stderr.splitlines()) == 1
+    assert snapshot(source.tree()) == before
+
+
+def test_python2_code_of_a_python2_farm_stays_python2(source):
+    """A farm linked from python2.7 is Python 2's: not compiled as Python 3."""
+    source.write("usr/share/pyshared/chewing.py", CHEWING)
+    source.link("usr/lib/python2.7/dist-packages/chewing.py", "../../../share/pyshared/chewing.py")
+    source.run()
+    assert snapshot(source.tree())["usr/lib/python2.7/dist-packages/chewing.py"][0] == "file"

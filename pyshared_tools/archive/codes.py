@@ -69,6 +69,13 @@ CODES = {
         "a data.tar member name that is absolute or contains '..' (never used as a path)",
     ),
     "huge-member": ("warning", False, "a .so in a module place larger than --max-member-bytes: not read"),
+    "unclaimed-pyshared": (
+        "info",
+        False,
+        "files in /usr/share/pyshared or /usr/lib/pyshared/pythonX.Y without a farm link or helper "
+        "metadata: no Python helper made them, dh_pyshared leaves them where they are (the path is "
+        "the place)",
+    ),
 }
 
 Finding = namedtuple("Finding", ("package", "version", "source", "path", "code", "detail", "deb"))
@@ -93,6 +100,11 @@ def finding_of(owner, path, code, detail):
 def error_text(error):
     """An exception as a finding's detail: 'Type: message', on one line."""
     return f"{type(error).__name__}: {error}".replace("\n", " ")
+
+
+def unclaimed_detail(rule, count):
+    """The detail of a storage place no helper made (unclaimed-pyshared)."""
+    return f"{count} file(s) in {rule.name} without farm links or helper metadata: left where they are"
 
 
 def legacy_detail(rule, count):

@@ -12,7 +12,7 @@ import functools
 
 from .. import checks, elf, layouts, tags
 from ..errors import TagError, TreeError
-from .codes import DEFAULT_MAX_MEMBER_BYTES, Owner, error_text, finding_of, legacy_detail
+from .codes import DEFAULT_MAX_MEMBER_BYTES, Owner, error_text, finding_of, legacy_detail, unclaimed_detail
 
 
 def member_path(name):
@@ -69,6 +69,7 @@ class Judge:
         self.notes = []
         self.paths = []
         self._legacy = {}  # place path -> (rule, number of files)
+        self._helper_made = False  # helper metadata, or a link in a module place
 
     def add(self, path, code, detail):
         self.findings.append(finding_of(self.owner, path, code, detail))
@@ -83,10 +84,13 @@ class Judge:
         helper = layouts.match_metadata(path)
         if helper:
             self.add(path, "legacy-layout", f"metadata file of {helper}")
+            self._helper_made = True
         directory, _, name = path.rpartition("/")
         place = place_of(directory)
         if place is None:
             return
+        if not is_regular:
+            self._helper_made = True  # a link: a farm (or a conflict link) an old helper shipped
         self.paths.append(path)
         if not place.home:
             rule, count = self._legacy.get(place.path, (place.rule, 0))
@@ -97,7 +101,10 @@ class Judge:
     def finish(self):
         """Add the per-place legacy-layout findings; call once after the last entry."""
         for place_path, (rule, count) in sorted(self._legacy.items()):
-            self.add(place_path, "legacy-layout", legacy_detail(rule, count))
+            if rule.name in layouts.UNCLAIMED_STORAGE_RULES and not self._helper_made:
+                self.add(place_path, "unclaimed-pyshared", unclaimed_detail(rule, count))
+            else:
+                self.add(place_path, "legacy-layout", legacy_detail(rule, count))
         self._legacy = {}
 
     def _shared_object(self, path, size, read):
