@@ -24,6 +24,7 @@ GENERATED_METADATA = frozenset(
 )
 _METADATA_DIR = re.compile(r"[^/]+\.(?:egg|dist)-info")
 _PYSUPPORT_FIELD = re.compile(r"pyversions?=(?P<versions>.*)")
+_PYCENTRAL_FIELD = re.compile(r"python-version\s*=(?P<versions>.*)")
 _VERSION_NUMBER = re.compile(r"(?P<major>\d+)\.\d+")
 PYSUPPORT_METADATA_LIMIT = 1 << 20
 
@@ -242,15 +243,21 @@ def _python_support_majors(inventory):
     """({listed tree-relative path: major}, major of every header or None) from
     python-support's .public/.private files: their ``pyversions=`` (``pyversion=``)
     header names the versions its files are for (``2.6-``, ``3.11``); without
-    one they were for Python 2, the only one python-support served."""
+    one they were for Python 2, the only one python-support served.  A
+    python-central usr/share/pyshared-data file's ``python-version=`` is read alike."""
     from . import files
 
     listed, majors = {}, set()
     for path, helper in inventory.metadata:
-        if helper != "python-support" or path.endswith(".dirs"):
+        if path.endswith(".dirs"):
             continue
         text = files.read_text(os.path.join(inventory.root, path), limit=PYSUPPORT_METADATA_LIMIT)
         lines = text.splitlines()
+        if helper == "python-central":
+            fields = [_PYCENTRAL_FIELD.fullmatch(line.strip()) for line in lines]
+            numbers = {int(m["major"]) for f in fields if f for m in _VERSION_NUMBER.finditer(f["versions"])}
+            majors.add(3 if 3 in numbers else 2)
+            continue
         field = _PYSUPPORT_FIELD.fullmatch(lines[0].strip()) if lines else None
         numbers = {int(m["major"]) for m in _VERSION_NUMBER.finditer(field["versions"])} if field else set()
         major = 3 if 3 in numbers else 2

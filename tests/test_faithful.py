@@ -156,3 +156,13 @@ def test_python2_code_of_a_python2_farm_stays_python2(source):
     source.link("usr/lib/python2.7/dist-packages/chewing.py", "../../../share/pyshared/chewing.py")
     source.run()
     assert snapshot(source.tree())["usr/lib/python2.7/dist-packages/chewing.py"][0] == "file"
+
+
+def test_python_central_metadata_for_python3_goes_to_the_shared_directory(source):
+    source.write("usr/share/pyshared/foo/__init__.py", "")
+    source.extension("usr/lib/python3.11/dist-packages/foo/_speed.so")
+    source.write("usr/share/pyshared-data/python3-demo", "[python-package]\npython-version=3.11\n")
+    source.run()
+    after = snapshot(source.tree())
+    assert f"{SHARED}/foo/__init__.py" in after and f"{SHARED}/foo/_speed.{TAG}.so" in after
+    assert not (source.tree() / "usr/lib/python2.7").exists()
