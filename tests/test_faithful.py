@@ -166,3 +166,82 @@ def test_python_central_metadata_for_python3_goes_to_the_shared_directory(source
     after = snapshot(source.tree())
     assert f"{SHARED}/foo/__init__.py" in after and f"{SHARED}/foo/_speed.{TAG}.so" in after
     assert not (source.tree() / "usr/lib/python2.7").exists()
+
+
+# --- item 12: dist-info RECORD after a rename --------------------------------------
+
+RECORD = (
+    "foo/__init__.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0\n"
+    "foo/_speed.so,sha256=abc,1234\n"
+    "foo/__pycache__/__init__.cpython-311.pyc,,\n"
+    "foo-1.0.dist-info/METADATA,sha256=def,30\n"
+    "foo-1.0.dist-info/RECORD,,\n"
+    "../../../bin/foo,sha256=ghi,10\n"
+)
+FILES_SCRIPT = """\
+import importlib.metadata, json, sys
+sys.path[:] = [sys.argv[1]]
+files = importlib.metadata.files("foo")
+print(json.dumps({str(f): f.locate().exists() for f in files}))
+"""
+
+
+def dist_info_install(src):
+    base = "usr/lib/python3.11/site-packages"
+    src.write(f"{base}/foo/__init__.py", "")
+    src.extension(f"{base}/foo/_speed.so")
+    src.write(f"{base}/foo/__pycache__/__init__.cpython-311.pyc", b"\x00bytecode")
+    src.write(f"{base}/foo-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: foo\nVersion: 1.0\n")
+    src.write(f"{base}/foo-1.0.dist-info/RECORD", RECORD)
+    src.write("usr/bin/foo", "#!/usr/bin/python3\n", mode=0o755)
+
+
+def test_record_follows_the_renamed_extension_on_bookworm(source):
+    import json
+    import subprocess
+
+    dist_info_install(source)
+    source.run()
+    record = source.tree() / f"{SHARED}/foo-1.0.dist-info/RECORD"
+    assert record.read_text() == (
+        "foo/__init__.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0\n"
+        f"foo/_speed.{TAG}.so,sha256=abc,1234\n"
+        "foo-1.0.dist-info/METADATA,sha256=def,30\n"
+        "foo-1.0.dist-info/RECORD,,\n"
+        "../../../bin/foo,sha256=ghi,10\n"
+    )
+    assert oct(record.stat().st_mode & 0o777) == "0o644"
+    listed = subprocess.run(
+        ["/usr/bin/python3", "-I", "-S", "-c", FILES_SCRIPT, str(source.tree() / SHARED)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = json.loads(listed.stdout)
+    assert found and all(found.values()), found
+    again = snapshot(source.tree())
+    times = mtimes(source.tree())
+    assert source.run("-v").stdout == ""
+    assert snapshot(source.tree()) == again and mtimes(source.tree()) == times
+
+
+def test_record_that_names_the_right_files_is_left_byte_for_byte(source):
+    source.write(f"{SHARED}/foo/__init__.py", "")
+    source.write(f"{SHARED}/foo-1.0.dist-info/RECORD", "foo/__init__.py,,\nfoo-1.0.dist-info/RECORD,,\n")
+    before, times = snapshot(source.tree()), mtimes(source.tree())
+    assert source.run("-v").stdout == ""
+    assert snapshot(source.tree()) == before and mtimes(source.tree()) == times
+
+
+def test_record_is_dropped_where_dh_python3_drops_it(make_source):
+    src = make_source(source_fields="X-Python3-Version: >= 3.14\n")
+    base = "usr/lib/python3.14/site-packages"
+    src.write(f"{base}/foo/__init__.py", "")
+    src.write(f"{base}/foo-1.0.dist-info/METADATA", "Name: foo\n")
+    src.write(f"{base}/foo-1.0.dist-info/RECORD", "foo/__init__.py,,\nfoo-1.0.dist-info/RECORD,,\n")
+    unstable = {"DEBPYTHON3_DEFAULT": "3.14", "DEBPYTHON3_SUPPORTED": "3.14, 3.15"}
+    result = src.run("-v", env=unstable)
+    assert f"remove {SHARED}/foo-1.0.dist-info/RECORD (record-multiarch)" in result.stdout
+    after = snapshot(src.tree())
+    assert f"{SHARED}/foo-1.0.dist-info/METADATA" in after
+    assert f"{SHARED}/foo-1.0.dist-info/RECORD" not in after
