@@ -23,7 +23,7 @@ FAULT = "DH_PYSHARED_FAULT_AFTER_ACTIONS"
 FIELDS = "X-Python3-Version: >= 3.10\n"
 RESUME_LAYOUTS = (
     "upstream-site", "draft-farm", "dh-python2", "directory-farm", "shared-both-majors", "differing-pure",
-    "libpython-fix",
+    "libpython-fix", "package-links",
 )
 SCHEMA_DOC = CHECKOUT / "docs" / "plan-schema.md"
 
