@@ -99,3 +99,26 @@ def test_pyshared_no_helper_made_is_left_alone_and_installs(tmp_path, debs, root
     assert not root.path("/usr/lib/python3/dist-packages/chewing.py").exists()
     removed = root.dpkg("--purge", "--force-depends", package, check=False)
     assert removed.returncode == 0, removed.stderr
+
+
+def test_pyshared_scan_reports_them_as_informational_not_as_rebuilds(tmp_path, debs):
+    from conftest import CHECKOUT
+
+    def scan(*args):
+        return subprocess.run(
+            ["/usr/bin/python3", str(CHECKOUT / "bin" / "pyshared-scan"), "--supported", "3.11", *args],
+            capture_output=True,
+            text=True,
+            env={"XDG_CACHE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        )
+
+    import json
+
+    result = scan("--json", *debs.values())
+    assert result.returncode == 0, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert {(f["package"], f["path"], f["code"], f["severity"]) for f in findings} == {
+        (package, "usr/share/pyshared", "unclaimed-pyshared", "info") for package in PACKAGES
+    }
+    listing = scan("--rebuild-list", *debs.values())
+    assert listing.returncode == 0 and listing.stdout == "", listing
