@@ -13,7 +13,15 @@ from collections import namedtuple
 
 from . import checks, layouts
 from .apply import DIRECTORY_FARM_LINK, PATCHELF
-from .errors import AbiError, CollisionError, ExternalToolError, LeftoverError, TagError, TreeError
+from .errors import (
+    AbiError,
+    AccessError,
+    CollisionError,
+    ExternalToolError,
+    LeftoverError,
+    TagError,
+    TreeError,
+)
 from .modules import KeptLink, Places
 from .plan import decide, same_content
 from .tags import parse_tag, split_module_filename, version_text
@@ -351,6 +359,7 @@ def _check_python3_sources(inventory, chosen):
     import warnings
 
     from . import files
+    from .access import read_problem
 
     for dest, placement in sorted(chosen.items()):
         module = placement.module
@@ -358,7 +367,13 @@ def _check_python3_sources(inventory, chosen):
             continue
         if dest.startswith("usr/lib/python2."):
             continue
-        data = files.read_bytes(os.path.join(inventory.root, module.source), limit=PYTHON_SOURCE_LIMIT)
+        path = os.path.join(inventory.root, module.source)
+        problem = read_problem(path)
+        if problem is not None:
+            state, todo = problem
+            why = f"needed to compile it as Python 3 for {dest}"
+            raise AccessError(f"cannot read {path} ({state})", why, todo)
+        data = files.read_bytes(path, limit=PYTHON_SOURCE_LIMIT)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

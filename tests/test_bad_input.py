@@ -382,7 +382,8 @@ def test_a_directory_the_build_user_cannot_write_is_refused_before_any_change(bu
 
 def test_a_file_the_build_user_cannot_read_but_must_copy_is_refused_before_any_change(build_user_dir):
     """lsb-release's one file linked from Python 2.7 and Python 3 is copied for one of them:
-    today's main met the mode 0200 file at that copy, with the journal written."""
+    today's main met the mode 0200 file at that copy, with the journal written.  It is
+    read first to compile it as Python 3 (issue 13, item 8)."""
     src = SourcePackage(build_user_dir / "src")
     src.write("usr/share/pyshared/lsb_release.py", "def get(): return {}\n")
     src.link("usr/lib/python2.7/dist-packages/lsb_release.py", "../../../share/pyshared/lsb_release.py")
@@ -397,7 +398,7 @@ def test_a_file_the_build_user_cannot_read_but_must_copy_is_refused_before_any_c
         assert_refused(src, runner=run, snap=snapshot_with_unreadable)
         assert run().stderr == (
             f"dh_pyshared: error: cannot read {TREE}/usr/share/pyshared/lsb_release.py (mode 0200), "
-            "needed to copy it to usr/lib/python2.7/dist-packages/lsb_release.py, "
+            f"needed to compile it as Python 3 for {SHARED}/lsb_release.py, "
             "make it readable (chmod u+r) in debian/rules before dh_pyshared\n"
         )
     finally:
