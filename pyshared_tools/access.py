@@ -99,7 +99,7 @@ def _write_problem(directory):
     return _refusal(directory, info, "w")
 
 
-def _read_problem(path):
+def read_problem(path):
     """None when the effective user may read the regular file `path`."""
     info = _lstat(path)
     if info is None or not stat.S_ISREG(info.st_mode) or _access(path, os.R_OK):
@@ -148,4 +148,4 @@ def _changes(path, values):
     )
 
 
-_PROBLEMS = {"write": _write_problem, "read": _read_problem}
+_PROBLEMS = {"write": _write_problem, "read": read_problem}

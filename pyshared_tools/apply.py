@@ -59,6 +59,7 @@ JOURNAL_FIELDS = {
     "move": ({"path", "source"}, set()),
     "symlink": ({"path", "target"}, {"reason"}),
     "drop-needed": ({"path", "needed"}, set()),
+    "rewrite-record": ({"path", "content"}, set()),
     "unlink": ({"path"}, {"keep", "reason"}),
     "rmdir": ({"path"}, set()),
 }
@@ -108,6 +109,8 @@ def validated_journal(journal, root, data):
                 raise refuse(f"action {number} has a {name} outside the tree: {_shown(value)}")
         if action["op"] == "drop-needed" and not LIBPYTHON.fullmatch(action["needed"]):
             raise refuse(f"action {number} drops {_shown(action['needed'])}, not a libpython")
+        if action["op"] == "rewrite-record" and not _json_string(action["content"]):
+            raise refuse(f"action {number} has a content that is not one JSON string")
     return actions
 
 
@@ -120,6 +123,15 @@ def _inside_tree(rel):
     import posixpath
 
     return not rel.startswith("/") and posixpath.normpath(rel) == rel and ".." not in rel.split("/")
+
+
+def _json_string(text):
+    import json
+
+    try:
+        return isinstance(json.loads(text), str)
+    except (ValueError, RecursionError):
+        return False
 
 
 def _shown(value):
@@ -288,6 +300,22 @@ def _drop_needed(guard, action):
     os.replace(temporary, path)
 
 
+def _rewrite_record(guard, action):
+    """Write a RECORD's new text (its files' new names): atomic, and a replay
+    over the written text does nothing."""
+    import json
+
+    info = guard.existing(action["path"])
+    if info is None or not stat.S_ISREG(info.st_mode):
+        _inconsistent(action, "is no longer a regular file")
+    path = guard.path(action["path"])
+    text = json.loads(action["content"])
+    if files.read_bytes(path, limit=len(text.encode("utf-8")) + 1, head=True) == text.encode("utf-8"):
+        return
+    files.replace_text(path, text)
+    os.chmod(path, stat.S_IMODE(info.st_mode))
+
+
 def _unlink(guard, action):
     info = guard.existing(action["path"])
     if info is None:
@@ -335,6 +363,7 @@ _OPERATIONS = {
     "move": _move,
     "symlink": _symlink,
     "drop-needed": _drop_needed,
+    "rewrite-record": _rewrite_record,
     "unlink": _unlink,
     "rmdir": _rmdir,
 }

@@ -59,6 +59,11 @@ METADATA_PATTERNS = (
     (r"usr/share/pyshared-data/[^/]+", "python-central"),
 )
 
+# Storage places that only an old helper's farm links or metadata made Python's:
+# without either, no helper made them and their files may be anything (plan.py
+# leaves them where they are, pyshared-scan reports unclaimed-pyshared).
+UNCLAIMED_STORAGE_RULES = frozenset({"pyshared", "pyshared-ext"})
+
 # Directories that may hold a place from RULES; the scanner lists only these.
 SEARCH_PARENTS = (
     "usr/lib",

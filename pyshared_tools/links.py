@@ -23,7 +23,9 @@ class Resolution(
             "path",  # str: tree-relative, no leading slash ("" is the root)
             "mode",  # int | None: lstat st_mode of the final entry, None when missing
             "chain",  # tuple: the links followed, in order
+            "problem",  # LinkError | None: why the link cannot be read through (it escapes or loops)
         ),
+        defaults=(None,),
     )
 ):
     __slots__ = ()
@@ -55,6 +57,32 @@ def link_target_in_tree(link_rel, target):
         else:
             parts.append(part)
     return "/".join(parts)
+
+
+def named_path(link_rel, target):
+    """The tree-relative path a link's text names once installed: like
+    link_target_in_tree, but a ``..`` above the root stays at the root, as the
+    kernel reads it."""
+    joined = target.lstrip("/") if target.startswith("/") else os.path.join(os.path.dirname(link_rel), target)
+    parts = []
+    for part in joined.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+        else:
+            parts.append(part)
+    return "/".join(parts)
+
+
+def resolve_lenient(root, rel, package=None):
+    """resolve(), but a link that escapes or loops gives a Resolution with its
+    LinkError as `problem` (raised only where something must read through it)."""
+    try:
+        return resolve(root, rel, package)
+    except LinkError as problem:
+        return Resolution(None, None, (), problem)
 
 
 def resolve(root, rel, package=None):

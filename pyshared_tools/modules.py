@@ -1,21 +1,19 @@
 """From an Inventory to what each interpreter sees: the module views.
 
-A farm link is replaced by what it points at: a link in
+A farm link (a link into another place that is not a home: a storage place
+of an old helper, another version's directory) is replaced by what it points
+at: a link in
 ``usr/lib/python2.7/dist-packages`` to ``usr/share/pyshared/foo.py`` becomes
 the module ``foo.py`` of Python 2.7's view, with that file as its source.
 Nothing here touches the tree.
 """
 
 import os
-import re
 import stat
 from collections import namedtuple
 
 from .errors import LinkError, TreeError
-
-_LIBRARY_NAME = re.compile(r"[^/]*\.so(\.[0-9]+)*")
-_SYSTEM_LIBRARY_DIRS = ("usr/lib/", "lib/", "usr/lib64/", "lib64/", "usr/lib32/", "lib32/")
-
+from .links import link_target_in_tree
 
 ModuleFile = namedtuple(
     "ModuleFile",
@@ -43,7 +41,10 @@ class KeptLink(
         ),
     )
 ):
-    """A library link (foo.so -> /usr/lib/<triplet>/libfoo.so.1): moved, never followed."""
+    """A link of the package outside a home that is not a farm link (a library
+    link foo.so -> /usr/lib/<triplet>/libfoo.so.1, _foo.so -> foo/_foo.so
+    between two files of one install, a link to another package's path): moved
+    as a link, renamed with its target, never followed."""
 
     __slots__ = ()
 
@@ -119,24 +120,47 @@ class _Builder:
     def add_file(self, place, rel, source, origin):
         self._module(place, rel, source, origin)
 
-    def add_link(self, place, rel, link_path):
+    def link_kind(self, place, link_path):
+        """"farm" (a link into another, non-home place: followed and dissolved),
+        "conflict" (a link outside a home onto a file in one: dropped), "kept"
+        (a link in a home that stays as it is) or "moved" (a link of the
+        package: moved as a link, never followed)."""
         resolution = self.inventory.resolutions[link_path]
-        target_place = self.places.containing(resolution.path) if resolution.exists else None
-        if resolution.exists and target_place is not None and target_place.home and not place.home:
+        final = self.places.containing(resolution.path) if resolution.exists else None
+        if final is not None and final.home and not place.home:
+            return "conflict"
+        text = os.readlink(os.path.join(self.root, link_path))
+        target = link_target_in_tree(link_path, text)
+        target_place = self.places.containing(target) if target is not None else None
+        if target_place is not None and target_place.path != place.path and not target_place.home:
+            return "farm"
+        return "kept" if place.home else "moved"
+
+    def add_link(self, place, rel, link_path):
+        kind = self.link_kind(place, link_path)
+        if kind == "conflict":
             self.views.removed_links.append((link_path, "conflict-link"))
             return
+        if kind == "kept":
+            self.views.untouched_links.append(link_path)
+            return
+        if kind == "moved":
+            self._moved(place, rel, link_path)
+            return
+        resolution = self.inventory.resolutions[link_path]
+        first_hop = link_target_in_tree(link_path, os.readlink(os.path.join(self.root, link_path)))
+        hop_place = self.places.containing(first_hop)
+        if not place.home and first_hop in self.inventory.resolutions \
+                and self.link_kind(hop_place, first_hop) == "moved":
+            # A farm link onto a link of the package: that link is moved itself.
+            self.views.removed_links.append((link_path, "farm-link"))
+            return
         if resolution.is_file:
-            if place.home and (target_place is None or target_place.home):
-                self.views.untouched_links.append(link_path)
-                return
             self.views.consumed.add(resolution.path)
             self._module(place, rel, resolution.path, link_path)
             if not place.home:
                 self.views.removed_links.append((link_path, "farm-link"))
         elif resolution.is_dir:
-            if place.home and (target_place is None or target_place.home):
-                self.views.untouched_links.append(link_path)
-                return
             if place.home:
                 self.views.home_dir_links.append(link_path)
             else:
@@ -149,12 +173,12 @@ class _Builder:
                 "ship a regular file instead",
             )
         else:
-            self._dangling(place, rel, link_path, resolution)
+            self._unreadable_farm_link(link_path, resolution)
 
     def _add_directory(self, place, rel, target_dir, depth):
         """Every module below a linked directory, depth first in name order,
         without recursion; `depth` counts the directory links followed."""
-        from .links import resolve
+        from .links import resolve_lenient
 
         stack = [self._directory_children(place, rel, target_dir, depth)]
         while stack:
@@ -166,17 +190,21 @@ class _Builder:
                     stack.append(self._directory_children(place, child_rel, child_path, depth))
                     break
                 elif stat.S_ISLNK(mode):
-                    resolution = self.inventory.resolutions.get(child_path) or resolve(
+                    resolution = self.inventory.resolutions.get(child_path) or resolve_lenient(
                         self.root, child_path, self.inventory.package
                     )
-                    if resolution.is_file:
+                    storage = self.places.containing(child_path)
+                    if storage is not None and child_path in self.inventory.resolutions \
+                            and self.link_kind(storage, child_path) == "moved":
+                        self._moved(place, child_rel, child_path)
+                    elif resolution.is_file:
                         self.views.consumed.add(resolution.path)
                         self._module(place, child_rel, resolution.path, child_path)
                     elif resolution.is_dir:
                         stack.append(self._directory_children(place, child_rel, resolution.path, depth + 1))
                         break
                     else:
-                        self._dangling(place, child_rel, child_path, resolution)
+                        self._unreadable_farm_link(child_path, resolution)
                 else:
                     raise TreeError(
                         "not a regular file, directory or symlink",
@@ -197,22 +225,22 @@ class _Builder:
             children = sorted((child.name, child.stat(follow_symlinks=False).st_mode) for child in it)
         return iter([(f"{rel}/{name}", f"{target_dir}/{name}", mode, depth) for name, mode in children])
 
-    def _dangling(self, place, rel, link_path, resolution):
+    def _moved(self, place, rel, link_path):
         target = os.readlink(os.path.join(self.root, link_path))
-        name = rel.rsplit("/", 1)[-1]
-        if _LIBRARY_NAME.fullmatch(name) and resolution.path.startswith(_SYSTEM_LIBRARY_DIRS):
-            if place.home:
-                self.views.untouched_links.append(link_path)
-            else:
-                self.views.kept_links.append(
-                    KeptLink(place.major, place.version, rel, target, link_path)
-                )
-            return
-        if place.home:
-            self.views.untouched_links.append(link_path)
-            return
+        self.views.kept_links.append(KeptLink(place.major, place.version, rel, target, link_path))
+
+    def _unreadable_farm_link(self, link_path, resolution):
+        target = os.readlink(os.path.join(self.root, link_path))
+        if resolution.problem is not None and resolution.problem.what == "symlink loop":
+            raise resolution.problem
+        if resolution.problem is not None:
+            raise LinkError(
+                "farm link leaves the package tree",
+                f"{link_path} -> {target} in {self.inventory.package}",
+                "point the link at the file inside the package, or ship the file itself",
+            )
         raise LinkError(
-            "link points outside the package tree",
+            "farm link points at a file the package does not ship",
             f"{link_path} -> {target} in {self.inventory.package}",
             "ship the file it points at in this package, or remove the link",
         )

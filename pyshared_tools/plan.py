@@ -11,7 +11,7 @@ import os
 import re
 from collections import namedtuple
 
-from . import checks, tags
+from . import checks, layouts, tags
 from .errors import AbiError, CollisionError, TagError
 from .modules import build_views
 from .tags import version_text
@@ -23,6 +23,10 @@ GENERATED_METADATA = frozenset(
      "installed-files.txt"}
 )
 _METADATA_DIR = re.compile(r"[^/]+\.(?:egg|dist)-info")
+_PYSUPPORT_FIELD = re.compile(r"pyversions?=(?P<versions>.*)")
+_PYCENTRAL_FIELD = re.compile(r"python-version\s*=(?P<versions>.*)")
+_VERSION_NUMBER = re.compile(r"(?P<major>\d+)\.\d+")
+PYSUPPORT_METADATA_LIMIT = 1 << 20
 
 
 Extension = namedtuple(
@@ -94,19 +98,36 @@ class Context:
 
 
 class Decisions:
-    __slots__ = ("bytecode", "placements", "views", "warnings")
+    __slots__ = ("bytecode", "placements", "unclaimed", "views", "warnings")
 
     def __init__(self, placements=None, bytecode=None, warnings=None, views=None):
+        self.unclaimed = []  # tree-relative storage places left alone (unclaimed_storage)
         self.placements = [] if placements is None else placements
         self.bytecode = [] if bytecode is None else bytecode  # ModuleFile to delete
         self.warnings = [] if warnings is None else warnings
         self.views = views
 
 
-def normalise_rel(rel):
+def normalise_rel(rel, merged=frozenset()):
+    """`rel` with the ``-pyX.Y`` of its egg-info name dropped when that name is
+    in `merged` (two versions' copies that become one); otherwise as it is."""
     first, _, rest = rel.partition("/")
-    first = _EGG_VERSION.sub("", first)
+    if first in merged:
+        first = _EGG_VERSION.sub("", first)
     return f"{first}/{rest}" if rest else first
+
+
+def merged_metadata(rels):
+    """The egg-info names among the top-level names of `rels` that must merge
+    with another version's copy (``foo-1.0-py3.10.egg-info`` and
+    ``foo-1.0-py3.11.egg-info``, or one of them and ``foo-1.0.egg-info``): only
+    those lose their ``-pyX.Y``.  A lone ``foo-1.0-py3.11.egg-info`` keeps it."""
+    names = {}
+    for rel in rels:
+        first = rel.partition("/")[0]
+        if first.endswith(".egg-info"):
+            names.setdefault(_EGG_VERSION.sub("", first), set()).add(first)
+    return frozenset(name for group in names.values() if len(group) > 1 for name in group)
 
 
 def top_level_name(rel):
@@ -133,11 +154,50 @@ def same_content(root, a, b):
                 return True
 
 
+def unclaimed_storage(inventory):
+    """The storage places of layouts.UNCLAIMED_STORAGE_RULES that no helper made: no
+    helper metadata in the tree and no link into or inside them (bookworm's
+    libchewing3 ships Python 2 code in /usr/share/pyshared, wireshark-dev
+    helper scripts)."""
+    if inventory.metadata:
+        return []
+    from .links import link_target_in_tree
+
+    candidates = [p for p in inventory.places if p.rule.name in layouts.UNCLAIMED_STORAGE_RULES]
+    if not candidates:
+        return []
+    touched = set()
+    for link, resolution in inventory.resolutions.items():
+        text = os.readlink(os.path.join(inventory.root, link))
+        for path in (link, link_target_in_tree(link, text), resolution.path):
+            for place in candidates:
+                if path is not None and (path == place.path or path.startswith(place.path + "/")):
+                    touched.add(place.path)
+    return [p for p in candidates if p.path not in touched]
+
+
 def decide(inventory, context):
     views = build_views(inventory)
     decisions = Decisions(views=views)
+    for place in unclaimed_storage(inventory):
+        decisions.unclaimed.append(place.path)
+        prefix = place.path + "/"
+        views.modules = [m for m in views.modules if not m.source.startswith(prefix)]
+        decisions.warnings.append(
+            f"{place.path} holds files no Python helper made (no farm link, no helper metadata), "
+            f"{place.path} in {inventory.package}, left where they are: install them where they belong"
+        )
     python2_versions = _python2_targets(inventory)
-    default_major = _unlinked_storage_major(inventory, views)
+    listed_majors, field_major = _python_support_majors(inventory)
+    default_major = _unlinked_storage_major(inventory, views, field_major)
+
+    def major_of(item):
+        return item.major or listed_majors.get(getattr(item, "source", item.origin), default_major)
+
+    merged = {
+        major: merged_metadata(m.rel for m in [*views.modules, *views.kept_links] if major_of(m) == major)
+        for major in (2, 3)
+    }
     python3 = []
     for module in views.modules:
         if context.excluded(module.source, module.origin):
@@ -151,24 +211,47 @@ def decide(inventory, context):
         if _BYTECODE.search(module.rel):
             decisions.bytecode.append(module)
             continue
-        major = module.major or default_major
+        major = major_of(module)
         if major == 2:
             for version in [module.version] if module.version else python2_versions:
-                dest = f"usr/lib/python{version_text(version)}/dist-packages/{normalise_rel(module.rel)}"
+                base = f"usr/lib/python{version_text(version)}/dist-packages"
+                dest = f"{base}/{normalise_rel(module.rel, merged[2])}"
                 decisions.placements.append(Placement(dest, module))
         else:
             python3.append(module)
-    _decide_python3(inventory, context, python3, decisions)
+    _decide_python3(inventory, context, python3, decisions, merged[3])
+    extensions = {}
+    for placement in decisions.placements:
+        if placement.extension is not None:
+            extensions.setdefault(placement.module.source, placement.extension)
     for link in views.kept_links:
         if context.excluded(link.origin):
             continue
-        major = link.major or default_major
+        major = major_of(link)
+        rel = normalise_rel(link.rel, merged[2 if major == 2 else 3])
         if major == 2:
             base = f"usr/lib/python{version_text(link.version or python2_versions[-1])}/dist-packages"
         else:
             base = context.shared_dir
-        decisions.placements.append(Placement(f"{base}/{normalise_rel(link.rel)}", link))
+            rel = _renamed_with_target(inventory, link, rel, extensions)
+        decisions.placements.append(Placement(f"{base}/{rel}", link))
     return decisions
+
+
+def _renamed_with_target(inventory, link, rel, extensions):
+    """A moved link named like the extension it reaches is renamed as that
+    extension is: ``_foo.so -> foo/_foo.so`` becomes
+    ``_foo.cpython-311-<multiarch>.so`` (its target is retargeted in steps.py)."""
+    resolution = inventory.resolutions.get(link.origin)
+    if resolution is None or not resolution.is_file or resolution.path not in extensions:
+        return rel
+    directory, _, name = rel.rpartition("/")
+    parsed = tags.split_module_filename(name)
+    if parsed is None:
+        return rel
+    target_name = extensions[resolution.path].name
+    renamed = parsed.stem + target_name[len(target_name.split(".", 1)[0]) :]
+    return f"{directory}/{renamed}" if directory else renamed
 
 
 def _python2_targets(inventory):
@@ -176,11 +259,43 @@ def _python2_targets(inventory):
     return versions or [(2, 7)]
 
 
-def _unlinked_storage_major(inventory, views):
+def _python_support_majors(inventory):
+    """({listed tree-relative path: major}, major of every header or None) from
+    python-support's .public/.private files: their ``pyversions=`` (``pyversion=``)
+    header names the versions its files are for (``2.6-``, ``3.11``); without
+    one they were for Python 2, the only one python-support served.  A
+    python-central usr/share/pyshared-data file's ``python-version=`` is read alike."""
+    from . import files
+
+    listed, majors = {}, set()
+    for path, helper in inventory.metadata:
+        if path.endswith(".dirs"):
+            continue
+        text = files.read_text(os.path.join(inventory.root, path), limit=PYSUPPORT_METADATA_LIMIT)
+        lines = text.splitlines()
+        if helper == "python-central":
+            fields = [_PYCENTRAL_FIELD.fullmatch(line.strip()) for line in lines]
+            numbers = {int(m["major"]) for f in fields if f for m in _VERSION_NUMBER.finditer(f["versions"])}
+            majors.add(3 if 3 in numbers else 2)
+            continue
+        field = _PYSUPPORT_FIELD.fullmatch(lines[0].strip()) if lines else None
+        numbers = {int(m["major"]) for m in _VERSION_NUMBER.finditer(field["versions"])} if field else set()
+        major = 3 if 3 in numbers else 2
+        majors.add(major)
+        for line in lines[1 if field else 0 :]:
+            line = line.strip()
+            if line.startswith("/"):
+                listed[line.lstrip("/")] = major
+    return listed, (majors.pop() if len(majors) == 1 else None)
+
+
+def _unlinked_storage_major(inventory, views, field_major=None):
     """Which Python an unlinked /usr/share/pyshared file was for."""
     linked = {m.major for m in views.modules if m.origin != m.source and m.major}
     if len(linked) == 1:
         return linked.pop()
+    if field_major is not None:
+        return field_major  # python-support's pyversions= header
     if inventory.metadata:
         return 2  # python-support and python-central served Python 2 only
     majors = {p.major for p in inventory.places if p.major and not p.rule.storage}
@@ -189,11 +304,11 @@ def _unlinked_storage_major(inventory, views):
     return 3 if inventory.package.startswith("python3-") or not inventory.package.startswith("python-") else 2
 
 
-def _decide_python3(inventory, context, modules, decisions):
+def _decide_python3(inventory, context, modules, decisions, merged):
     groups = {}
     for module in modules:
         extension = _extension(inventory, context, module)
-        rel = normalise_rel(module.rel)
+        rel = normalise_rel(module.rel, merged)
         if extension:
             rel = f"{os.path.dirname(rel)}/{extension.name}".lstrip("/")
         groups.setdefault(top_level_name(rel), []).append((rel, module, extension))

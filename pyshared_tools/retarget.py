@@ -38,6 +38,7 @@ class Relocation:
 
     def __init__(self, actions, resolutions):
         self.files = {}  # source -> destination of a moved file, or None when it went to several
+        self.several = {}  # source -> every destination of a file that went to several
         self.directories = {}  # dissolved directory -> its new directory, or None when ambiguous
         self.resolutions = resolutions  # link path -> links.Resolution (the scan's)
         removed_links = set()
@@ -49,6 +50,8 @@ class Relocation:
             elif action.op == "move":
                 several = copies.get(action.source)
                 self.files[action.source] = None if several else action.path
+                if several:
+                    self.several[action.source] = sorted({*several, action.path})
             elif action.op == "unlink":
                 if action.keep:
                     self.files.setdefault(action.path, action.keep)
@@ -70,10 +73,22 @@ class Relocation:
                 break
             source_dir, destination_dir = os.path.dirname(source_dir), os.path.dirname(destination_dir)
 
-    def new_path(self, path):
-        """(new path, ambiguous): the final place of `path`, or (None, False) when it stays."""
+    def add_moved_link(self, origin, destination):
+        """A link the plan moves (modules.KeptLink) from `origin` to `destination`."""
+        if origin in self.files and self.files[origin] != destination:
+            self.several[origin] = sorted({*self.several.get(origin, [self.files[origin]]), destination})
+            self.files[origin] = None
+        else:
+            self.files[origin] = destination
+
+    def new_path(self, path, near=None):
+        """(new path, ambiguous): the final place of `path`, or (None, False) when it stays.
+        A file that went to several places is ambiguous, unless `near` is given:
+        then the one sharing the longest leading directories with `near`."""
         for _ in range(_MAXIMUM_HOPS):
             if path in self.files:
+                if self.files[path] is None and near is not None and path in self.several:
+                    return max(self.several[path], key=lambda d: _shared_depth(d, near)), False
                 return self.files[path], self.files[path] is None
             if path in self.removed_links:
                 resolution = self.resolutions[path]
@@ -99,6 +114,15 @@ class Relocation:
                 return candidate
             candidate = os.path.dirname(candidate)
         return None
+
+
+def _shared_depth(a, b):
+    depth = 0
+    for x, y in zip(a.split("/"), b.split("/"), strict=False):
+        if x != y:
+            break
+        depth += 1
+    return depth
 
 
 def new_targets(root, links, relocation, package):

@@ -12,7 +12,7 @@ from collections import namedtuple
 
 from . import layouts
 from .errors import TreeError
-from .links import resolve
+from .links import resolve_lenient
 
 _VERSIONED_DIR = re.compile(r"python\d\.\d+")
 
@@ -141,7 +141,7 @@ def scan(root, package, shared_dir="usr/lib/python3/dist-packages"):
             inventory.metadata.append((path, helper))
     for entry in inventory.entries:
         if entry.kind == "link":
-            inventory.resolutions[entry.path] = resolve(root, entry.path, package)
+            inventory.resolutions[entry.path] = resolve_lenient(root, entry.path, package)
     return inventory
 
 

@@ -13,7 +13,15 @@ from collections import namedtuple
 
 from . import checks, layouts
 from .apply import DIRECTORY_FARM_LINK, PATCHELF
-from .errors import AbiError, CollisionError, ExternalToolError, LeftoverError, TagError
+from .errors import (
+    AbiError,
+    AccessError,
+    CollisionError,
+    ExternalToolError,
+    LeftoverError,
+    TagError,
+    TreeError,
+)
 from .modules import KeptLink, Places
 from .plan import decide, same_content
 from .tags import parse_tag, split_module_filename, version_text
@@ -30,8 +38,9 @@ class Action(
             "keep",  # str | None
             "reason",  # str | None
             "needed",  # str | None: drop-needed: the DT_NEEDED entry to drop
+            "content",  # str | None: rewrite-record: the new text, JSON-encoded (one line)
         ),
-        defaults=(None, None, None, None, None),
+        defaults=(None, None, None, None, None, None),
     )
 ):
     __slots__ = ()
@@ -50,6 +59,8 @@ class Action(
             return f"unlink {self.path} ({self.reason})"
         if self.op == "drop-needed":
             return f"drop-needed {self.needed} from {self.path}"
+        if self.op == "rewrite-record":
+            return f"rewrite-record {self.path} (its files' new names)"
         return f"{self.op} {self.path}"
 
 
@@ -159,9 +170,10 @@ def build_plan(inventory, context):
         actions += [Action("move", d, source=source) for d in final]
         if final:
             removed.add(source)
-    for dest, placement in sorted(chosen.items()):
-        if isinstance(placement.module, KeptLink):
-            actions.append(Action("symlink", dest, target=_rebased(placement.module, dest)))
+    moved_links_at = len(actions)  # their targets are known once every move is
+    drop_records, record_actions = _records(inventory, context, chosen, decisions)
+    actions += record_actions
+    _check_python3_sources(inventory, chosen)
     checked = {d: p for d, p in chosen.items() if not p.excluded}
     plan.checks = _check_extensions(inventory, context, checked, plan.warnings)
     if (context.multi_arch(inventory.package) or "").strip() == "same":
@@ -193,23 +205,33 @@ def build_plan(inventory, context):
             removals.append(Action("unlink", origin, reason="farm-link"))
     for link in views.kept_links:
         if not context.excluded(link.origin):
-            removals.append(Action("unlink", link.origin, reason="library-link-moved"))
+            removals.append(Action("unlink", link.origin, reason="link-moved"))
     for path, helper in inventory.metadata:
         if not context.excluded(path):
             removals.append(Action("unlink", path, reason=f"{helper}-metadata"))
+    for dest in drop_records:
+        removals.append(Action("unlink", dest, reason="record-multiarch"))
     seen = set()
     for action in removals:
-        if action.path not in seen and action.path not in chosen:
+        if action.path not in seen and (action.path not in chosen or action.reason == "record-multiarch"):
             seen.add(action.path)
             actions.append(action)
             removed.add(action.path)
 
-    actions += [Action("rmdir", d) for d in _emptied_directories(inventory, removed, chosen, new_dirs)]
-    actions += [
-        action
-        for action in _retargeted_links(inventory, views, actions, plan.warnings)
-        if not context.excluded(action.path)
-    ]
+    emptied = _emptied_directories(inventory, removed, chosen, new_dirs)
+    left = tuple(f"{place}/" for place in decisions.unclaimed)
+    actions += [Action("rmdir", d) for d in emptied if not f"{d}/".startswith(left)]
+    moved = sorted((d, p.module) for d, p in chosen.items() if isinstance(p.module, KeptLink))
+    relocation = _relocation(inventory, actions, moved)
+    if relocation is not None:
+        actions[moved_links_at:moved_links_at] = [
+            Action("symlink", dest, target=_moved_target(relocation, link, dest)) for dest, link in moved
+        ]
+        actions += [
+            action
+            for action in _retargeted_links(inventory, views, relocation, plan.warnings)
+            if not context.excluded(action.path)
+        ]
     plan.actions = actions
     plan.final_paths = sorted(chosen)
     plan.helpers = frozenset(helper for _, helper in inventory.metadata)
@@ -224,18 +246,161 @@ def build_plan(inventory, context):
     return plan
 
 
-def _retargeted_links(inventory, views, actions, warnings):
+def _relocation(inventory, actions, moved):
+    """Where every moved file, moved link and dissolved directory goes
+    (retarget.Relocation), or None when nothing moves."""
+    if not moved and not any(action.op == "move" for action in actions):
+        return None
+    from .retarget import Relocation
+
+    relocation = Relocation(actions, inventory.resolutions)
+    for dest, link in moved:
+        relocation.add_moved_link(link.origin, dest)
+    return relocation
+
+
+def _moved_target(relocation, link, dest):
+    """The text of a moved link at `dest`: it names where its target went, or,
+    when the target does not move (another package's path, a missing file), the
+    same absolute path as before; relative or absolute as it was."""
+    from .links import named_path
+
+    target = named_path(link.origin, link.target)
+    new, _ = relocation.new_path(target, near=dest)
+    new = target if new is None else new
+    if new == target and os.path.dirname(dest) == os.path.dirname(link.origin):
+        return link.target
+    if link.target.startswith("/"):
+        return "/" + new
+    return os.path.relpath(new or ".", os.path.dirname(dest) or ".")
+
+
+def _retargeted_links(inventory, views, relocation, warnings):
     """symlink actions for the package's other links into what moves (retarget.py)."""
-    if not any(action.op == "move" for action in actions):
-        return []
-    from .retarget import Relocation, new_targets, package_links
+    from .retarget import new_targets, package_links
 
     walked = {place.path for place in inventory.places}
     links = package_links(inventory.root, walked) + list(views.untouched_links)
-    relocation = Relocation(actions, inventory.resolutions)
     retargets, problems = new_targets(inventory.root, links, relocation, inventory.package)
     warnings.extend(problems)
     return [Action("symlink", link, target=text, reason="retarget") for link, text in retargets]
+
+
+PYTHON_SOURCE_LIMIT = 64 << 20
+RECORD_LIMIT = 64 << 20
+# From this default Python 3 on (Debian unstable's dh_python3), a dist-info
+# RECORD is dropped: its hashes differ between architectures, which a
+# Multi-Arch: same package cannot ship.  Before it (bookworm's dh_python3),
+# RECORD stays.
+RECORD_DROPPED_FROM = (3, 14)
+
+
+def _records(inventory, context, chosen, decisions):
+    """(RECORD files to remove, rewrite-record actions): every placed
+    ``*.dist-info/RECORD`` of Python 3 is dropped when the target release's
+    dh_python3 drops it (RECORD_DROPPED_FROM), else kept, rewritten when the
+    plan renames, moves or removes a file it names (the path column follows
+    the file; a removed file's line goes), left byte for byte otherwise."""
+    records = sorted(
+        (dest, placement.module)
+        for dest, placement in chosen.items()
+        if dest.endswith(".dist-info/RECORD")
+        and not dest.startswith("usr/lib/python2.")
+        and not isinstance(placement.module, KeptLink)
+    )
+    if not records:
+        return [], []
+    if context.default_version() >= RECORD_DROPPED_FROM:
+        return [dest for dest, _ in records], []
+    new_paths = {}
+    for dest, placement in chosen.items():
+        module = placement.module
+        new_paths[module.origin] = dest
+        if not isinstance(module, KeptLink):
+            new_paths.setdefault(module.source, dest)
+    for module in decisions.bytecode:
+        new_paths.setdefault(module.origin, None)
+    actions = []
+    for dest, module in records:
+        text = _rewritten_record(inventory, module, dest, new_paths)
+        if text is not None:
+            import json
+
+            actions.append(Action("rewrite-record", dest, content=json.dumps(text, ensure_ascii=False)))
+    return [], actions
+
+
+def _rewritten_record(inventory, module, dest, new_paths):
+    """The new text of the RECORD at `dest` (found at module.origin), or None
+    when every path it names stays where it is."""
+    import csv
+    import io
+
+    from . import files
+    from .links import named_path
+
+    text = files.read_text(os.path.join(inventory.root, module.source), limit=RECORD_LIMIT)
+    old_base = os.path.dirname(os.path.dirname(module.origin))
+    new_base = os.path.dirname(os.path.dirname(dest))
+    rows = list(csv.reader(io.StringIO(text)))
+    changed, kept = False, []
+    for row in rows:
+        if not row:
+            continue
+        old = named_path(f"{old_base}/x", row[0])
+        new = new_paths.get(old, old)
+        if new is None:
+            changed = True
+            continue
+        if new == old and (old_base == new_base or old.startswith(old_base + "/")):
+            name = row[0]  # not a file of the tree: stays a name inside the install
+        elif row[0].startswith("/"):
+            name = "/" + new
+        else:
+            name = os.path.relpath(new, new_base)
+        changed |= name != row[0]
+        kept.append([name, *row[1:]])
+    if not changed:
+        return None
+    output = io.StringIO()
+    csv.writer(output, lineterminator="\n").writerows(kept)
+    return output.getvalue()
+
+
+def _check_python3_sources(inventory, chosen):
+    """Every .py file the plan places where Python 3 byte-compiles it (at
+    install time, py3compile) is compiled first here, in this interpreter,
+    with compile() (no spawn): one that is not Python 3 is an error naming it."""
+    import warnings
+
+    from . import files
+    from .access import read_problem
+
+    for dest, placement in sorted(chosen.items()):
+        module = placement.module
+        if not dest.endswith(".py") or isinstance(module, KeptLink) or module.source == dest:
+            continue
+        if dest.startswith("usr/lib/python2."):
+            continue
+        path = os.path.join(inventory.root, module.source)
+        problem = read_problem(path)
+        if problem is not None:
+            state, todo = problem
+            why = f"needed to compile it as Python 3 for {dest}"
+            raise AccessError(f"cannot read {path} ({state})", why, todo)
+        data = files.read_bytes(path, limit=PYTHON_SOURCE_LIMIT)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                compile(data, module.source, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as error:
+            line = f" line {error.lineno}" if getattr(error, "lineno", None) else ""
+            what = getattr(error, "msg", None) or str(error)
+            raise TreeError(
+                f"not Python 3 code ({type(error).__name__}{line}: {what}), py3compile would fail at install",
+                f"{module.origin} (for {dest}) in {inventory.package}",
+                "install it for the Python it is written for, or out of the module directories",
+            ) from None
 
 
 def _check_extensions(inventory, context, chosen, warnings):
@@ -437,15 +602,6 @@ def _directories_to_make(root, chosen, home_dir_links):
                 or os.path.islink(full) or not os.path.isdir(full):
             missing.append(directory)
     return missing
-
-
-def _rebased(link, dest):
-    from .links import link_target_in_tree
-
-    if link.target.startswith("/"):
-        return link.target
-    target = link_target_in_tree(link.origin, link.target)
-    return os.path.relpath(target, os.path.dirname(dest))
 
 
 def _emptied_directories(inventory, removed, chosen, new_dirs):

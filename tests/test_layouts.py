@@ -17,6 +17,7 @@ GOLDEN = Path(__file__).parent / "golden"
 # and --fix-libpython rewrites the extensions linked against libpython.
 REMOVED_ON_PURPOSE = (
     ".pyc", ".public", "pyshared-data/python-demo", "python3.10/dist-packages/foo-1.0.dist-info/RECORD",
+    "selinux-3.4.dist-info/RECORD",
     f"foo/_linked.cpython-311-{MULTIARCH}.so", "site-packages/foo/_moved.so",
 )
 PY311 = "usr/lib/python3.11"
@@ -149,7 +150,26 @@ def library_chain(src):
     src.link(f"{base}/lib/libtorch.so", f"/usr/lib/{MULTIARCH}/libtorch.so.2")
 
 
+def package_links(src):
+    """Issue 13: links of the package in an upstream install (python3-selinux's
+    top-level link to its extension, numpy's link into its -dev package) and a
+    dist-info RECORD naming the untagged extension and its bytecode."""
+    base = f"{PY311}/site-packages"
+    src.write(f"{base}/selinux/__init__.py", "from selinux._selinux import *\n")
+    src.extension(f"{base}/selinux/_selinux.so")
+    src.link(f"{base}/_selinux.so", "selinux/_selinux.so")
+    src.write(f"{base}/selinux/__pycache__/__init__.cpython-311.pyc", b"\x00bytecode")
+    src.link(f"{base}/selinux/include", f"../../../{MULTIARCH}/selinux-dev/include")
+    src.write(f"{base}/selinux-3.4.dist-info/METADATA", "Name: selinux\nVersion: 3.4\n")
+    src.write(f"{base}/selinux-3.4.dist-info/RECORD", (
+        "selinux/__init__.py,,\nselinux/_selinux.so,,\n_selinux.so,,\n"
+        "selinux/__pycache__/__init__.cpython-311.pyc,,\nselinux-3.4.dist-info/RECORD,,\n"
+    ))
+    src.link("usr/bin/selinux-demo", "../lib/python3.11/site-packages/_selinux.so")
+
+
 CASES = {
+    "package-links": (package_links, ()),
     "upstream-site": (upstream_site, ()),
     "upstream-local": (upstream_local, ()),
     "upstream-dist-with-shared": (upstream_dist_with_shared, ()),

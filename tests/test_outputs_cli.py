@@ -29,8 +29,8 @@ def test_no_scripts_writes_no_snippet_but_still_converts(make_source):
     python_support_tree(src)
     src.run("-n")
     assert debhelper_files(src) == []
-    # python-support served Python 2 only
-    assert (src.tree() / "usr/lib/python2.7/dist-packages/demo/core.py").exists()
+    # the .public's pyversions=3.11- names Python 3 (issue 13, item 5)
+    assert (src.tree() / "usr/lib/python3/dist-packages/demo/core.py").exists()
     src.run()
     scripts = ("postinst", "postrm", "preinst", "prerm")
     assert debhelper_files(src) == [f"python3-demo.{script}.debhelper" for script in scripts]

@@ -29,6 +29,7 @@ RESUME_LAYOUTS = (
     "shared-both-majors",
     "differing-pure",
     "libpython-fix",
+    "package-links",
 )
 SCHEMA_DOC = CHECKOUT / "docs" / "plan-schema.md"
 

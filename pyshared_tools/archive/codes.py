@@ -73,6 +73,13 @@ CODES = {
         "(never used as a path; shown with its bytes escaped)",
     ),
     "huge-member": ("warning", False, "a .so in a module place larger than --max-member-bytes: not read"),
+    "unclaimed-pyshared": (
+        "info",
+        False,
+        "files in /usr/share/pyshared or /usr/lib/pyshared/pythonX.Y without a farm link or helper "
+        "metadata: no Python helper made them, dh_pyshared leaves them where they are (the path is "
+        "the place)",
+    ),
 }
 
 Finding = namedtuple("Finding", ("package", "version", "source", "path", "code", "detail", "deb"))
@@ -110,6 +117,11 @@ def escaped(text):
         except UnicodeEncodeError:
             return text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
+
+
+def unclaimed_detail(rule, count):
+    """The detail of a storage place no helper made (unclaimed-pyshared)."""
+    return f"{count} file(s) in {rule.name} without farm links or helper metadata: left where they are"
 
 
 def legacy_detail(rule, count):

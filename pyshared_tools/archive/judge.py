@@ -12,7 +12,15 @@ import functools
 
 from .. import checks, elf, layouts, tags
 from ..errors import TagError, TreeError
-from .codes import DEFAULT_MAX_MEMBER_BYTES, Owner, error_text, escaped, finding_of, legacy_detail
+from .codes import (
+    DEFAULT_MAX_MEMBER_BYTES,
+    Owner,
+    error_text,
+    escaped,
+    finding_of,
+    legacy_detail,
+    unclaimed_detail,
+)
 
 # The bytes of paths and findings one record may keep (the names a hostile .deb can make up are
 # otherwise bounded only by its inflated size).
@@ -82,6 +90,7 @@ class Judge:
         self.paths = []
         self._legacy = {}  # place path -> (rule, number of files)
         self._kept = 0  # bytes of paths and findings
+        self._helper_made = False  # helper metadata, or a link in a module place
 
     def _keep(self, size):
         self._kept += size
@@ -105,11 +114,14 @@ class Judge:
         helper = layouts.match_metadata(path)
         if helper:
             self.add(path, "legacy-layout", f"metadata file of {helper}")
+            self._helper_made = True
         directory, _, name = path.rpartition("/")
         place = place_of(directory)
         if place is None:
             return
         self._keep(len(path) + 64)
+        if not is_regular:
+            self._helper_made = True  # a link: a farm (or a conflict link) an old helper shipped
         self.paths.append(path)
         if not place.home:
             rule, count = self._legacy.get(place.path, (place.rule, 0))
@@ -120,7 +132,10 @@ class Judge:
     def finish(self):
         """Add the per-place legacy-layout findings; call once after the last entry."""
         for place_path, (rule, count) in sorted(self._legacy.items()):
-            self.add(place_path, "legacy-layout", legacy_detail(rule, count))
+            if rule.name in layouts.UNCLAIMED_STORAGE_RULES and not self._helper_made:
+                self.add(place_path, "unclaimed-pyshared", unclaimed_detail(rule, count))
+            else:
+                self.add(place_path, "legacy-layout", legacy_detail(rule, count))
         self._legacy = {}
 
     def _shared_object(self, path, size, read):
