@@ -117,7 +117,8 @@ def test_after_dh_python3_no_second_byte_compile_block(make_source, arch):
     assert postinst.startswith(before["postinst"]) and prerm.endswith(before["prerm"])
     assert "# Automatically added by dh_pyshared/" in postinst
     assert "/usr/lib/pymodules/python" in snippet(src, "preinst")
-    assert (src.tree() / "usr/lib/python2.7/dist-packages/demo/extra.py").exists()
+    # pyversions=3.11- in the .public: Python 3 modules, placed in the shared directory.
+    assert (src.tree() / "usr/lib/python3/dist-packages/demo/extra.py").exists()
 
 
 def test_without_dh_python3_our_byte_compile_block_stays(make_source):
