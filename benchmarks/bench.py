@@ -155,6 +155,8 @@ def install_like_the_deb(root):
                 str(share / "templates"),
                 "--output",
                 str(share / "pyshared_tools" / "prerendered.py"),
+                "--compiled",
+                str(share / "compiled-templates"),
             ],
             cwd=CHECKOUT,
             check=True,
@@ -266,6 +268,7 @@ def farm_input(root):
 def fresh(template, work):
     shutil.rmtree(work, ignore_errors=True)
     subprocess.run(["cp", "-a", str(template), str(work)], check=True)
+    os.sync()  # the copy's writeback falls on no timed run
 
 
 def check_inputs(inputs, tools, work, env):

@@ -242,7 +242,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="pre-render the maintainer-script snippets")
     parser.add_argument("--templates", help="the template directory (default: the one the tool uses)")
     parser.add_argument("--output", default=GENERATED, help=f"the module to write ({GENERATED})")
+    parser.add_argument("--compiled", help="also compile the templates with Jinja2 into this directory")
     arguments = parser.parse_args(argv)
+    if arguments.compiled:
+        from pyshared_tools.render import compile_templates
+
+        os.makedirs(arguments.compiled, exist_ok=True)
+        compile_templates(arguments.compiled, arguments.templates)
     sources, table = prerender(arguments.templates or template_directory())
     with open(arguments.output, "w", encoding="utf-8") as handle:
         handle.write(module_text(sources, table))

@@ -469,3 +469,49 @@ def test_a_plain_package_is_converted_without_importing_jinja2_or_sh(make_source
     assert not {"jinja2", "sh"} & imported
     postinst = (src.root / "debian" / "python3-demo.postinst.debhelper").read_text()
     assert "py3compile -p python3-demo" in postinst
+
+
+def compiled_copy(tmp_path, monkeypatch, jinja2_version=None):
+    """Templates copied to tmp_path/share/templates and compiled beside them,
+    the stamp saying `jinja2_version` if given; render() pointed at them."""
+    import json
+
+    copy = tmp_path / "share" / "templates"
+    copy.mkdir(parents=True)
+    for name in TEMPLATE_NAMES:
+        (copy / name).write_text((TEMPLATES / name).read_text())
+    compiled = tmp_path / "share" / render.COMPILED_DIRECTORY
+    compiled.mkdir()
+    render.compile_templates(str(compiled), str(copy))
+    if jinja2_version:
+        stamp = compiled / render.COMPILED_STAMP
+        stamp.write_text(json.dumps(dict(json.loads(stamp.read_text()), jinja2=jinja2_version)))
+    monkeypatch.setattr(render, "TEMPLATE_DIRECTORIES", (str(copy),))
+    monkeypatch.setattr(render, "_ENVIRONMENT", None)
+    monkeypatch.setattr(render, "_COMPILED", None)
+    return copy, compiled
+
+
+def test_compiled_templates_render_what_the_sources_render(tmp_path, monkeypatch):
+    """A farm-era package's snippets (a shape not rendered in advance) come from
+    Jinja2's compiled modules, not from compiling the sources, with the same bytes."""
+    expected = render_snippets(sample_data())
+    compiled_copy(tmp_path, monkeypatch)
+    assert render.compiled_environment()
+
+    def no_source(*arguments, **keywords):
+        raise AssertionError("compiled the template sources")
+
+    monkeypatch.setattr(jinja2.FileSystemLoader, "get_source", no_source)
+    assert render_snippets(sample_data()) == expected
+
+
+@pytest.mark.parametrize("change", ["jinja2", "template"])
+def test_compiled_templates_of_another_jinja2_or_template_are_not_used(tmp_path, monkeypatch, change):
+    copy, _ = compiled_copy(tmp_path, monkeypatch, jinja2_version="0.1" if change == "jinja2" else None)
+    if change == "template":
+        with (copy / "prerm-pyshared").open("a") as handle:
+            handle.write("# edited after compiling\n")
+    assert render.compiled_environment() is False
+    bodies = render_snippets(sample_data())
+    assert ("# edited after compiling\n" in bodies["prerm"]) == (change == "template")
