@@ -48,6 +48,18 @@ def read_control(deb):
     return control_of(deb.debcontrol())
 
 
+def debfile():
+    """python-debian's debfile, without the modules its deb822 imports for what
+    reading a .deb's control member never uses (chardet alone is about 20 ms):
+    see pyshared_tools/lazy.py.  The pool's parent imports it before forking."""
+    from pyshared_tools.lazy import import_deferring
+
+    return import_deferring(
+        "debian.debfile",
+        deferred=("chardet", "email.utils", "socket", "subprocess", "datetime", "debian.changelog"),
+    )
+
+
 def read_deb(
     filename,
     supported,
@@ -60,8 +72,8 @@ def read_deb(
     """The record of one .deb (judge.Judge.record).  With `digest`, its sha256 is hashed from the
     descriptor that is then read; `expected_sha256` (from a Packages index) must then match.
     `hint` (a Control from the index) names the package when the .deb cannot be read."""
+    DebFile = debfile().DebFile
     from debian.arfile import ArError
-    from debian.debfile import DebFile
 
     control = judge = sha = None
     try:
