@@ -30,6 +30,16 @@ def test_pip_install_puts_a_working_dh_pyshared_on_path(tmp_path):
     run = subprocess.run([str(tool), "--strict"], cwd=source.root, env=environment, capture_output=True,
                          text=True)
     assert run.returncode == 0 and run.stderr == "", run.stderr  # the abi3 check read its table
+    # The snippets came from the pre-rendered table (the templates pip installed
+    # are the ones it was made from), not from Jinja2.
+    (source.root / "debian/python3-demo.postinst.debhelper").unlink()  # written again below
+    timed = subprocess.run([str(tool)], cwd=source.root, env={**environment, "PYTHONPROFILEIMPORTTIME": "1"},
+                           capture_output=True, text=True)
+    imported = {line.split("|")[-1].strip() for line in timed.stderr.splitlines()}
+    assert timed.returncode == 0 and "pyshared_tools.prerendered" in imported, timed.stderr
+    assert "jinja2" not in imported
+    postinst = source.root / "debian/python3-demo.postinst.debhelper"
+    assert "py3compile -p python3-demo" in postinst.read_text()
     shared = source.tree() / "usr/lib/python3/dist-packages/foo"
     assert sorted(p.name for p in shared.iterdir()) == [
         "__init__.py", f"_speed.cpython-311-{HOST['DEB_HOST_MULTIARCH']}.so", "_stable.abi3.so",
