@@ -377,8 +377,12 @@ def print_results(times, tools, refused, runs, versions, load_before, load_after
     cpu_base = sum(row["dh_python3"] for name, row in cpu.items() if name != "farm-era")
     print(f"\nCPU time (user + system, median per input), summed: dh_python3 {cpu_base:.2f} s")
     for variant in variants:
-        total = sum(row[variant] for name, row in cpu.items() if name != "farm-era")
-        print(f"  {variant:<10} {total:.2f} s = {total / cpu_base:.2f}x")
+        rows = {name: row for name, row in cpu.items() if name != "farm-era"}
+        total = sum(row[variant] for row in rows.values())
+        worst_name, worst = max(
+            ((n, r[variant] / r["dh_python3"]) for n, r in rows.items()), key=lambda item: item[1]
+        )
+        print(f"  {variant:<10} {total:.2f} s = {total / cpu_base:.2f}x, worst {worst:.2f}x ({worst_name})")
     if "farm-era" in medians:
         row = medians["farm-era"]
         print(

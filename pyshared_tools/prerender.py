@@ -77,17 +77,16 @@ def _table():
     global _TABLE
     if _TABLE is None:
         _TABLE = {}
+        from pyshared_tools.errors import TreeError
+
         try:
             from pyshared_tools import prerendered
             from pyshared_tools.render import template_directory
 
             if template_sources(template_directory()) == prerendered.SOURCES:
                 _TABLE = prerendered.SNIPPETS
-        except (ImportError, OSError, UnicodeDecodeError, AttributeError):
-            pass
-        except Exception as error:  # a TreeError: no templates; render() will say so
-            if type(error).__name__ != "TreeError":
-                raise
+        except (ImportError, OSError, UnicodeDecodeError, AttributeError, TreeError):
+            pass  # no table, or no templates (render() says so)
     return _TABLE
 
 
