@@ -28,7 +28,7 @@ def write_journal(path, root, actions):
 
     files.check_directories(os.path.dirname(path), create=True)
     document = {"version": JOURNAL_VERSION, "root": root, "actions": [a.to_dict() for a in actions]}
-    files.replace_text(path, json.dumps(document, ensure_ascii=False, indent=0), durable=True)
+    files.replace_text(path, json.dumps(document, ensure_ascii=False), durable=True)
 
 
 def apply(root, actions, journal, verbose=False):

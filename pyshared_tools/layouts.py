@@ -7,6 +7,7 @@ and the place is removed once empty.  Stdlib directories (lib-dynload and the
 interpreter's own files) never match.
 """
 
+import functools
 import re
 from collections import namedtuple
 
@@ -146,21 +147,24 @@ def _readable(components):
     return re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: "X.Y" if m[1] == "version" else m[1].upper(), text)
 
 
-# (component regexes, readable path) of every place and metadata directory.
-_PLACE_COMPONENTS = tuple(
-    (tuple(re.compile(part) for part in parts), _readable(parts))
-    for parts in (
-        *(_components(rule.pattern) for rule in RULES),
-        *(_components(pattern)[:-1] for pattern, _ in METADATA_PATTERNS),
+@functools.cache
+def _place_components():
+    """(component regexes, readable path) of every place and metadata directory:
+    compiled on first use (only a --shared-dir other than the default needs them)."""
+    return tuple(
+        (tuple(re.compile(part) for part in parts), _readable(parts))
+        for parts in (
+            *(_components(rule.pattern) for rule in RULES),
+            *(_components(pattern)[:-1] for pattern, _ in METADATA_PATTERNS),
+        )
     )
-)
 
 
 def overlapping_place(path):
     """The readable place pattern that the directory `path` contains, is or
     lies inside, or None: a shared directory there would nest in the scan."""
     parts = path.split("/")
-    for regexes, readable in _PLACE_COMPONENTS:
+    for regexes, readable in _place_components():
         common = min(len(parts), len(regexes))
         if all(regex.fullmatch(part) for regex, part in zip(regexes[:common], parts[:common], strict=True)):
             return readable

@@ -436,8 +436,8 @@ def _tree_relative_shared_dir(shared_dir):
         )
     from pyshared_tools import layouts
 
-    overlap = layouts.overlapping_place(relative)
-    if overlap is not None and relative != DEFAULT_SHARED_DIR.lstrip("/"):
+    overlap = None if relative == DEFAULT_SHARED_DIR.lstrip("/") else layouts.overlapping_place(relative)
+    if overlap is not None:
         depth, place_depth = relative.count("/"), overlap.count("/")
         how = "contains" if depth < place_depth else "is" if depth == place_depth else "lies inside"
         raise UsageError(

@@ -30,6 +30,15 @@ class Outputs:
 
 
 @functools.cache
+def _changelog_module():
+    """python-debian's changelog without email.utils and socket (about 7 ms),
+    which it imports for dates and the maintainer's address, never to read a
+    version (see pyshared_tools/lazy.py)."""
+    from pyshared_tools.lazy import import_deferring
+
+    return import_deferring("debian.changelog", deferred=("email.utils", "socket"))
+
+
 def source_version(path=CHANGELOG_PATH):
     """The version of the newest debian/changelog entry, read with python-debian."""
     # The newest entry is at the top: a bounded head of the file is enough, cut
@@ -40,7 +49,7 @@ def source_version(path=CHANGELOG_PATH):
     if len(data) == CHANGELOG_HEAD:
         data = data[: data.rfind(b"\n") + 1]
     head = files.decode(path, data)
-    from debian.changelog import Changelog
+    Changelog = _changelog_module().Changelog
 
     try:
         changelog = Changelog(head, max_blocks=1, strict=True)

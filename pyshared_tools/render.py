@@ -76,7 +76,69 @@ def environment():
     return _ENVIRONMENT
 
 
+# Beside the templates: their Jinja2-compiled modules (debian/rules makes them
+# with `python3 -m pyshared_tools.prerender --compiled`), and the Jinja2
+# version and template texts they were compiled from.
+COMPILED_DIRECTORY = "compiled-templates"
+COMPILED_STAMP = "stamp.json"
+
+_COMPILED = None
+
+
+def compile_templates(directory, template_dir=None):
+    """Compile every template into `directory` with Jinja2's own ahead-of-time
+    compilation, and write the stamp that says from what."""
+    import json
+
+    import jinja2
+
+    from pyshared_tools.prerender import template_sources
+
+    template_dir = template_dir or template_directory()
+    env = environment().overlay(loader=jinja2.FileSystemLoader(template_dir))
+    env.compile_templates(directory, zip=None, ignore_errors=False, filter_func=lambda n: n != "README.md")
+    stamp = {"jinja2": jinja2.__version__, "sources": template_sources(template_dir)}
+    with open(os.path.join(directory, COMPILED_STAMP), "w", encoding="utf-8") as handle:
+        json.dump(stamp, handle, ensure_ascii=False, sort_keys=True)
+
+
+def compiled_environment():
+    """An environment loading the compiled templates, or False when there are
+    none or they were compiled from other templates or by another Jinja2."""
+    global _COMPILED
+    if _COMPILED is None:
+        _COMPILED = False
+        import json
+
+        import jinja2
+
+        from pyshared_tools.prerender import template_sources
+
+        directory = template_directory()
+        compiled = os.path.join(os.path.dirname(directory), COMPILED_DIRECTORY)
+        try:
+            with open(os.path.join(compiled, COMPILED_STAMP), encoding="utf-8") as handle:
+                stamp = json.load(handle)
+            if stamp == {"jinja2": jinja2.__version__, "sources": template_sources(directory)}:
+                _COMPILED = environment().overlay(loader=jinja2.ModuleLoader(compiled))
+        except (OSError, ValueError):
+            pass
+    return _COMPILED
+
+
 def render(name, **values):
     """The snippet `name` filled with `values`, ending in exactly one newline."""
-    text = environment().get_template(name).render(**values)
+    from pyshared_tools.errors import PysharedError
+
+    compiled = compiled_environment()
+    text = None
+    if compiled:
+        try:
+            text = compiled.get_template(name).render(**values)
+        except PysharedError:
+            raise
+        except Exception:  # a compiled form this Jinja2 cannot run: compile again
+            text = None
+    if text is None:
+        text = environment().get_template(name).render(**values)
     return text.strip("\n") + "\n"

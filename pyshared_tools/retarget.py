@@ -60,13 +60,19 @@ class Relocation:
             elif action.op == "rmdir":
                 dissolved.add(action.path)
         self.removed_links = removed_links
+        walked = set()  # (source dir, destination dir) pairs whose walk up is done
         for source, destination in list(self.files.items()):
             if destination is not None:
-                self._map_parents(source, destination, dissolved)
+                self._map_parents(source, destination, dissolved, walked)
 
-    def _map_parents(self, source, destination, dissolved):
+    def _map_parents(self, source, destination, dissolved, walked):
         source_dir, destination_dir = os.path.dirname(source), os.path.dirname(destination)
         while source_dir in dissolved and source_dir != destination_dir:
+            # The same pair gives the same steps up as before: the files of one
+            # directory walk it once, not once each.
+            if (source_dir, destination_dir) in walked:
+                break
+            walked.add((source_dir, destination_dir))
             known = self.directories.get(source_dir, destination_dir)
             self.directories[source_dir] = destination_dir if known == destination_dir else None
             if os.path.basename(source_dir) != os.path.basename(destination_dir):

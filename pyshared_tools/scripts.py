@@ -329,12 +329,22 @@ def needed(template, data):
 
 
 def render_snippets(data):
-    """{script: text of our block} for the scripts that need one."""
-    from pyshared_tools.render import render
+    """{script: text of our block} for the scripts that need one: rendered in
+    advance where the data has a shape known when the tool was built
+    (prerender.py), else with Jinja2 now."""
+    from pyshared_tools.prerender import fill
+
+    def snippet(template):
+        text = fill(template, data)
+        if text is None:
+            from pyshared_tools.render import render
+
+            text = render(template, **data)
+        return text
 
     bodies = {}
     for script, templates in SNIPPETS.items():
-        parts = [render(template, **data) for template in templates if needed(template, data)]
+        parts = [snippet(template) for template in templates if needed(template, data)]
         if parts:
             bodies[script] = "".join(parts)
     return bodies

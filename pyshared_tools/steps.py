@@ -550,17 +550,29 @@ def _collision(inventory, first, other):
 
 def _validate_destinations(inventory, chosen, staying, replaced_links, home_dir_links, moving):
     root = inventory.root
+    # A parent directory already looked at: True (a real directory, go on) or
+    # False (absent, or a link the move goes through: stop), so that the files
+    # of one directory lstat it once.
+    parents = {}
     for dest in chosen:
         parts = dest.split("/")
         for i in range(1, len(parts) + 1):
             partial = "/".join(parts[:i])
+            last = i == len(parts)
+            if not last and partial in parents:
+                if parents[partial]:
+                    continue
+                break
             try:
                 mode = os.lstat(os.path.join(root, partial)).st_mode
             except (FileNotFoundError, NotADirectoryError):
+                if not last:
+                    parents[partial] = False
                 break
-            last = i == len(parts)
             if stat.S_ISLNK(mode):
                 if partial in home_dir_links or (last and partial in replaced_links):
+                    if not last:
+                        parents[partial] = False
                     break
                 raise CollisionError(
                     "destination runs through or onto a symlink",
@@ -586,6 +598,8 @@ def _validate_destinations(inventory, chosen, staying, replaced_links, home_dir_
                     f"{partial} (for {dest}) in {inventory.package}",
                     "rename one of them in the build",
                 )
+            else:
+                parents[partial] = True
 
 
 def _directories_to_make(root, chosen, home_dir_links):

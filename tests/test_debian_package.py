@@ -139,6 +139,27 @@ def test_the_packaged_command_runs_its_private_library(tool_root, tmp_path):
     assert str(CHECKOUT / "pyshared_tools") not in result.stderr
 
 
+def test_the_packaged_snippets_were_rendered_from_the_packaged_templates(tool_root, make_source):
+    """debian/rules renders the common shapes into the package, from the
+    templates it installs; the packaged command fills them in without Jinja2."""
+    import runpy
+
+    from pyshared_tools import prerender
+
+    share = tool_root / "usr/share/dh-pyshared"
+    packaged = runpy.run_path(str(share / "pyshared_tools/prerendered.py"))
+    sources, table = prerender.prerender(str(share / "templates"))
+    assert packaged["SOURCES"] == sources == prerender.template_sources(CHECKOUT / "templates")
+    assert packaged["SNIPPETS"] == table
+    src = make_source()
+    src.write("usr/lib/python3.11/site-packages/foo/__init__.py", "")
+    result = run_packaged(tool_root, cwd=src.root, env={**HOST, "PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0, result.stderr
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert "pyshared_tools.prerendered" in imported and "jinja2" not in imported
+    assert "py3compile -p python3-demo" in (src.root / "debian/python3-demo.postinst.debhelper").read_text()
+
+
 def test_the_packaged_command_speaks_debhelpers_language(tool_root, tmp_path):
     result = run_packaged(tool_root, "--bogus", cwd=tmp_path)
     assert result.returncode == 2

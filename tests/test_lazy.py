@@ -83,3 +83,37 @@ def test_deferred_modules_work_when_python_debian_uses_them_and_real_imports_sta
     assert results["version"] == "1.0-1"
     assert results["real"] == ["module", "module", "module"]
     assert results["package_attribute_real"]
+
+
+TRAILER = "\n  * x.\n\n -- A B <a@b.org>  Mon, 01 Jan 2024 00:00:00 +0000\n"
+CHANGELOG_HEADS = (
+    "demo (1:2.0~rc1-3+deb12u1) unstable; urgency=medium\n" + TRAILER,
+    "\n\ndemo (2.0) bookworm-security; urgency=high\n" + TRAILER,
+    "demo (1.0-1) unstable; urgency=low\n" + TRAILER + "\ndemo (0.9-1) unstable; urgency=low\n" + TRAILER,
+    "not a changelog\n",
+    "demo (1:) unstable; urgency=low\n",
+)
+
+
+def read_versions(import_line):
+    return run_python(
+        "import json, sys\n"
+        f"{import_line}\n"
+        "versions = []\n"
+        f"for head in {CHANGELOG_HEADS!r}:\n"
+        "    try:\n"
+        "        versions.append(str(changelog.Changelog(head, max_blocks=1, strict=True).version))\n"
+        "    except Exception as error:\n"
+        "        versions.append(type(error).__name__)\n"
+        "print(json.dumps({'loaded': [m for m in ('email.utils', 'socket') if m in sys.modules],\n"
+        "                  'versions': versions}))\n"
+    )
+
+
+def test_the_changelog_is_read_as_the_plain_import_reads_it_without_email_or_socket():
+    plain = read_versions("import debian.changelog as changelog")
+    lean = read_versions("from pyshared_tools import outputs; changelog = outputs._changelog_module()")
+    assert plain["loaded"] == ["email.utils", "socket"]
+    assert lean["loaded"] == []
+    assert lean["versions"] == plain["versions"]
+    assert lean["versions"][:3] == ["1:2.0~rc1-3+deb12u1", "2.0", "1.0-1"]

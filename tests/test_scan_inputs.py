@@ -23,6 +23,7 @@ from helpers.interpreters import archive_uri, cache_directory
 from test_abi_checks import ABI3_PACKAGES, LIBPYTHON_PACKAGES
 from test_archive import DEB_CACHE_NAME, PACKAGES
 from test_archive_scan import AUDITED, OLD, SHARED, TAGGED, build_deb, objects, private_cache, scan, stats
+from test_archive_scan import TOOL as SCAN_TOOL
 
 from pyshared_tools.archive import contents as scan_contents
 from pyshared_tools.archive import report
@@ -642,3 +643,24 @@ def test_the_packages_help_names_every_compression_the_reader_reads():
     (action,) = [a for a in cli.build_parser()._actions if "--packages" in a.option_strings]
     for _magic, name in compression._MAGIC:
         assert name in action.help, name
+
+
+def test_pool_workers_start_from_the_parents_imports(tmp_path, objects):
+    """With --jobs 2 the reading processes are forked from one that has already
+    imported python-debian (spawned workers import it again, each), and none
+    of them imports chardet, which reading a .deb never uses."""
+    for n in range(4):
+        build_deb(tmp_path, f"python3-x{n}", files={f"{SHARED}/x{n}.py": b"X = 1\n"})
+    command = ["/usr/bin/python3", str(SCAN_TOOL), "--no-cache", "--stats", "--jobs", "2", "--supported=3.11"]
+    result = subprocess.run(
+        [*command, tmp_path],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPROFILEIMPORTTIME="1"),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    imported = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line]
+    assert stats(result, readers=True)[2] == 2
+    assert imported.count("debian.deb822") == 1
+    assert "chardet" not in imported

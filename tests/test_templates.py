@@ -386,3 +386,156 @@ def test_rerun_replaces_the_block_in_place_and_removes_it_when_no_longer_needed(
 def test_shquote_output_reads_back_as_the_value():
     for value in ["plain", "it's", "$(x)", "a b", "é", "-rf", "*"]:
         assert shlex.split(render.shquote(value)) == [value]
+
+
+# --- snippets rendered in advance (pyshared_tools/prerender.py) ---------------
+
+SAFE_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs", "Co"), blacklist_characters="\x00"), min_size=1, max_size=20
+)
+
+
+def common_data(package, shared_dir, python3, python2, dh_python3, link):
+    from types import SimpleNamespace
+
+    from pyshared_tools.scripts import Legacy, script_data
+
+    plan = SimpleNamespace(package=package, python3_modules=python3, python2_modules=python2)
+    legacy = Legacy(directory_links=[link] if link else ())
+    return script_data(plan, shared_dir, "2.0-1" if legacy else None, legacy, dh_python3)
+
+
+def test_the_prerendered_table_is_a_fresh_rendering_of_the_templates():
+    """Fails when a template changed and `python3 -m pyshared_tools.prerender` was not run."""
+    from pyshared_tools import prerender, prerendered
+
+    sources, table = prerender.prerender(str(TEMPLATES))
+    assert sources == prerendered.SOURCES, "templates changed: run python3 -m pyshared_tools.prerender"
+    assert table == prerendered.SNIPPETS, "run python3 -m pyshared_tools.prerender"
+    # the plain Python 3 package of the default shared directory is in it
+    plain = common_data("python3-x", "usr/lib/python3/dist-packages", True, False, False, None)
+    assert ("postinst-pyshared", prerender.shape(plain)[0]) in table
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    package=SAFE_TEXT,
+    shared_dir=st.one_of(st.just("usr/lib/python3/dist-packages"), SAFE_TEXT),
+    modules=st.sampled_from([(True, False), (False, True), (True, True)]),
+    dh_python3=st.booleans(),
+    link=st.one_of(st.none(), st.tuples(SAFE_TEXT, SAFE_TEXT)),
+)
+def test_prerendered_snippets_are_the_bytes_jinja2_renders(package, shared_dir, modules, dh_python3, link):
+    """Every common shape, any strings (quotes, $, spaces, control characters,
+    non-ASCII): filled in without Jinja2, the same bytes, or the same refusal."""
+    from pyshared_tools import prerender
+
+    data = common_data(package, shared_dir, *modules, dh_python3, link)
+    names = sorted({name for names in SNIPPETS.values() for name in names})
+    for name in names:
+        try:
+            expected = render.render(name, **data)
+        except TreeError as error:
+            with pytest.raises(TreeError) as refused:
+                prerender.fill(name, data)
+            assert str(refused.value) == str(error)
+            continue
+        filled = prerender.fill(name, data)
+        if prerender._MARKERS.intersection(package + shared_dir + "".join(link or ())):
+            assert filled is None
+        else:
+            assert filled == expected, name
+
+
+def test_a_template_that_looks_at_a_value_is_rendered_at_run_time(tmp_path):
+    """Comparing a string (or calling its methods) cannot be rendered in
+    advance: that template has no entry, the others still do."""
+    from pyshared_tools import prerender
+
+    copy = tmp_path / "templates"
+    copy.mkdir()
+    for name in TEMPLATE_NAMES:
+        (copy / name).write_text((TEMPLATES / name).read_text())
+    with (copy / "prerm-pyshared").open("a") as handle:
+        handle.write('{% if package == "python3-x" %}{{ "special"|shquote }}{% endif %}\n')
+    with (copy / "postinst-pyshared").open("a") as handle:
+        handle.write("{{ package.upper()|shquote }}\n")
+    _, table = prerender.prerender(str(copy))
+    rendered = {name for name, _ in table}
+    assert "prerm-pyshared" not in rendered and "postinst-pyshared" not in rendered
+    assert "postrm-pyshared-farm" in rendered
+
+
+def test_a_changed_template_is_rendered_by_jinja2_not_from_the_stale_table(tmp_path, monkeypatch):
+    from pyshared_tools import prerender
+
+    copy = tmp_path / "templates"
+    copy.mkdir()
+    for name in TEMPLATE_NAMES:
+        (copy / name).write_text((TEMPLATES / name).read_text())
+    with (copy / "postinst-pyshared").open("a") as handle:
+        handle.write("# edited after the table was made\n")
+    monkeypatch.setattr(render, "TEMPLATE_DIRECTORIES", (str(copy),))
+    monkeypatch.setattr(render, "_ENVIRONMENT", None)
+    monkeypatch.setattr(prerender, "_TABLE", None)
+    data = common_data("python3-x", "usr/lib/python3/dist-packages", True, False, False, None)
+    assert prerender.fill("postinst-pyshared", data) is None
+    assert render_snippets(data)["postinst"].endswith("# edited after the table was made\n")
+
+
+def test_a_plain_package_is_converted_without_importing_jinja2_or_sh(make_source):
+    src = make_source()
+    src.write("usr/lib/python3.11/site-packages/demo/__init__.py", "")
+    src.write("usr/lib/python3.11/site-packages/demo/core.py", "VALUE = 1\n")
+    result = src.run(env={"PYTHONPROFILEIMPORTTIME": "1"})
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert "pyshared_tools.prerendered" in imported
+    assert not {"jinja2", "sh"} & imported
+    postinst = (src.root / "debian" / "python3-demo.postinst.debhelper").read_text()
+    assert "py3compile -p python3-demo" in postinst
+
+
+def compiled_copy(tmp_path, monkeypatch, jinja2_version=None):
+    """Templates copied to tmp_path/share/templates and compiled beside them,
+    the stamp saying `jinja2_version` if given; render() pointed at them."""
+    import json
+
+    copy = tmp_path / "share" / "templates"
+    copy.mkdir(parents=True)
+    for name in TEMPLATE_NAMES:
+        (copy / name).write_text((TEMPLATES / name).read_text())
+    compiled = tmp_path / "share" / render.COMPILED_DIRECTORY
+    compiled.mkdir()
+    render.compile_templates(str(compiled), str(copy))
+    if jinja2_version:
+        stamp = compiled / render.COMPILED_STAMP
+        stamp.write_text(json.dumps(dict(json.loads(stamp.read_text()), jinja2=jinja2_version)))
+    monkeypatch.setattr(render, "TEMPLATE_DIRECTORIES", (str(copy),))
+    monkeypatch.setattr(render, "_ENVIRONMENT", None)
+    monkeypatch.setattr(render, "_COMPILED", None)
+    return copy, compiled
+
+
+def test_compiled_templates_render_what_the_sources_render(tmp_path, monkeypatch):
+    """A farm-era package's snippets (a shape not rendered in advance) come from
+    Jinja2's compiled modules, not from compiling the sources, with the same bytes."""
+    expected = render_snippets(sample_data())
+    compiled_copy(tmp_path, monkeypatch)
+    assert render.compiled_environment()
+
+    def no_source(*arguments, **keywords):
+        raise AssertionError("compiled the template sources")
+
+    monkeypatch.setattr(jinja2.FileSystemLoader, "get_source", no_source)
+    assert render_snippets(sample_data()) == expected
+
+
+@pytest.mark.parametrize("change", ["jinja2", "template"])
+def test_compiled_templates_of_another_jinja2_or_template_are_not_used(tmp_path, monkeypatch, change):
+    copy, _ = compiled_copy(tmp_path, monkeypatch, jinja2_version="0.1" if change == "jinja2" else None)
+    if change == "template":
+        with (copy / "prerm-pyshared").open("a") as handle:
+            handle.write("# edited after compiling\n")
+    assert render.compiled_environment() is False
+    bodies = render_snippets(sample_data())
+    assert ("# edited after compiling\n" in bodies["prerm"]) == (change == "template")

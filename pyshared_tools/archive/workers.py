@@ -8,7 +8,7 @@ and the output.  Records come back in the order of the tasks (imap), so
 import functools
 import os
 
-from .deb import file_sha256, read_deb
+from .deb import deb822, file_sha256, read_deb
 from .judge import unreadable_record
 from .tree import read_tree
 
@@ -39,8 +39,17 @@ def _pool(jobs, work):
     if jobs <= 1 or work < MIN_POOL_TASKS:
         return None
     import multiprocessing
+    import threading
 
-    return multiprocessing.get_context("spawn").Pool(min(jobs, work))
+    # Forked workers start with the library this process has imported (spawned
+    # ones import it again, each, which weighs on small scans).  They touch
+    # neither the cache nor the output.  A fork copies only the calling thread:
+    # with another thread running (tqdm's monitor), in whatever step it holds a
+    # lock, spawn instead.
+    method = "fork" if threading.active_count() == 1 else "spawn"
+    if method == "fork":
+        deb822()
+    return multiprocessing.get_context(method).Pool(min(jobs, work))
 
 
 class Reader:
