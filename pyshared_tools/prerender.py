@@ -165,15 +165,25 @@ def _placeholders(data):
 def common_contexts():
     """The data script_data() gives the common packages, from the code that
     makes it: Python 3 and/or 2 modules, the default or another shared
-    directory, dh_python3's own byte-compile blocks or not, no farm-era
-    leftovers or one directory switch."""
+    directory, dh_python3's own byte-compile blocks or not, Multi-Arch: same
+    or not, no farm-era leftovers or one directory switch."""
     from types import SimpleNamespace
 
     from pyshared_tools.scripts import DEFAULT_SHARED_DIR, Legacy, script_data
 
     contexts = []
-    for python3, python2 in ((True, False), (False, True), (True, True)):
-        plan = SimpleNamespace(package="python3-x", python3_modules=python3, python2_modules=python2)
+    shapes = [
+        (python3, python2, qualifier)
+        for python3, python2 in ((True, False), (False, True), (True, True))
+        for qualifier in ("", ":x")  # Multi-Arch: same names the package pkg:<arch>
+    ]
+    for python3, python2, qualifier in shapes:
+        plan = SimpleNamespace(
+            package="python3-x",
+            python3_modules=python3,
+            python2_modules=python2,
+            architecture_qualifier=qualifier,
+        )
         for shared_dir in (DEFAULT_SHARED_DIR, "usr/share/x"):
             for dh_python3 in (False, True):
                 for links in ((), (("/usr/lib/python3/dist-packages/x", "../../../share/pyshared/x"),)):

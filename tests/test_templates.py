@@ -395,12 +395,14 @@ SAFE_TEXT = st.text(
 )
 
 
-def common_data(package, shared_dir, python3, python2, dh_python3, link):
+def common_data(package, shared_dir, python3, python2, dh_python3, link, qualifier=""):
     from types import SimpleNamespace
 
     from pyshared_tools.scripts import Legacy, script_data
 
-    plan = SimpleNamespace(package=package, python3_modules=python3, python2_modules=python2)
+    plan = SimpleNamespace(
+        package=package, python3_modules=python3, python2_modules=python2, architecture_qualifier=qualifier
+    )
     legacy = Legacy(directory_links=[link] if link else ())
     return script_data(plan, shared_dir, "2.0-1" if legacy else None, legacy, dh_python3)
 
@@ -415,6 +417,8 @@ def test_the_prerendered_table_is_a_fresh_rendering_of_the_templates():
     # the plain Python 3 package of the default shared directory is in it
     plain = common_data("python3-x", "usr/lib/python3/dist-packages", True, False, False, None)
     assert ("postinst-pyshared", prerender.shape(plain)[0]) in table
+    same = common_data("python3-x", "usr/lib/python3/dist-packages", True, False, False, None, ":amd64")
+    assert ("postinst-pyshared", prerender.shape(same)[0]) in table
 
 
 @settings(max_examples=150, deadline=None)
@@ -424,13 +428,17 @@ def test_the_prerendered_table_is_a_fresh_rendering_of_the_templates():
     modules=st.sampled_from([(True, False), (False, True), (True, True)]),
     dh_python3=st.booleans(),
     link=st.one_of(st.none(), st.tuples(SAFE_TEXT, SAFE_TEXT)),
+    qualifier=st.sampled_from(["", ":amd64", ":i386"]),
 )
-def test_prerendered_snippets_are_the_bytes_jinja2_renders(package, shared_dir, modules, dh_python3, link):
-    """Every common shape, any strings (quotes, $, spaces, control characters,
-    non-ASCII): filled in without Jinja2, the same bytes, or the same refusal."""
+def test_prerendered_snippets_are_the_bytes_jinja2_renders(
+    package, shared_dir, modules, dh_python3, link, qualifier
+):
+    """Every common shape (Multi-Arch: same's pkg:<arch> too), any strings (quotes, $,
+    spaces, control characters, non-ASCII): filled in without Jinja2, the same bytes,
+    or the same refusal."""
     from pyshared_tools import prerender
 
-    data = common_data(package, shared_dir, *modules, dh_python3, link)
+    data = common_data(package, shared_dir, *modules, dh_python3, link, qualifier)
     names = sorted({name for names in SNIPPETS.values() for name in names})
     for name in names:
         try:
