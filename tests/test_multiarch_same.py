@@ -29,7 +29,7 @@ def test_a_tagged_tree_passes_strict_and_the_scripts_name_the_architecture(same)
     arch = HOST["DEB_HOST_ARCH"]
     postinst = (same.root / "debian/python3-demo.postinst.debhelper").read_text()
     prerm = (same.root / "debian/python3-demo.prerm.debhelper").read_text()
-    assert f"\t\t\tcommand py3compile -p python3-demo:{arch}\n" in postinst
+    assert f"\t\t\tpy3compile -p python3-demo:{arch}\n" in postinst
     assert f"dpkg-query -L python3-demo:{arch} |" in postinst
     assert f"\t\t\tpy3clean -p python3-demo:{arch}\n" in prerm
     assert f"dpkg-query -L python3-demo:{arch} |" in prerm
