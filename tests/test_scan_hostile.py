@@ -253,6 +253,14 @@ def test_a_contents_index_with_names_that_are_not_utf8(tmp_path):
     }
 
 
+@pytest.fixture
+def deep_tmp_path(tmp_path):
+    """tmp_path, emptied by GNU rm afterwards: pytest's own cleanup (shutil.rmtree) recurses per
+    level and fails on the 1500-deep trees these tests make."""
+    yield tmp_path
+    subprocess.run(["rm", "-rf", "--", str(tmp_path)], check=True)
+
+
 def deep_directories(top, depth):
     """top/d/d/.../d, `depth` levels, made one mkdir at a time (os.makedirs recurses)."""
     path = os.fspath(top)
@@ -262,7 +270,8 @@ def deep_directories(top, depth):
     return Path(path)
 
 
-def test_a_tree_1500_directories_deep(tmp_path):
+def test_a_tree_1500_directories_deep(deep_tmp_path):
+    tmp_path = deep_tmp_path
     tree = tmp_path / "inputs" / "tree"
     (tree / "DEBIAN").mkdir(parents=True)
     (tree / "DEBIAN" / "control").write_text("Package: python3-deep\nVersion: 1\nArchitecture: all\n")
@@ -275,7 +284,8 @@ def test_a_tree_1500_directories_deep(tmp_path):
     ]
 
 
-def test_a_directory_1500_levels_deep_is_searched(tmp_path):
+def test_a_directory_1500_levels_deep_is_searched(deep_tmp_path):
+    tmp_path = deep_tmp_path
     pool = tmp_path / "pool"
     pool.mkdir()
     bottom = deep_directories(pool, 1500)

@@ -123,6 +123,7 @@ class Forward:
         self._buffer = bytearray()
         self._position = 0
         self._ended = False
+        self._closed = False
 
     def _fill(self):
         if self._ended:
@@ -185,10 +186,24 @@ class Forward:
     def readable(self):
         return True
 
+    def writable(self):
+        return False
+
     def seekable(self):
         return True
 
+    @property
+    def closed(self):
+        return self._closed
+
+    def read1(self, size=-1):
+        return self.read(size if size is not None and size >= 0 else READ_CHUNK)
+
+    def flush(self):
+        pass
+
     def close(self):
+        self._closed = True
         if self._close is not None:
             self._close()
             self._close = None
