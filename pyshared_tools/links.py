@@ -45,30 +45,25 @@ class Resolution(
 
 def link_target_in_tree(link_rel, target):
     """Where a link's target text points, tree-relative, or None if it climbs out."""
-    joined = target.lstrip("/") if target.startswith("/") else os.path.join(os.path.dirname(link_rel), target)
-    parts = []
-    for part in joined.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                return None
-            parts.pop()
-        else:
-            parts.append(part)
-    return "/".join(parts)
+    return _lexical(link_rel, target, clamp=False)
 
 
 def named_path(link_rel, target):
     """The tree-relative path a link's text names once installed: like
     link_target_in_tree, but a ``..`` above the root stays at the root, as the
     kernel reads it."""
+    return _lexical(link_rel, target, clamp=True)
+
+
+def _lexical(link_rel, target, clamp):
     joined = target.lstrip("/") if target.startswith("/") else os.path.join(os.path.dirname(link_rel), target)
     parts = []
     for part in joined.split("/"):
         if part in ("", "."):
             continue
         if part == "..":
+            if not parts and not clamp:
+                return None
             if parts:
                 parts.pop()
         else:

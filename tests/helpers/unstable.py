@@ -11,6 +11,7 @@ Keep the include list one tuple: each list is a tarball of its own.
 import shutil
 from pathlib import Path
 
+from helpers.buildroots import TOOL_DEPENDS
 from helpers.chroot import Chroot, base_tarball
 
 UNSTABLE_PACKAGES = (
@@ -18,12 +19,7 @@ UNSTABLE_PACKAGES = (
     "gcc",
     "libc6-dev",
     "dpkg-dev",
-    "python3-debian",
-    "python3-jinja2",
-    "python3-pyelftools",
-    "python3-sh",
-    "python3-tqdm",
-    "python3-lz4",
+    *TOOL_DEPENDS,
     # What building packages there takes (tests/test_unstable_build.py): unstable's
     # debhelper 14, dh-python and lintian.  debootstrap resolves no virtual package:
     # lintian's libnet-ssleay-perl needs perl-openssl-abi-3, which perl-openssl-defaults provides.
