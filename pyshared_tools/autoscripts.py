@@ -10,11 +10,11 @@ removed, so the file is byte-identical after any number of runs.
 
 import os
 
+from pyshared_tools import TOOL_NAME as TOOL
 from pyshared_tools import __version__, files
 
 SCRIPTS = ("preinst", "postinst", "prerm", "postrm")
 PREPENDED = frozenset({"prerm", "postrm"})
-TOOL = "dh_pyshared"
 _BEGIN_PREFIX = f"# Automatically added by {TOOL}/"
 _END = "# End automatically added section\n"
 

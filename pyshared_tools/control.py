@@ -6,13 +6,13 @@ import re
 from collections import namedtuple
 from types import MappingProxyType
 
-from pyshared_tools import files
+from pyshared_tools import TOOL_NAME, files
 from pyshared_tools.buildenv import HostFacts, arch_matches
 from pyshared_tools.errors import ControlError, UsageError
 from pyshared_tools.options import Options
+from pyshared_tools.relations import PACKAGE_NAME
 
 CONTROL_PATH = "debian/control"
-PACKAGE_NAME = re.compile(r"[a-z0-9][-+.a-z0-9]+")
 FIELD_LINE = re.compile(r"([^\s:]+):")
 BUILD_PROFILE_FORMULA = re.compile(r"(?:<[^<>]*>\s*)+")
 BUILD_PROFILE_GROUP = re.compile(r"<([^<>]*)>")
@@ -194,7 +194,6 @@ def _check_known(control, names, how):
 
 COMPAT_BUILD_DEPENDS = re.compile(r"(?:^|,)\s*debhelper-compat\s*\(\s*=\s*(\d+)\s*\)")
 COMPAT_PATH = "debian/compat"
-TOOL_NAME = "dh_pyshared"
 
 
 def compat_level(control: Control) -> int | None:

@@ -11,6 +11,8 @@ import functools
 import re
 from collections import namedtuple
 
+from pyshared_tools import SHARED_DIR
+
 Rule = namedtuple(
     "Rule",
     (
@@ -26,8 +28,9 @@ Rule = namedtuple(
 
 
 # The order matters only for documentation; patterns do not overlap.
+# fmt: off
 RULES = (
-    Rule("python3-shared", r"usr/lib/python3/dist-packages", 3, home=True,
+    Rule("python3-shared", SHARED_DIR, 3, home=True,
          description="Debian's one directory for every Python 3 version"),
     Rule("python2-dist", r"usr/lib/python(?P<version>2\.\d+)/dist-packages", 2, home=True,
          description="Python 2 public modules (no PEP 3149 tags ever existed for 2.x)"),
@@ -53,6 +56,7 @@ RULES = (
     Rule("pycentral-legacy", r"usr/share/pycentral/(?P<package>[^/]+)/site-packages", 2, storage=True,
          description="python-central before /usr/share/pyshared"),
 )
+# fmt: on
 
 # Helper metadata that only the old helper read; removed with the farm.
 METADATA_PATTERNS = (
@@ -64,19 +68,6 @@ METADATA_PATTERNS = (
 # without either, no helper made them and their files may be anything (plan.py
 # leaves them where they are, pyshared-scan reports unclaimed-pyshared).
 UNCLAIMED_STORAGE_RULES = frozenset({"pyshared", "pyshared-ext"})
-
-# Directories that may hold a place from RULES; the scanner lists only these.
-SEARCH_PARENTS = (
-    "usr/lib",
-    "usr/local/lib",
-    "usr/share",
-    "usr/lib/pyshared",
-    "usr/lib/pymodules",
-    "var/lib/python-support",
-    "usr/share/python-support",
-    "usr/lib/python-support",
-    "usr/share/pycentral",
-)
 
 # Directories never removed even when emptied by the move.
 KEEP_DIRECTORIES = frozenset({"", "usr", "usr/lib", "usr/share", "var", "var/lib"})
@@ -108,7 +99,7 @@ class Place(
         return self.rule.home
 
 
-def match_place(path, shared_dir="usr/lib/python3/dist-packages"):
+def match_place(path, shared_dir=SHARED_DIR):
     """The Place a tree-relative directory is, or None."""
     if path == shared_dir:
         return Place(path, RULES[0], None)
@@ -169,3 +160,70 @@ def overlapping_place(path):
         if all(regex.fullmatch(part) for regex, part in zip(regexes[:common], parts[:common], strict=True)):
             return readable
     return None
+
+
+_REGEX_CHARACTERS = frozenset("\\()[]{}?*+|^$.")
+
+
+def _is_literal(component):
+    return not _REGEX_CHARACTERS.intersection(component)
+
+
+@functools.cache
+def search_components():
+    """For every rule, in RULES order: its path split into components, each a str when
+    literal or a compiled regex to match directory names against.  The scan lists only
+    the directories these name (scan.candidate_directories)."""
+    return tuple(
+        tuple(part if _is_literal(part) else re.compile(part) for part in _components(rule.pattern))
+        for rule in RULES
+    )
+
+
+def _literal_parents():
+    """The literal leading components of every place and metadata pattern."""
+    for pattern in (*(rule.pattern for rule in RULES), *(pattern for pattern, _ in METADATA_PATTERNS)):
+        parts = _components(pattern)
+        literal = []
+        for part in parts:
+            if not _is_literal(part):
+                break
+            literal.append(part)
+        yield literal, parts
+
+
+def candidate_prefixes():
+    """Line prefixes (bytes, with the newline before them) that every place and metadata
+    path of a Contents index starts with: the directory above the first component that
+    begins with "py", and that "py" (archive/contents.py looks only at such lines)."""
+    prefixes = []
+    for literal, parts in _literal_parents():
+        index = next((i for i, part in enumerate(parts) if part.startswith("py")), None)
+        if index is None or index > len(literal):  # no literal way to the "py": the whole literal part
+            prefix = "/".join(literal) + "/"
+        else:
+            prefix = "/".join(parts[:index]) + "/py"
+        encoded = b"\n" + prefix.encode()
+        if encoded not in prefixes:
+            prefixes.append(encoded)
+    return tuple(prefixes)
+
+
+def promise_paths():
+    """The directories whose absence from a package tree means dh_pyshared has nothing to do:
+    for every pattern, its literal directories up to the first one that begins with "py"
+    (that one too when it is literal), without those that lie inside another.  bin/dh_pyshared's
+    PROMISE line lists them (promise_line), and the man page."""
+    paths = set()
+    for literal, parts in _literal_parents():
+        index = next((i for i, part in enumerate(parts) if part.startswith("py")), len(parts))
+        paths.add("/".join(literal[: min(index + 1, len(literal))]))
+    return tuple(
+        sorted(p for p in paths if not any(p.startswith(other + "/") for other in paths if other != p))
+    )
+
+
+def promise_line():
+    """The PROMISE comment bin/dh_pyshared must carry, as dh reads it.  Regenerate with
+    python3 -c 'from pyshared_tools import layouts; print(layouts.promise_line())'"""
+    return "# PROMISE: DH NOOP WITHOUT " + " ".join(f"tmp({path})" for path in promise_paths())

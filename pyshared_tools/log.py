@@ -3,7 +3,8 @@ actions on stdout under -v (debhelper indents them with a tab)."""
 
 import sys
 
-PROGRAM = "dh_pyshared"
+from pyshared_tools import TOOL_NAME as PROGRAM
+
 _ESCAPES = {code: f"\\x{code:02x}" for code in (*range(32), 127)}
 
 

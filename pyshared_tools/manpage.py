@@ -18,6 +18,7 @@ import sys
 import time
 
 from pyshared_tools import __version__
+from pyshared_tools.layouts import promise_paths
 from pyshared_tools.options import DEBHELPER_GROUP, OPTION_TABLE, PROG, TOOL_GROUP
 
 GROUP_TITLES = {
@@ -60,9 +61,9 @@ SEQUENCE = (
     "dh_installdeb and dh_gencontrol, which read what it writes.  When dh_python3 already wrote "
     "its py3compile and py3clean calls for a package, dh_pyshared writes no byte-compile block "
     "of its own for it.",
-    "dh skips dh_pyshared for packages whose tree has none of /usr/lib, /usr/local/lib, "
-    "/usr/share/pyshared, /usr/share/pyshared-data, /usr/share/python-support, /usr/share/pycentral "
-    "and /var/lib/python-support, unless dh itself was given options: the line "
+    "dh skips dh_pyshared for packages whose tree has none of "
+    + ", ".join(f"/{path}" for path in promise_paths()[:-1])
+    + f" and /{promise_paths()[-1]}, unless dh itself was given options: the line "
     "'PROMISE: DH NOOP WITHOUT' in the command says so.",
 )
 
@@ -103,13 +104,19 @@ EXIT_STATUS = (
 
 EXAMPLES = (
     ("With dh, in debian/rules:", ["%:", "\tdh $@ \\-\\-with pyshared"]),
-    ("or with Build-Depends: dh-sequence-pyshared and a plain dh $@; in debian/control:", [
-        "Depends: ${pyshared:Depends}, ${shlibs:Depends}, ${misc:Depends}",
-    ]),
-    ("To give the tags instead of asking the installed interpreters:", [
-        "override_dh_pyshared:",
-        "\tdh_pyshared \\-\\-tag=cpython\\-311\\-x86_64\\-linux\\-gnu",
-    ]),
+    (
+        "or with Build-Depends: dh-sequence-pyshared and a plain dh $@; in debian/control:",
+        [
+            "Depends: ${pyshared:Depends}, ${shlibs:Depends}, ${misc:Depends}",
+        ],
+    ),
+    (
+        "To give the tags instead of asking the installed interpreters:",
+        [
+            "override_dh_pyshared:",
+            "\tdh_pyshared \\-\\-tag=cpython\\-311\\-x86_64\\-linux\\-gnu",
+        ],
+    ),
     ("To see the plan without changing anything:", ["dh_pyshared \\-\\-no\\-act \\-v"]),
 )
 
@@ -222,7 +229,7 @@ def examples(items, code_words=()):
 
 def see_also(pages):
     names = ((escape(name).replace("-", "\\-"), section) for name, section in pages)
-    return [".SH \"SEE ALSO\"", ",\n".join(f".BR {name} ({section})" for name, section in names)]
+    return ['.SH "SEE ALSO"', ",\n".join(f".BR {name} ({section})" for name, section in names)]
 
 
 def header(title, section, date, manual):
@@ -242,7 +249,7 @@ def render(date=None):
         synopsis(),
         ".SH DESCRIPTION",
         *paragraphs(DESCRIPTION),
-        ".SS \"The dh sequence\"",
+        '.SS "The dh sequence"',
         *paragraphs(SEQUENCE),
         ".SH OPTIONS",
     ]
@@ -253,7 +260,7 @@ def render(date=None):
                 lines += [".TP", option_item(spec), inline(spec.help)]
     lines += [".SH ENVIRONMENT", *definitions(ENVIRONMENT)]
     lines += [".SH FILES", *definitions(FILES)]
-    lines += [".SH \"EXIT STATUS\"", *definitions(EXIT_STATUS)]
+    lines += ['.SH "EXIT STATUS"', *definitions(EXIT_STATUS)]
     lines += [".SH EXAMPLES", *examples(EXAMPLES)]
     lines += see_also(SEE_ALSO)
     return "\n".join(lines) + "\n"

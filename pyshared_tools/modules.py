@@ -13,7 +13,7 @@ import stat
 from collections import namedtuple
 
 from .errors import LinkError, TreeError
-from .links import link_target_in_tree
+from .links import MAXIMUM_LINK_DEPTH, link_target_in_tree
 
 ModuleFile = namedtuple(
     "ModuleFile",
@@ -98,7 +98,8 @@ def build_views(inventory):
         elif entry.kind == "link":
             builder.add_link(entry.place, entry.rel, entry.path)
     views.modules = [
-        m for m in views.modules
+        m
+        for m in views.modules
         if not (m.origin == m.source and m.source in views.consumed and places.storage_containing(m.source))
     ]
     return views
@@ -113,15 +114,13 @@ class _Builder:
 
     def _module(self, place, rel, source, origin):
         home_path = origin if (place.home and origin == source) else None
-        self.views.modules.append(
-            ModuleFile(place.major, place.version, rel, source, origin, home_path)
-        )
+        self.views.modules.append(ModuleFile(place.major, place.version, rel, source, origin, home_path))
 
     def add_file(self, place, rel, source, origin):
         self._module(place, rel, source, origin)
 
     def link_kind(self, place, link_path):
-        """"farm" (a link into another, non-home place: followed and dissolved),
+        """ "farm" (a link into another, non-home place: followed and dissolved),
         "conflict" (a link outside a home onto a file in one: dropped), "kept"
         (a link in a home that stays as it is) or "moved" (a link of the
         package: moved as a link, never followed)."""
@@ -150,8 +149,11 @@ class _Builder:
         resolution = self.inventory.resolutions[link_path]
         first_hop = link_target_in_tree(link_path, os.readlink(os.path.join(self.root, link_path)))
         hop_place = self.places.containing(first_hop)
-        if not place.home and first_hop in self.inventory.resolutions \
-                and self.link_kind(hop_place, first_hop) == "moved":
+        if (
+            not place.home
+            and first_hop in self.inventory.resolutions
+            and self.link_kind(hop_place, first_hop) == "moved"
+        ):
             # A farm link onto a link of the package: that link is moved itself.
             self.views.removed_links.append((link_path, "farm-link"))
             return
@@ -194,8 +196,11 @@ class _Builder:
                         self.root, child_path, self.inventory.package
                     )
                     storage = self.places.containing(child_path)
-                    if storage is not None and child_path in self.inventory.resolutions \
-                            and self.link_kind(storage, child_path) == "moved":
+                    if (
+                        storage is not None
+                        and child_path in self.inventory.resolutions
+                        and self.link_kind(storage, child_path) == "moved"
+                    ):
                         self._moved(place, child_rel, child_path)
                     elif resolution.is_file:
                         self.views.consumed.add(resolution.path)
@@ -215,7 +220,7 @@ class _Builder:
                 stack.pop()
 
     def _directory_children(self, place, rel, target_dir, depth):
-        if depth > 18:
+        if depth > MAXIMUM_LINK_DEPTH:
             raise LinkError(
                 "directory links nest too deeply",
                 f"{place.path}/{rel} in {self.inventory.package}",

@@ -13,13 +13,13 @@ import re
 from collections import namedtuple
 from collections.abc import Mapping, Sequence
 
-from pyshared_tools import __version__
+from pyshared_tools import SHARED_DIR, __version__
+from pyshared_tools import TOOL_NAME as PROG
 from pyshared_tools.errors import UsageError
 
-PROG = "dh_pyshared"
 DEBHELPER_GROUP = "debhelper"
 TOOL_GROUP = "tool"
-DEFAULT_SHARED_DIR = "/usr/lib/python3/dist-packages"
+DEFAULT_SHARED_DIR = "/" + SHARED_DIR
 
 # dh joins the entries of DH_INTERNAL_OPTIONS with an ASCII record separator.
 INTERNAL_OPTIONS_SEPARATOR = "\x1e"
@@ -295,7 +295,7 @@ _OPTION_DEFAULTS = {
     "verbose": False,
     "no_act": False,
     "tags": (),  # tuple[str, ...]
-    "shared_dir": DEFAULT_SHARED_DIR.lstrip("/"),
+    "shared_dir": SHARED_DIR,
     "json": False,
     "no_scripts": False,
     "contents": (),  # tuple[str, ...]
@@ -436,7 +436,7 @@ def _tree_relative_shared_dir(shared_dir):
         )
     from pyshared_tools import layouts
 
-    overlap = None if relative == DEFAULT_SHARED_DIR.lstrip("/") else layouts.overlapping_place(relative)
+    overlap = None if relative == SHARED_DIR else layouts.overlapping_place(relative)
     if overlap is not None:
         depth, place_depth = relative.count("/"), overlap.count("/")
         how = "contains" if depth < place_depth else "is" if depth == place_depth else "lies inside"

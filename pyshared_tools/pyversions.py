@@ -12,15 +12,19 @@ from pyshared_tools.errors import ControlError, PysharedError
 DEFAULTS_PATH = "/usr/share/python3/debian_defaults"
 IGNORED_VERSION_ENTRIES = ("all", "current", "current_ext")
 VERSION_ENTRY = re.compile(r"(>=|<=|<<|=)? *(\d\.\d+)")
+VERSION_TEXT = re.compile(r"(?:python)?(\d+)\.(\d+)")
 RANGE_OPERATORS = {">=": operator.ge, "<=": operator.le, "<<": operator.lt}
 FIELD_WHERE = "in X-Python3-Version of the Source paragraph of debian/control"
 
 Version = tuple[int, int]
 
 
-def _parse_version(text: str) -> Version:
-    major, minor = text.strip().removeprefix("python").split(".")
-    return int(major), int(minor)
+def parse_version(text: str) -> Version:
+    """(3, 11) of '3.11' or 'python3.11' (spaces around allowed); ValueError otherwise."""
+    match = VERSION_TEXT.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"not a Python version: {text!r}")
+    return int(match[1]), int(match[2])
 
 
 def _read_defaults(defaults_path: str) -> dict[str, str] | None:
@@ -59,7 +63,7 @@ def _defaults_value(defaults_path, key, environ, override_variable):
 
 def _parse_version_list(text, where):
     try:
-        return [_parse_version(entry) for entry in text.split(",") if entry.strip()]
+        return [parse_version(entry) for entry in text.split(",") if entry.strip()]
     except ValueError:
         raise PysharedError(
             f"cannot parse the Python version list {text!r}",
@@ -138,7 +142,7 @@ def supported_versions(
                 "write entries like '>= 3.9', '<< 3.13' or '3.11'",
             )
         relation, version_text = match.groups()
-        version = _parse_version(version_text)
+        version = parse_version(version_text)
         if version[0] < 3:
             continue
         if relation in (None, "="):

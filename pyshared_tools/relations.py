@@ -30,7 +30,6 @@ REPLACES = "pyshared:Replaces"
 CONFLICTS = "pyshared:Conflicts"
 
 PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
-VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")
 VERSION_TAG = re.compile(r"\.cpython-(?P<digits>\d+)(?P<debug>d?)[a-z]*(?:-[^./]+)?\.so$")
 
 # rule -> (substvars it writes, how an owner of each kind is bounded)
@@ -61,7 +60,7 @@ class OwnerIndex:
     def in_directory(self, directory):
         prefix = directory.rstrip("/") + "/"
         for path, owners in self.by_path.items():
-            if path.startswith(prefix) and "/" not in path[len(prefix):]:
+            if path.startswith(prefix) and "/" not in path[len(prefix) :]:
                 yield path, owners
 
 
@@ -157,16 +156,17 @@ def read_dpkg_database(admindir, directories, siblings, index):
 
 
 def _installed_versions(status_path):
+    """Package -> Version of a dpkg status file, read by python-debian (imported here only:
+    --dpkg-database is not the common path)."""
+    from pyshared_tools.control import _deb822
+
+    Deb822 = _deb822().Deb822
     versions = {}
-    package = None
     with open(status_path, encoding="utf-8", errors="surrogateescape") as handle:
-        for line in handle:
-            if line.startswith("Package:"):
-                package = line.split(":", 1)[1].strip()
-            elif line.startswith("Version:") and package:
-                versions[package] = line.split(":", 1)[1].strip()
-            elif not line.strip():
-                package = None
+        for paragraph in Deb822.iter_paragraphs(handle, use_apt_pkg=False):
+            package, version = paragraph.get("Package"), paragraph.get("Version")
+            if package and version:
+                versions[package] = version
     return versions
 
 
@@ -278,8 +278,23 @@ def _check_name(package, path):
         )
 
 
+def _valid_version(version):
+    """Whether python-debian's Version parses it (its pattern ends in $, which a final newline
+    passes), and its upstream part starts with a digit (Policy 5.6.12)."""
+    from pyshared_tools.lazy import import_deferring
+
+    debian_support = import_deferring("debian.debian_support", missing=("apt_pkg",))
+    if "\n" in version:
+        return False
+    try:
+        parsed = debian_support.Version(version)
+    except ValueError:
+        return False
+    return parsed.upstream_version[:1].isdigit()
+
+
 def _check_version(version, package):
-    if not VERSION.fullmatch(version):
+    if not _valid_version(version):
         raise UsageError(
             f"refusing to write the relation version {version!r}: not a valid Debian version",
             f"for {package}",

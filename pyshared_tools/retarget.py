@@ -11,7 +11,7 @@ are read lexically (links.link_target_in_tree); nothing is followed.
 import os
 import stat
 
-_MAXIMUM_HOPS = 18
+from .links import MAXIMUM_LINK_DEPTH
 
 
 def package_links(root, skipped_directories):
@@ -91,7 +91,7 @@ class Relocation:
         """(new path, ambiguous): the final place of `path`, or (None, False) when it stays.
         A file that went to several places is ambiguous, unless `near` is given:
         then the one sharing the longest leading directories with `near`."""
-        for _ in range(_MAXIMUM_HOPS):
+        for _ in range(MAXIMUM_LINK_DEPTH):
             if path in self.files:
                 if self.files[path] is None and near is not None and path in self.several:
                     return max(self.several[path], key=lambda d: _shared_depth(d, near)), False

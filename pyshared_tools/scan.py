@@ -6,15 +6,12 @@ the kernel to follow one.
 """
 
 import os
-import re
 import stat
 from collections import namedtuple
 
-from . import layouts
+from . import SHARED_DIR, layouts
 from .errors import TreeError
 from .links import resolve_lenient
-
-_VERSIONED_DIR = re.compile(r"python\d\.\d+")
 
 
 class Entry(
@@ -69,21 +66,27 @@ def _list_files(root, rel):
 
 
 def candidate_directories(root, shared_dir):
-    """Every directory that the layout table might classify, in a stable order."""
+    """Every directory that the layout table might classify, in a stable order: the rules'
+    literal components joined, their regex components matched against the directories
+    there (never through a symlink).  Rules under one search parent (the literal part
+    before the first regex) come out together, in name order, where the first of them
+    stands in RULES."""
     yield shared_dir
-    yield "usr/lib/python3/dist-packages"
-    for base in ("usr/lib", "usr/local/lib"):
-        for versioned in _list_dirs(root, base, _VERSIONED_DIR):
-            yield f"{versioned}/dist-packages"
-            yield f"{versioned}/site-packages"
-    yield "usr/share/pyshared"
-    for base in ("usr/lib/pyshared", "usr/lib/pymodules", "var/lib/python-support"):
-        yield from _list_dirs(root, base, _VERSIONED_DIR)
-    yield from _list_dirs(root, "usr/share/python-support")
-    for versioned in _list_dirs(root, "usr/lib/python-support", _VERSIONED_DIR):
-        yield from _list_dirs(root, versioned)
-    for package in _list_dirs(root, "usr/share/pycentral"):
-        yield f"{package}/site-packages"
+    groups = {}
+    for components in layouts.search_components():
+        literal = 0
+        while literal < len(components) and isinstance(components[literal], str):
+            literal += 1
+        parent = "/".join(components[:literal])
+        paths = [parent]
+        for component in components[literal:]:
+            if isinstance(component, str):
+                paths = [f"{path}/{component}" for path in paths]
+            else:
+                paths = [child for path in paths for child in _list_dirs(root, path, component)]
+        groups.setdefault(parent, set()).update(paths)
+    for paths in groups.values():
+        yield from sorted(paths, key=lambda path: path.split("/"))
 
 
 def candidate_metadata(root):
@@ -108,7 +111,7 @@ def check_name(path, package):
         ) from None
 
 
-def scan(root, package, shared_dir="usr/lib/python3/dist-packages"):
+def scan(root, package, shared_dir=SHARED_DIR):
     if not os.path.isdir(root) or os.path.islink(root):
         raise TreeError(
             "package tree does not exist",

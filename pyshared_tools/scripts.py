@@ -8,7 +8,9 @@ import os
 import posixpath
 import re
 
-DEFAULT_SHARED_DIR = "usr/lib/python3/dist-packages"
+from pyshared_tools import SHARED_DIR
+
+DEFAULT_SHARED_DIR = SHARED_DIR
 
 # Which template goes into which script, in the order of the blocks in it.
 SNIPPETS = {

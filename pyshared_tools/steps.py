@@ -119,34 +119,82 @@ class Plan:
 
 
 def build_plan(inventory, context):
+    """The Plan of one package: its placements grouped by destination and validated, then
+    the actions in apply order, each check raising before anything is changed."""
     decisions = decide(inventory, context)
     plan = Plan(inventory.package, inventory.root, warnings=list(decisions.warnings))
     views = decisions.views
+    by_dest, chosen = _choose(inventory, plan, decisions.placements)
+    home_dir_links = set(views.home_dir_links)
+    sources_staying, replaced_links, moving = _sources(chosen)
 
+    # Directory farm links in a home go first: their paths become real directories.
+    removed = set(home_dir_links)
+    actions = [Action("unlink", p, reason=DIRECTORY_FARM_LINK) for p in sorted(home_dir_links)]
+    _validate_destinations(inventory, chosen, sources_staying, replaced_links, home_dir_links, moving)
+    new_dirs = _directories_to_make(inventory.root, chosen, home_dir_links)
+    actions += [Action("mkdir", d) for d in new_dirs]
+    actions += _copies_and_moves(moving, sources_staying, removed)
+    moved_links_at = len(actions)  # their targets are known once every move is
+    drop_records, record_actions = _records(inventory, context, chosen, decisions)
+    actions += record_actions
+    actions += _checked_extensions(inventory, context, chosen, plan)
+
+    removals = [
+        *_module_removals(views, decisions, by_dest, context, removed, sources_staying, moving),
+        *_link_removals(inventory, views, context, chosen, replaced_links),
+        *_metadata_removals(inventory, context, drop_records),
+    ]
+    actions += _first_removals(removals, chosen, removed)
+    emptied = _emptied_directories(inventory, removed, chosen, new_dirs)
+    left = tuple(f"{place}/" for place in decisions.unclaimed)
+    actions += [Action("rmdir", d) for d in emptied if not f"{d}/".startswith(left)]
+    _add_moved_links(inventory, context, views, chosen, actions, moved_links_at, plan.warnings)
+
+    plan.actions = actions
+    plan.final_paths = sorted(chosen)
+    plan.helpers = frozenset(helper for _, helper in inventory.metadata)
+    plan.runtime_farm, plan.storage_sources = _storage_files(inventory, views)
+    _stale_tag_warnings(plan, context)
+    _check_strict(plan, inventory, context)
+    return plan
+
+
+def _choose(inventory, plan, placements):
+    """(dest -> its placements, dest -> the one kept): two placements of one destination must
+    be the same file (_check_duplicate).  Notes on the plan what each kept module is."""
     by_dest = {}
-    for placement in decisions.placements:
+    for placement in placements:
         by_dest.setdefault(placement.dest, []).append(placement)
-
     chosen = {}
-    for dest, placements in by_dest.items():
-        first = placements[0]
-        for other in placements[1:]:
+    for dest, dest_placements in by_dest.items():
+        first = dest_placements[0]
+        for other in dest_placements[1:]:
             _check_duplicate(inventory, first, other)
         chosen[dest] = first
-        if first.extension:
-            plan.extensions.append((dest, first.extension.version))
-            if first.extension.version is None:
-                plan.stable_abi_needs[dest] = checks.stable_abi_needs(
-                    first.extension.name, first.extension.facts
-                )
-        if dest.startswith("usr/lib/python2."):
-            plan.python2_modules = True
-        else:
-            plan.python3_modules = True
-            if dest.endswith(".py"):
-                plan.python3_pure = True
+        _note_module(plan, dest, first)
+    return by_dest, chosen
 
-    home_dir_links = set(views.home_dir_links)
+
+def _note_module(plan, dest, placement):
+    """The plan's extensions (and abi3 needs) and which Pythons it has modules for."""
+    if placement.extension:
+        plan.extensions.append((dest, placement.extension.version))
+        if placement.extension.version is None:
+            plan.stable_abi_needs[dest] = checks.stable_abi_needs(
+                placement.extension.name, placement.extension.facts
+            )
+    if dest.startswith("usr/lib/python2."):
+        plan.python2_modules = True
+    else:
+        plan.python3_modules = True
+        if dest.endswith(".py"):
+            plan.python3_pure = True
+
+
+def _sources(chosen):
+    """(files that stay where they are, package links a file replaces, source -> the
+    destinations it is copied or moved to, sorted)."""
     files = {d: p.module for d, p in chosen.items() if not isinstance(p.module, KeptLink)}
     sources_staying = {d for d, module in files.items() if module.source == d}
     replaced_links = {module.origin for d, module in files.items() if module.origin == d != module.source}
@@ -156,34 +204,39 @@ def build_plan(inventory, context):
         if isinstance(module, KeptLink) or module.source == dest:
             continue
         moving.setdefault(module.source, []).append(dest)
+    return sources_staying, replaced_links, moving
 
-    removed = set()
-    actions = [Action("unlink", p, reason=DIRECTORY_FARM_LINK) for p in sorted(home_dir_links)]
-    removed.update(home_dir_links)
 
-    _validate_destinations(inventory, chosen, sources_staying, replaced_links, home_dir_links, moving)
-    new_dirs = _directories_to_make(inventory.root, chosen, home_dir_links)
-    actions += [Action("mkdir", d) for d in new_dirs]
+def _copies_and_moves(moving, sources_staying, removed):
+    """A source going to several destinations is copied to all but the last, moved there
+    (copied to every one when it also stays); a moved source joins `removed`."""
+    actions = []
     for source, dests in sorted(moving.items()):
         final = [] if source in sources_staying else dests[-1:]
         actions += [Action("copy", d, source=source) for d in dests if d not in final]
         actions += [Action("move", d, source=source) for d in final]
         if final:
             removed.add(source)
-    moved_links_at = len(actions)  # their targets are known once every move is
-    drop_records, record_actions = _records(inventory, context, chosen, decisions)
-    actions += record_actions
+    return actions
+
+
+def _checked_extensions(inventory, context, chosen, plan):
+    """The ABI checks (they raise or warn) and Multi-Arch: same checks; the --fix-libpython
+    actions they call for."""
     _check_python3_sources(inventory, chosen)
     checked = {d: p for d, p in chosen.items() if not p.excluded}
     plan.checks = _check_extensions(inventory, context, checked, plan.warnings)
     if (context.multi_arch(inventory.package) or "").strip() == "same":
         plan.architecture_qualifier = f":{context.host_arch()}"
         plan.warnings += _multi_arch_same_problems(inventory, context, chosen)
-    actions += _libpython_fixes(chosen, plan.checks)
+    return _libpython_fixes(chosen, plan.checks)
 
-    removals = []
+
+def _module_removals(views, decisions, by_dest, context, removed, sources_staying, moving):
+    """Module files neither kept nor moved: bytecode, or a duplicate of a kept one."""
     bytecode = {id(m) for m in decisions.bytecode}
     dest_of = {id(p.module): d for d, ps in by_dest.items() for p in ps}
+    removals = []
     for module in views.modules:
         if module.source in removed or module.source in sources_staying or module.source in moving:
             continue
@@ -194,56 +247,81 @@ def build_plan(inventory, context):
         else:
             removals.append(Action("unlink", module.source, keep=dest_of[id(module)], reason="duplicate"))
         removed.add(module.source)
-    for link_path, reason in views.removed_links:
-        if not context.excluded(link_path):
-            removals.append(Action("unlink", link_path, reason=reason))
+    return removals
+
+
+def _link_removals(inventory, views, context, chosen, replaced_links):
+    """Links the planner dropped, farm links to dissolved places, and kept links that move."""
+    removals = [
+        Action("unlink", link_path, reason=reason)
+        for link_path, reason in views.removed_links
+        if not context.excluded(link_path)
+    ]
     removed_links = {p for p, _ in views.removed_links}
     for module in views.modules:
         origin = module.origin
-        if origin in inventory.resolutions and origin not in replaced_links and origin not in chosen \
-                and origin not in removed_links and not context.excluded(origin):
+        if (
+            origin in inventory.resolutions
+            and origin not in replaced_links
+            and origin not in chosen
+            and origin not in removed_links
+            and not context.excluded(origin)
+        ):
             removals.append(Action("unlink", origin, reason="farm-link"))
     for link in views.kept_links:
         if not context.excluded(link.origin):
             removals.append(Action("unlink", link.origin, reason="link-moved"))
-    for path, helper in inventory.metadata:
-        if not context.excluded(path):
-            removals.append(Action("unlink", path, reason=f"{helper}-metadata"))
-    for dest in drop_records:
-        removals.append(Action("unlink", dest, reason="record-multiarch"))
+    return removals
+
+
+def _metadata_removals(inventory, context, drop_records):
+    """Old helpers' metadata files, and records of another architecture (record-multiarch)."""
+    removals = [
+        Action("unlink", path, reason=f"{helper}-metadata")
+        for path, helper in inventory.metadata
+        if not context.excluded(path)
+    ]
+    removals += [Action("unlink", dest, reason="record-multiarch") for dest in drop_records]
+    return removals
+
+
+def _first_removals(removals, chosen, removed):
+    """Each path's first removal, unless the path is a destination (a record of another
+    architecture is removed even then); every one joins `removed`."""
+    actions = []
     seen = set()
     for action in removals:
         if action.path not in seen and (action.path not in chosen or action.reason == "record-multiarch"):
             seen.add(action.path)
             actions.append(action)
             removed.add(action.path)
+    return actions
 
-    emptied = _emptied_directories(inventory, removed, chosen, new_dirs)
-    left = tuple(f"{place}/" for place in decisions.unclaimed)
-    actions += [Action("rmdir", d) for d in emptied if not f"{d}/".startswith(left)]
+
+def _add_moved_links(inventory, context, views, chosen, actions, moved_links_at, warnings):
+    """Kept links that move are made at `moved_links_at` (after every move), pointing where
+    their targets went; links of the package onto moved files are retargeted at the end."""
     moved = sorted((d, p.module) for d, p in chosen.items() if isinstance(p.module, KeptLink))
     relocation = _relocation(inventory, actions, moved)
-    if relocation is not None:
-        actions[moved_links_at:moved_links_at] = [
-            Action("symlink", dest, target=_moved_target(relocation, link, dest)) for dest, link in moved
-        ]
-        actions += [
-            action
-            for action in _retargeted_links(inventory, views, relocation, plan.warnings)
-            if not context.excluded(action.path)
-        ]
-    plan.actions = actions
-    plan.final_paths = sorted(chosen)
-    plan.helpers = frozenset(helper for _, helper in inventory.metadata)
-    plan.runtime_farm, plan.storage_sources = _storage_files(inventory, views)
-    _stale_tag_warnings(plan, context)
+    if relocation is None:
+        return
+    actions[moved_links_at:moved_links_at] = [
+        Action("symlink", dest, target=_moved_target(relocation, link, dest)) for dest, link in moved
+    ]
+    actions += [
+        action
+        for action in _retargeted_links(inventory, views, relocation, warnings)
+        if not context.excluded(action.path)
+    ]
+
+
+def _check_strict(plan, inventory, context):
     if context.strict and plan.warnings:
         raise LeftoverError(
             f"{len(plan.warnings)} leftover(s) with --strict: " + "; ".join(plan.warnings),
             f"in {inventory.package}",
             "fix the build, or drop --strict",
         )
-    return plan
 
 
 def _relocation(inventory, actions, moved):
@@ -612,8 +690,12 @@ def _directories_to_make(root, chosen, home_dir_links):
     missing = []
     for directory in sorted(needed, key=lambda d: (d.count("/"), d)):
         full = os.path.join(root, directory)
-        if os.path.dirname(directory) in missing or directory in home_dir_links \
-                or os.path.islink(full) or not os.path.isdir(full):
+        if (
+            os.path.dirname(directory) in missing
+            or directory in home_dir_links
+            or os.path.islink(full)
+            or not os.path.isdir(full)
+        ):
             missing.append(directory)
     return missing
 

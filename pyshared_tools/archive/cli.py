@@ -176,16 +176,21 @@ def supported_versions(text):
         from ..pyversions import supported_versions as system_supported
 
         return sorted(system_supported(None))
+    from ..pyversions import parse_version
+
     versions = set()
     for entry in text.split(","):
-        major, dot, minor = entry.strip().partition(".")
-        if not (dot and major == "3" and minor.isdigit()):
+        try:
+            version = parse_version(entry)
+        except ValueError:
+            version = None
+        if version is None or version[0] != 3 or entry.strip().startswith("python"):
             raise UsageError(
                 f"--supported {text!r} is not a list of Python 3 versions",
                 f"at {entry!r}",
                 "write --supported 3.11,3.12",
             )
-        versions.add((3, int(minor)))
+        versions.add(version)
     return sorted(versions)
 
 

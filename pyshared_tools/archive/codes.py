@@ -1,5 +1,6 @@
 """The findings pyshared-scan reports: their codes as data, and the records they travel in."""
 
+import functools
 import re
 from collections import namedtuple
 
@@ -163,13 +164,28 @@ def control_of(fields):
 
 
 def relation_names(text):
-    """The package names a relation field names: 'a (<< 1), b | c:any' -> {a, b, c}."""
+    """The package names a relation field names: 'a (<< 1), b | c:any' -> {a, b, c}, by
+    python-debian's PkgRelation (a part it cannot parse is named as it is)."""
+    if not text.strip():  # most fields: no python-debian call, and no warning for ""
+        return frozenset()
     return frozenset(
-        part.split()[0].split(":")[0]
-        for alternative in text.split(",")
-        for part in alternative.split("|")
-        if part.strip()
+        relation["name"]
+        for alternatives in _parse_relations()(text)
+        for relation in alternatives
+        if relation["name"].strip()
     )
+
+
+@functools.cache
+def _parse_relations():
+    """PkgRelation.parse_relations, its warnings about unparsable parts silenced (they went
+    nowhere before either; a NullHandler keeps logging's last resort off stderr)."""
+    import logging
+
+    from .deb import deb822
+
+    logging.getLogger("debian.deb822").addHandler(logging.NullHandler())
+    return deb822().PkgRelation.parse_relations
 
 
 def declared_to_dpkg(one, other):
