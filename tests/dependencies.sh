@@ -8,6 +8,9 @@ RUNTIME_PACKAGES="python3 python3-debian python3-jinja2 python3-packaging python
 # what it gives (setup.cfg's extra "regenerate" names it too).  Pinned: a new
 # release changes the table only when someone regenerates it on purpose.
 PYPI_PACKAGES="abi3info==2026.9.25"
+# Not in bookworm: ruff, the linter and formatter pyproject.toml configures;
+# tests/run runs it before pytest.  Pinned: a new release brings new rules.
+TEST_PYPI_PACKAGES="ruff==0.17.6"
 # Building the dh-pyshared .deb and the example source package, checking them,
 # and installing the example into a throwaway bookworm root.
 PACKAGING_PACKAGES="build-essential debhelper dh-python fakeroot lintian debootstrap ca-certificates"
@@ -19,11 +22,13 @@ TEST_PACKAGES="python3-pytest python3-hypothesis python3-venv python3-pip
 
 install_dependencies() {
     install_debian_packages "$1"
+    pypi=$PYPI_PACKAGES
+    [ "$1" = tests ] && pypi="$pypi $TEST_PYPI_PACKAGES"
     # /usr/bin/python3 -m pip: the python3 first on PATH may be another one.
     /usr/bin/python3 -c 'import sys, importlib.metadata as m
-sys.exit(any(m.version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))' $PYPI_PACKAGES 2>/dev/null \
+sys.exit(any(m.version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))' $pypi 2>/dev/null \
         || /usr/bin/python3 -m pip install -q --break-system-packages --root-user-action=ignore \
-            $PYPI_PACKAGES
+            $pypi
 }
 
 install_debian_packages() {
