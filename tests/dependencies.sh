@@ -1,7 +1,7 @@
 # Sourced by tests/run and examples/run: installs what they need from
 # Debian's archive (the machine must be Debian bookworm; run as root).
 # patchelf: --fix-libpython; python3-pip: installs PYPI_PACKAGES.
-RUNTIME_PACKAGES="python3 python3-debian python3-jinja2 python3-packaging python3-sh python3-pyelftools
+RUNTIME_PACKAGES="python3 python3-debian python3-jinja2 python3-packaging python3-sh
     python3-tqdm python3-lz4 gcc libc6-dev python3-dev dpkg-dev patchelf python3-pip"
 # Not in Debian: abi3info carries CPython's stable ABI list (Misc/stable_abi.toml);
 # the tests compare pyshared_tools/stable_abi.table, which the tool reads, with
@@ -16,7 +16,8 @@ TEST_PYPI_PACKAGES="ruff==0.17.6"
 PACKAGING_PACKAGES="build-essential debhelper dh-python fakeroot lintian debootstrap ca-certificates"
 # apache2, mod_wsgi and libpython3.11: the hosts tests/test_hosts.py loads extensions in.
 # gcc-multilib: tests/test_multiarch_install.py builds an i386 extension with gcc -m32.
-TEST_PACKAGES="python3-pytest python3-hypothesis python3-venv python3-pip
+# python3-pyelftools: tests/helpers/elfref.py, the reference pyshared_tools/elf.py is checked against.
+TEST_PACKAGES="python3-pytest python3-hypothesis python3-venv python3-pip python3-pyelftools
     hyperfine piuparts shellcheck apache2 libapache2-mod-wsgi-py3 libpython3.11 python3.11-dbg
     apt-utils python3-zstandard gcc-multilib"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CHECKOUT, HOST, MULTIARCH, SUFFIX_311, SourcePackage, snapshot
-from helpers import cbuild
+from helpers import cbuild, elfref
 from helpers.archive import fetch_debs
 from helpers.elfref import reference_facts
 from test_bad_input import assert_refused
@@ -86,7 +86,7 @@ def test_facts_of_a_plain_and_a_linked_extension(tmp_path):
     assert "libpython3.11.so.1.0" in linked_facts.needed
     assert checks.linked_libpython(linked_facts) == ["libpython3.11.so.1.0"]
     data = linked.read_bytes()
-    assert elf.needed_sonames(data) == linked_facts.needed == elf.dt_needed(data)
+    assert elf.needed_sonames(data) == linked_facts.needed == elfref.dt_needed(data)
     for path, stem in ((plain, "foo"), (linked, "bar"), (plain, "other")):
         assert tuple(elf.extension_facts(path.read_bytes(), stem)) == reference_facts(path.read_bytes(), stem)
 
@@ -344,7 +344,7 @@ def test_fix_libpython_drops_the_entry_and_the_module_still_imports(make_source)
     assert result.stderr == ""
     data = (src.tree() / target).read_bytes()
     assert not checks.linked_libpython(elf.extension_facts(data, "_speed"))
-    assert elf.dt_needed(data) == elf.needed_sonames(data)
+    assert elfref.dt_needed(data) == elf.needed_sonames(data)
     assert oct((src.tree() / target).stat().st_mode) == "0o100644"
     files, maps = import_report(src.tree() / SHARED, "foo", "foo._speed", "foo._plain")
     assert files[1] == str(src.tree() / target)
