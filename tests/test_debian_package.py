@@ -30,7 +30,7 @@ import pytest
 from conftest import CHECKOUT, HOST, MULTIARCH
 from helpers import builduser, debbuild
 from helpers.chroot import Chroot, base_tarball
-from test_manpage import assert_same_options, assert_scan_page_matches, groff_warnings, help_text
+from helpers.manpage_checks import assert_same_options, assert_scan_page_matches, groff_warnings, help_text
 
 from pyshared_tools import __version__, layouts
 
