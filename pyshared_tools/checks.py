@@ -241,19 +241,6 @@ def stable_abi_needs(name, facts, symbols=None):
     return max([STABLE_ABI_START, named, *added])
 
 
-def prediction(links_libpython, host):
-    """What tests/test_hosts.py measures: (imports, maps a libpython of its own) for an
-    extension in `host`: "python3" (Debian's statically linked interpreter), "global" or
-    "local" (a program that dlopen()s libpython with RTLD_GLOBAL or RTLD_LOCAL)."""
-    if host == "python3":
-        return True, links_libpython
-    if host == "global":
-        return True, False
-    if host == "local":
-        return links_libpython, False
-    raise ValueError(f"unknown host {host!r}")
-
-
 def _limited_api_hex(version):
     return f"0x{version[0]:02x}{version[1]:02x}0000"
 

@@ -6,14 +6,12 @@ every extension on every package build (which PyInit_ functions it exports,
 its DT_NEEDED entries, its ELF class, byte order and machine, the Python
 symbols it imports) are therefore read in one pass over the section table,
 .dynsym and .dynamic by the small reader below, which the tests check against
-pyelftools on every shared object of twenty archive packages; pyelftools
-serves the helpers that list everything (exported_functions, dt_needed).  A
-byte search rules most files out first: a symbol name that is not in the file
-cannot be exported by it.
+pyelftools (tests/helpers/elfref.py) on every shared object of twenty archive
+packages.  A byte search rules most files out first: a symbol name that is not
+in the file cannot be exported by it.
 """
 
 import errno
-import io
 import os
 import stat
 import struct
@@ -23,7 +21,7 @@ from pyshared_tools.errors import TreeError
 
 ELF_MAGIC = b"\x7fELF"
 
-_INIT_PREFIXES = {3: "PyInit_", 2: "init"}
+_INIT_PREFIX = "PyInit_"
 _LEGACY_SUFFIX = "module"  # Python 2 era spelling: foomodule.so holds module foo
 
 # The ELF header after e_ident, by e_ident[EI_CLASS]; byte order by e_ident[EI_DATA].
@@ -92,49 +90,12 @@ def is_elf(data: bytes) -> bool:
     return data[:4] == ELF_MAGIC
 
 
-def exported_functions(data: bytes, where: str | None = None) -> frozenset[str]:
-    """Names of the functions the dynamic symbol table defines as global or weak."""
-    if not is_elf(data):
-        return frozenset()
-    return _parse(data, where, _defined_functions)
 
 
-def dt_needed(data: bytes, where: str | None = None) -> tuple[str, ...]:
-    """The DT_NEEDED entries (sonames the object links to), in file order."""
-    if not is_elf(data):
-        return ()
-    return _parse(data, where, _needed_sonames)
 
 
-def extension_module_name(
-    data: bytes, stem: str, major: int, where: str | None = None
-) -> str | None:
-    """The module a CPython `major` extension named `stem` initialises, else None.
-
-    A name is only returned when the object exports the init function for it
-    (PyInit_<name>, or init<name> for Python 2). Non-ASCII module names, whose
-    init function is PyInitU_<punycode> (PEP 489), are not recognised.
-    """
-    if not is_elf(data):
-        return None
-    _check_tables_inside(data, where)
-    prefix = _INIT_PREFIXES[major]
-    wanted = {
-        prefix + name: name
-        for name in _module_names(stem)
-        if (prefix + name).encode() + b"\0" in data
-    }
-    if not wanted:
-        return None
-    exported = _defines_functions(data, wanted, where)
-    return next((name for symbol, name in wanted.items() if symbol in exported), None)
 
 
-def classify_shared_object(
-    path: str | os.PathLike, stem: str, major: int, where: str | None = None
-) -> str | None:
-    where = where or os.fsdecode(path)
-    return extension_module_name(read_candidate(path, where), stem, major, where)
 
 
 def extension_facts(data: bytes, stem: str, where: str | None = None) -> ElfFacts | None:
@@ -150,16 +111,16 @@ def extension_facts(data: bytes, stem: str, where: str | None = None) -> ElfFact
     _check_tables_inside(data, where)
     elf_class, byte_order = data[4], data[5]
     machine = struct.unpack_from(_BYTE_ORDERS[byte_order] + "H", data, 18)[0]
-    if _INIT_PREFIXES[3].encode() not in data:
+    if _INIT_PREFIX.encode() not in data:
         return ElfFacts(elf_class, byte_order, machine, None, (), (), (), ())
     init_functions, needed, imports, weak = _read_dynamic_tables(data, where)
-    names = {_INIT_PREFIXES[3] + name: name for name in _module_names(stem)}
+    names = {_INIT_PREFIX + name: name for name in _module_names(stem)}
     module = next((names[symbol] for symbol in names if symbol in init_functions), None)
     return ElfFacts(elf_class, byte_order, machine, module, init_functions, needed, imports, weak)
 
 
 def needed_sonames(data: bytes, where: str | None = None) -> tuple[str, ...]:
-    """The DT_NEEDED entries, in file order: dt_needed() without pyelftools."""
+    """The DT_NEEDED entries (sonames the object links to), in file order."""
     if not is_elf(data):
         return ()
     _check_tables_inside(data, where)
@@ -181,57 +142,8 @@ def _module_names(stem):
     return [name for name in names if name and name.isascii()]
 
 
-def _defined_functions(elf):
-    return frozenset(
-        symbol.name
-        for section in elf.iter_sections("SHT_DYNSYM")
-        for symbol in section.iter_symbols()
-        if symbol["st_shndx"] != "SHN_UNDEF"
-        and symbol["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK")
-        and symbol["st_info"]["type"] == "STT_FUNC"
-    )
 
 
-def _defines_functions(data, names, where):
-    """Which of `names` .dynsym defines as global or weak functions (what
-    _defined_functions() says through pyelftools, for a few names, fast)."""
-    order, sections = _section_headers(data, where)
-    type_at, offset_at, size_at, link_at, entsize_at = _SECTION_FORMATS[data[4]][1:]
-    symbol_format, name_at, info_at, shndx_at = _SYMBOL_FORMATS[data[4]]
-    symbol_struct = struct.Struct(order + symbol_format)
-    found = set()
-    for section in sections:
-        if section[type_at] != _SHT_DYNSYM:
-            continue
-        if section[link_at] >= len(sections) or section[entsize_at] < symbol_struct.size:
-            raise _corrupt(where)
-        strings = sections[section[link_at]]
-        if strings[type_at] != _SHT_STRTAB:
-            raise _corrupt(where)
-        string_table = _slice_inside(data, strings[offset_at], strings[size_at], where)
-        offsets = {}
-        for name in names:
-            encoded = name.encode() + b"\0"
-            start = string_table.find(encoded)
-            while start != -1:
-                offsets[start] = name
-                start = string_table.find(encoded, start + 1)
-        if not offsets:
-            continue
-        table = _slice_inside(data, section[offset_at], section[size_at], where)
-        entsize = section[entsize_at]
-        for position in range(0, len(table) - symbol_struct.size + 1, entsize):
-            symbol = symbol_struct.unpack_from(table, position)
-            name = offsets.get(symbol[name_at])
-            info = symbol[info_at]
-            if (
-                name is not None
-                and symbol[shndx_at] != 0
-                and info >> 4 in _STB_GLOBAL_OR_WEAK
-                and info & 0xF == _STT_FUNC
-            ):
-                found.add(name)
-    return found
 
 
 def _read_dynamic_tables(data, where):
@@ -243,7 +155,7 @@ def _read_dynamic_tables(data, where):
     symbol_format, name_at, info_at, shndx_at = _SYMBOL_FORMATS[data[4]]
     symbol_struct = struct.Struct(order + symbol_format)
     dynamic_struct = struct.Struct(order + _DYNAMIC_FORMATS[data[4]])
-    init_prefix = _INIT_PREFIXES[3].encode()
+    init_prefix = _INIT_PREFIX.encode()
     init_functions, needed, imports, weak = set(), [], set(), set()
     for section in sections:
         kind = section[type_at]
@@ -309,25 +221,8 @@ def _slice_inside(data, offset, size, where):
     return data[offset : offset + size]
 
 
-def _needed_sonames(elf):
-    return tuple(
-        tag.needed
-        for section in elf.iter_sections("SHT_DYNAMIC")
-        for tag in section.iter_tags("DT_NEEDED")
-    )
 
 
-def _parse(data, where, read):
-    """Return read(ELFFile), reporting anything pyelftools cannot parse as a TreeError."""
-    from elftools.elf.elffile import ELFFile
-
-    _check_tables_inside(data, where)
-    try:
-        return read(ELFFile(io.BytesIO(data)))
-    # On corrupt input pyelftools raises nearly any type (KeyError, TypeError,
-    # OverflowError, RecursionError, its own ELFError, ...), so take them all.
-    except Exception as exc:
-        raise _corrupt(where) from exc
 
 
 def _check_tables_inside(data, where):

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 from conftest import CHECKOUT, HOST, MULTIARCH, SUFFIX_311, SourcePackage, snapshot
-from helpers import cbuild
+from helpers import cbuild, elfref
+from helpers.abi_packages import ABI3_PACKAGES, LIBPYTHON_PACKAGES, LIMITED_311, NOT_STABLE, abi3info_needs
 from helpers.archive import fetch_debs
+from helpers.bad_input import assert_refused
 from helpers.elfref import reference_facts
-from test_bad_input import assert_refused
 
 from pyshared_tools import checks, elf
 
@@ -27,9 +28,6 @@ SITE = "usr/lib/python3.11/site-packages"
 SHARED = "usr/lib/python3/dist-packages"
 FIELDS = "X-Python3-Version: >= 3.11\n"
 PYTHON = "/usr/bin/python3"
-LIMITED_311 = 0x030B0000
-# Outside the stable ABI, and in it only since 3.13 (both exported by libpython3.11).
-NOT_STABLE = "PyDict_SetDefault(object, object, object);"
 STABLE_SINCE_313 = "PyType_GetModuleByDef((PyTypeObject *) object, NULL);"
 ARM64_HOST = {
     "DEB_HOST_ARCH": "arm64", "DEB_HOST_ARCH_CPU": "arm64", "DEB_HOST_ARCH_BITS": "64",
@@ -86,7 +84,7 @@ def test_facts_of_a_plain_and_a_linked_extension(tmp_path):
     assert "libpython3.11.so.1.0" in linked_facts.needed
     assert checks.linked_libpython(linked_facts) == ["libpython3.11.so.1.0"]
     data = linked.read_bytes()
-    assert elf.needed_sonames(data) == linked_facts.needed == elf.dt_needed(data)
+    assert elf.needed_sonames(data) == linked_facts.needed == elfref.dt_needed(data)
     for path, stem in ((plain, "foo"), (linked, "bar"), (plain, "other")):
         assert tuple(elf.extension_facts(path.read_bytes(), stem)) == reference_facts(path.read_bytes(), stem)
 
@@ -344,7 +342,7 @@ def test_fix_libpython_drops_the_entry_and_the_module_still_imports(make_source)
     assert result.stderr == ""
     data = (src.tree() / target).read_bytes()
     assert not checks.linked_libpython(elf.extension_facts(data, "_speed"))
-    assert elf.dt_needed(data) == elf.needed_sonames(data)
+    assert elfref.dt_needed(data) == elf.needed_sonames(data)
     assert oct((src.tree() / target).stat().st_mode) == "0o100644"
     files, maps = import_report(src.tree() / SHARED, "foo", "foo._speed", "foo._plain")
     assert files[1] == str(src.tree() / target)
@@ -610,20 +608,6 @@ def test_libraries_without_init_function_keep_passing(make_source):
 
 # --- real bookworm packages --------------------------------------------------------------
 
-# Modules linked against libpython3.11 (apt-cache rdepends libpython3.11, small ones).
-LIBPYTHON_PACKAGES = {
-    "python3-deeptoolsintervals": f"deeptoolsintervals/tree{SUFFIX_311}",
-    "python3-plist": f"plist{SUFFIX_311}",
-    "python3-pypamtest": f"pypamtest{SUFFIX_311}",
-    "python3-roslz4": f"roslz4/_roslz4{SUFFIX_311}",
-}
-ABI3_PACKAGES = {
-    "python3-bcrypt": ("bcrypt/_bcrypt.abi3.so",),
-    "python3-cryptography": (
-        "cryptography/hazmat/bindings/_openssl.abi3.so", "cryptography/hazmat/bindings/_rust.abi3.so",
-    ),
-    "python3-nacl": ("nacl/_sodium.abi3.so",),
-}
 # The version their modules need: the highest "added" of the stable-ABI symbols they
 # import (dh_python3 writes python3 (>= 3~) for all three).
 ABI3_NEEDS = {"python3-bcrypt": "3.2", "python3-cryptography": "3.7", "python3-nacl": "3.2"}
@@ -700,16 +684,3 @@ def test_archive_abi3_packages_pass_the_stable_abi_check(tmp_path, debs, package
     assert needs == tuple(int(n) for n in ABI3_NEEDS[package].split("."))
 
 
-def abi3info_needs(data):
-    """The highest version abi3info gives for the strong undefined symbols pyelftools lists."""
-    import io
-
-    import abi3info
-    from elftools.elf.elffile import ELFFile
-
-    added = {s.name: (e.added.major, e.added.minor) for s, e in [*abi3info.FUNCTIONS.items(),
-                                                                 *abi3info.DATAS.items()]}
-    symbols = [s for section in ELFFile(io.BytesIO(data)).iter_sections("SHT_DYNSYM")
-               for s in section.iter_symbols()]
-    return max(added.get(s.name, (3, 2)) for s in symbols
-               if s["st_shndx"] == "SHN_UNDEF" and s["st_info"]["bind"] != "STB_WEAK")

@@ -8,21 +8,18 @@ substvars, no journal) hashed identical before and after.
 """
 
 import os
-import re
 import shutil
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import HOST, MULTIARCH, SUFFIX_311, TOOL, SourcePackage, snapshot
+from conftest import MULTIARCH, SUFFIX_311, SourcePackage, snapshot
 from helpers import builduser, cbuild
+from helpers.bad_input import PY311, SITE, assert_refused, run_as_build_user, upstream_tree
 
-PY311 = "usr/lib/python3.11"
-SITE = f"{PY311}/site-packages"
 DIST = f"{PY311}/dist-packages"
 SHARED = "usr/lib/python3/dist-packages"
-ERROR_LINE = re.compile(r"dh_pyshared: error: (?P<what>[^\n]+?), (?P<where>[^\n]+), (?P<todo>[^\n]+)\n")
 CANARY = "PWNED"
 LOOP = r"loop|nest"
 
@@ -42,31 +39,6 @@ def special_snapshot(root):
             else:
                 entries[rel] = ("other", oct(info.st_mode), info.st_ino)
     return entries
-
-
-def journal_dir(src):
-    return src.root / "debian" / ".debhelper" / "pyshared"
-
-
-def assert_refused(src, *args, expect=(), expect_re=None, runner=None, snap=snapshot):
-    """Run the tool, expect a one-line refusal mentioning every string in expect."""
-    before = snap(src.root)
-    result = (runner or src.run)(*args, check=False)
-    assert result.returncode != 0, result
-    assert "Traceback" not in result.stderr, result.stderr
-    assert result.stdout == "", result.stdout
-    lines = result.stderr.splitlines(keepends=True)
-    assert len(lines) == 1, result.stderr
-    match = ERROR_LINE.fullmatch(lines[0])
-    assert match, f"not '<what>, <where>, <what to do>': {lines[0]!r}"
-    for text in expect:
-        assert text in lines[0], f"{text!r} not in {lines[0]!r}"
-    if expect_re:
-        assert re.search(expect_re, match["what"]), f"{expect_re!r} does not describe {lines[0]!r}"
-    assert snap(src.root) == before, "the refused run changed the source directory"
-    assert src.substvars() is None
-    assert not journal_dir(src).exists()
-    return match
 
 
 def a_module(src):
@@ -237,17 +209,6 @@ def build_user_dir():
     shutil.rmtree(directory)
 
 
-def run_as_build_user(src):
-    def run(*args, check=False):
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
-        environment.update(HOST, HOME="/nonexistent")
-        return builduser.run(
-            [str(TOOL), *args], cwd=src.root, env=environment, capture_output=True, text=True, check=check
-        )
-
-    return run
-
-
 def test_unreadable_extension_is_named(build_user_dir):
     src = SourcePackage(build_user_dir / "src")
     a_module(src)
@@ -291,12 +252,6 @@ def snapshot_with_unreadable(root):
             else:
                 entries[rel] = ("other", info.st_mode)
     return entries
-
-
-def upstream_tree(src):
-    src.write(f"{SITE}/foo/__init__.py", "")
-    src.write(f"{SITE}/foo/core.py", "ANSWER = 42\n")
-    src.extension(f"{SITE}/foo/_speed.so")
 
 
 def linked_extension_in_place(src):

@@ -14,7 +14,7 @@ import sys
 import pytest
 from conftest import CHECKOUT, SourcePackage
 from helpers import builduser, debbuild
-from test_bad_input import SITE, assert_refused, run_as_build_user, upstream_tree
+from helpers.bad_input import SITE, assert_refused, run_as_build_user, upstream_tree
 
 CORE = (
     "tests/test_layouts.py",

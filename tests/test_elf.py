@@ -13,6 +13,7 @@ import pytest
 
 from pyshared_tools import elf
 from pyshared_tools.errors import TreeError
+from tests.helpers import elfref
 from tests.helpers.cbuild import (
     compile_c,
     compile_extension,
@@ -49,6 +50,12 @@ def run_python(script, *args, user=None):
     return json.loads(result.stdout)
 
 
+def module_of(path, stem, where=None):
+    """The module the Python 3 extension `path` named `stem` initialises, else None."""
+    facts = elf.inspect_shared_object(path, stem, where)
+    return facts and facts.module
+
+
 @pytest.fixture
 def extension(tmp_path):
     return compile_extension(tmp_path / f"foo.{TAG}.so", "foo", value="fixture")
@@ -66,51 +73,46 @@ def test_compiled_extension_is_importable_and_reports_its_build(tmp_path):
 
 
 def test_extension_exporting_pyinit_of_its_stem(extension):
-    assert elf.classify_shared_object(extension, "foo", 3) == "foo"
-    assert "PyInit_foo" in elf.exported_functions(extension.read_bytes())
+    assert module_of(extension, "foo") == "foo"
+    assert "PyInit_foo" in elfref.exported_functions(extension.read_bytes())
 
 
 def test_imported_python_functions_are_not_exported(extension):
-    exported = elf.exported_functions(extension.read_bytes())
-    assert "PyModule_Create2" not in exported
-    assert "PyModule_AddStringConstant" not in exported
-
-
-def test_python3_extension_is_not_a_python2_extension(extension):
-    assert elf.classify_shared_object(extension, "foo", 2) is None
+    facts = elf.inspect_shared_object(extension, "foo")
+    assert facts.init_functions == ("PyInit_foo",)
+    assert {"PyModule_Create2", "PyModule_AddStringConstant"} <= set(facts.python_imports)
 
 
 def test_mismatching_init_name(tmp_path):
     path = compile_extension(tmp_path / "foo.so", "foo", init_name="bar")
-    assert elf.classify_shared_object(path, "foo", 3) is None
-    assert elf.classify_shared_object(path, "bar", 3) == "bar"
+    assert module_of(path, "foo") is None
+    assert module_of(path, "bar") == "bar"
 
 
 def test_old_module_so_spelling(tmp_path):
     path = compile_extension(tmp_path / "foomodule.so", "foo")
-    assert elf.classify_shared_object(path, "foomodule", 3) == "foo"
+    assert module_of(path, "foomodule") == "foo"
 
 
 def test_stem_ending_in_module_that_is_the_module_name(tmp_path):
     path = compile_extension(tmp_path / "foomodule.so", "foomodule")
-    assert elf.classify_shared_object(path, "foomodule", 3) == "foomodule"
+    assert module_of(path, "foomodule") == "foomodule"
 
 
-def test_python2_style_init(tmp_path):
+def test_python2_style_init_is_not_a_python3_extension(tmp_path):
     path = compile_c(tmp_path / "foo.so", "void initfoo(void) {}\n")
-    assert elf.classify_shared_object(path, "foo", 2) == "foo"
-    assert elf.classify_shared_object(path, "foo", 3) is None
+    assert module_of(path, "foo") is None
 
 
-def test_python2_style_init_with_module_so_spelling(tmp_path):
+def test_python2_style_init_with_module_so_spelling_is_not_a_python3_extension(tmp_path):
     path = compile_c(tmp_path / "foomodule.so", "void initfoo(void) {}\n")
-    assert elf.classify_shared_object(path, "foomodule", 2) == "foo"
+    assert module_of(path, "foomodule") is None
 
 
 def test_weak_init_function_counts(tmp_path):
     source = "__attribute__((weak)) void *PyInit_foo(void) { return 0; }\n"
     path = compile_c(tmp_path / "foo.so", source)
-    assert elf.classify_shared_object(path, "foo", 3) == "foo"
+    assert module_of(path, "foo") == "foo"
 
 
 @pytest.mark.parametrize(
@@ -132,7 +134,7 @@ def test_init_name_present_but_not_an_exported_function(tmp_path, source):
     path = compile_c(tmp_path / "foo.so", source)
     # The name is in the file, so the parse, not the prefilter, decides.
     assert b"PyInit_foo\0" in path.read_bytes()
-    assert elf.classify_shared_object(path, "foo", 3) is None
+    assert module_of(path, "foo") is None
 
 
 def test_init_function_imported_from_another_library_is_not_exported(tmp_path):
@@ -144,29 +146,28 @@ def test_init_function_imported_from_another_library_is_not_exported(tmp_path):
     path = compile_c(
         tmp_path / "foo.so", user_source, libraries=[f"-L{tmp_path}", "-lprovider"]
     )
-    assert elf.classify_shared_object(path, "foo", 3) is None
-    assert elf.dt_needed(path.read_bytes()) == ("libprovider.so",)
+    assert module_of(path, "foo") is None
+    assert elf.needed_sonames(path.read_bytes()) == ("libprovider.so",)
 
 
 def test_ctypes_library(tmp_path):
     path = compile_plain_library(tmp_path / "foo.so")
-    assert elf.classify_shared_object(path, "foo", 3) is None
-    assert elf.exported_functions(path.read_bytes()) == {"answer"}
+    assert module_of(path, "foo") is None
+    assert elfref.exported_functions(path.read_bytes()) == {"answer"}
 
 
 def test_lib_prefixed_shared_library(tmp_path):
     path = compile_plain_library(tmp_path / "libfoo.so", function_name="foo_version")
-    assert elf.classify_shared_object(path, "libfoo", 3) is None
-    assert elf.classify_shared_object(path, "libfoo", 2) is None
+    assert module_of(path, "libfoo") is None
 
 
 def test_text_file_named_like_an_extension(tmp_path):
     path = tmp_path / "foo.so"
     path.write_bytes(b"not ELF, but mentions PyInit_foo\0 and initfoo\0")
     assert not elf.is_elf(path.read_bytes())
-    assert elf.classify_shared_object(path, "foo", 3) is None
-    assert elf.exported_functions(path.read_bytes()) == frozenset()
-    assert elf.dt_needed(path.read_bytes()) == ()
+    assert module_of(path, "foo") is None
+    assert elf.extension_facts(path.read_bytes(), "foo") is None
+    assert elf.needed_sonames(path.read_bytes()) == ()
 
 
 def test_gnu_ld_script(tmp_path):
@@ -175,14 +176,14 @@ def test_gnu_ld_script(tmp_path):
         "/* GNU ld script */\nINPUT(libfoo.so.1 AS_NEEDED(libfoo_extra.so.1))\n"
     )
     assert not elf.is_elf(path.read_bytes())
-    assert elf.classify_shared_object(path, "libfoo", 3) is None
+    assert module_of(path, "libfoo") is None
 
 
 def test_zero_length_file(tmp_path):
     path = tmp_path / "foo.so"
     path.touch()
     assert elf.read_candidate(path) == b""
-    assert elf.classify_shared_object(path, "foo", 3) is None
+    assert module_of(path, "foo") is None
 
 
 @pytest.mark.parametrize("length", [4, 10, 100, "half", "all-but-one"])
@@ -192,9 +193,7 @@ def test_truncated_elf(extension, tmp_path, length, stem):
     length = {"half": size // 2, "all-but-one": size - 1}.get(length, length)
     path = truncated_copy(extension, tmp_path / "cut.so", length)
     with pytest.raises(TreeError) as raised:
-        elf.classify_shared_object(
-            path, stem, 3, where="usr/lib/python3/dist-packages/foo.so"
-        )
+        elf.inspect_shared_object(path, stem, where="usr/lib/python3/dist-packages/foo.so")
     assert str(raised.value) == (
         "truncated or corrupt ELF file, usr/lib/python3/dist-packages/foo.so, "
         "rebuild it or remove it from the package"
@@ -225,16 +224,16 @@ def test_corrupt_but_complete_elf(extension, field_offset, value):
         field_format, data, header + field_offset, index if value == "self" else value
     )
     with pytest.raises(TreeError, match=r"^truncated or corrupt ELF file, foo\.so, "):
-        elf.extension_module_name(bytes(data), "foo", 3, where="foo.so")
+        elf.extension_facts(bytes(data), "foo", where="foo.so")
     with pytest.raises(TreeError, match=r"^truncated or corrupt ELF file"):
-        elf.exported_functions(bytes(data))
+        elf.needed_sonames(bytes(data))
 
 
 def test_unknown_elf_class_is_corrupt(extension):
     data = bytearray(extension.read_bytes())
     data[4] = 7
     with pytest.raises(TreeError, match=r"^truncated or corrupt ELF file"):
-        elf.extension_module_name(bytes(data), "other", 3)
+        elf.extension_facts(bytes(data), "other")
 
 
 @pytest.mark.parametrize("target", ["real", "dangling"])
@@ -246,7 +245,7 @@ def test_symlink_is_not_followed(extension, tmp_path, target):
     ):
         elf.read_candidate(link)
     with pytest.raises(TreeError, match=re.escape(f", {link}, ")):
-        elf.classify_shared_object(link, "foo", 3)
+        elf.inspect_shared_object(link, "foo")
 
 
 @pytest.mark.parametrize("kind", ["fifo", "directory"])
@@ -272,7 +271,7 @@ def test_unreadable_file_as_unprivileged_user(extension):
         "results = []\n"
         "for path in sys.argv[1:]:\n"
         "    try:\n"
-        "        results.append(elf.classify_shared_object(path, 'foo', 3))\n"
+        "        results.append(elf.inspect_shared_object(path, 'foo').module)\n"
         "    except TreeError as exc:\n"
         "        results.append(str(exc))\n"
         "print(json.dumps(results))\n"
@@ -295,9 +294,7 @@ def test_unreadable_file_as_unprivileged_user(extension):
 
 
 def test_cffi_backend_from_the_archive():
-    assert (
-        elf.classify_shared_object(CFFI_BACKEND, "_cffi_backend", 3) == "_cffi_backend"
-    )
+    assert module_of(CFFI_BACKEND, "_cffi_backend") == "_cffi_backend"
 
 
 def test_every_lib_dynload_module_is_an_extension_of_its_stem():
@@ -307,29 +304,26 @@ def test_every_lib_dynload_module_is_an_extension_of_its_stem():
     for path in paths:
         stem = os.path.basename(path).split(".")[0]
         data = elf.read_candidate(path)
-        answers = (
-            elf.extension_module_name(data, stem, 3),
-            elf.extension_module_name(data, stem, 2),
-        )
-        if answers != (stem, None):
-            wrong[path] = answers
+        facts = elf.extension_facts(data, stem)
+        if facts.module != stem:
+            wrong[path] = facts.module
     assert wrong == {}
 
 
 def test_real_c_library_is_not_an_extension():
     data = elf.read_candidate(LIBZ)
-    assert elf.extension_module_name(data, "libz", 3) is None
-    assert "zlibVersion" in elf.exported_functions(data)
-    assert "libc.so.6" in elf.dt_needed(data)
+    assert elf.extension_facts(data, "libz").module is None
+    assert "zlibVersion" in elfref.exported_functions(data)
+    assert "libc.so.6" in elf.needed_sonames(data)
 
 
 def test_dt_needed_shows_libpython_only_when_linked(tmp_path):
     plain = compile_extension(tmp_path / "plain.so", "foo")
     linked = compile_extension(tmp_path / "linked.so", "foo", link_libpython=True)
     assert not any(
-        name.startswith("libpython") for name in elf.dt_needed(plain.read_bytes())
+        name.startswith("libpython") for name in elf.needed_sonames(plain.read_bytes())
     )
-    assert "libpython3.11.so.1.0" in elf.dt_needed(linked.read_bytes())
+    assert "libpython3.11.so.1.0" in elf.needed_sonames(linked.read_bytes())
 
 
 def test_classification_never_imports_pyelftools(tmp_path, extension):
@@ -341,19 +335,12 @@ def test_classification_never_imports_pyelftools(tmp_path, extension):
         "sys.modules['elftools'] = None\n"
         "library, extension = (elf.read_candidate(path) for path in sys.argv[1:])\n"
         "results = [imported_by_module,\n"
-        "           elf.extension_module_name(library, 'foo', 3),\n"
-        "           elf.extension_module_name(extension, 'bar', 3),\n"
-        "           elf.extension_module_name(extension, 'foo', 2),\n"
-        "           elf.extension_module_name(extension, 'foo', 3)]\n"
+        "           elf.extension_facts(library, 'foo').module,\n"
+        "           elf.extension_facts(extension, 'bar').module,\n"
+        "           elf.extension_facts(extension, 'foo').module]\n"
         "print(json.dumps(results))\n"
     )
-    assert run_python(script, library, extension) == [
-        False,
-        None,
-        None,
-        None,
-        "foo",
-    ]
+    assert run_python(script, library, extension) == [False, None, None, "foo"]
 
 
 def test_helper_builds_each_variant_once(tmp_path, monkeypatch):

@@ -5,7 +5,7 @@ the libpython check (pyshared_tools/checks.py) predicts where they load.
   RTLD_LOCAL, initialises the interpreter and imports processed modules: one
   built without libpython, one linked against it, and that one after
   --fix-libpython.  Which combinations import, and which map a libpython of
-  their own, must be what checks.prediction() says, and Debian's
+  their own, must be what prediction() (what checks.py's libpython warning states) says, and Debian's
   /usr/bin/python3 is measured the same way.
 * apache2 with libapache2-mod-wsgi-py3, started by the test on 127.0.0.1 and
   a free port with its own configuration, serves a WSGI app (in daemon mode,
@@ -42,6 +42,21 @@ APACHE = "/usr/sbin/apache2"
 APACHE_MODULES = Path("/usr/lib/apache2/modules")
 # Which module of a processed tree, and whether its file links libpython there.
 MODULES = {"plain": ("before", "_plain"), "linked": ("before", "_linked"), "fixed": ("after", "_linked")}
+
+
+def prediction(links_libpython, host):
+    """What the test measures, as the libpython warning states it: (imports, maps a
+    libpython of its own) for an extension in `host`: "python3" (Debian's statically
+    linked interpreter), "global" or "local" (a program that dlopen()s libpython
+    with RTLD_GLOBAL or RTLD_LOCAL)."""
+    if host == "python3":
+        return True, links_libpython
+    if host == "global":
+        return True, False
+    if host == "local":
+        return links_libpython, False
+    raise ValueError(f"unknown host {host!r}")
+
 
 HOST_SOURCE = r"""
 #include <dlfcn.h>
@@ -195,7 +210,7 @@ def test_dlopen_hosts_load_what_the_check_predicts(trees, dlopen_host):
                 assert len(report["after"]) == (0 if scope == "python3" and not linked else 1), report
                 assert all(path.endswith(f"/{MULTIARCH}/{LIBPYTHON}") for path in report["after"]), report
             observed[label, scope] = (loads, own_copy)
-            predicted[label, scope] = checks.prediction(linked, scope)
+            predicted[label, scope] = prediction(linked, scope)
     table = "\n".join(f"{label:7} {scope:8} imports={o[0]!s:5} own libpython={o[1]}"
                       for (label, scope), o in observed.items())
     assert observed == predicted, f"observed:\n{table}"

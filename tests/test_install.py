@@ -33,9 +33,9 @@ from pathlib import Path
 import pytest
 from conftest import CHECKOUT, HOST, MULTIARCH, SourcePackage, snapshot
 from helpers import debbuild
+from helpers.abi_packages import ABI3_PACKAGES, LIBPYTHON_PACKAGES
 from helpers.archive import fetch_debs
-from test_abi_checks import ABI3_PACKAGES, LIBPYTHON_PACKAGES
-from test_archive import (
+from helpers.archive_trees import (
     PACKAGES,
     SOURCE_FIELDS,
     UPSTREAM,
@@ -431,7 +431,7 @@ def test_a_real_package_turned_back_comes_out_as_debian_ships_it(venv, tmp_path,
 
 
 def test_several_real_packages_in_one_source_package(venv, tmp_path):
-    # The twelve packages of test_archive.PACKAGES (none links libpython: stderr stays empty).
+    # The twelve packages of helpers/archive_trees.PACKAGES (none links libpython: stderr stays empty).
     debs = {package: deb for package, deb in bookworm_debs().items() if package in PACKAGES}
     packages = [(package, deb_field(debs[package], "Architecture")) for package in sorted(debs)]
     src = SourcePackage(tmp_path / "src", packages=packages, source_fields=SOURCE_FIELDS)

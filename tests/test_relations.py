@@ -260,7 +260,7 @@ def test_one_warning_per_archive_owner_listing_its_paths(tmp_path):
 
 
 def test_the_real_bookworm_contents_index_is_accepted():
-    from test_scan_inputs import bookworm_contents
+    from helpers.contents import bookworm_contents
 
     index = index_from_contents(str(bookworm_contents()), [f"{SHARED}/lxml"])
     owners = {owner.package for owners in index.by_path.values() for owner in owners}

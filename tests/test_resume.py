@@ -18,7 +18,7 @@ import signal
 import pytest
 from conftest import CHECKOUT, HOST, SourcePackage, snapshot
 from helpers import killpoint
-from test_layouts import CASES, REMOVED_ON_PURPOSE
+from helpers.layout_cases import CASES, REMOVED_ON_PURPOSE
 
 FIELDS = "X-Python3-Version: >= 3.10\n"
 RESUME_LAYOUTS = (

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 from conftest import HOST, SUFFIX_311, TOOL, snapshot
+from helpers.bad_input import assert_refused
 from helpers.shreleases import sh_release
-from test_bad_input import assert_refused
 
 SITE = "usr/lib/python3.11/site-packages"
 SHARED = "usr/lib/python3/dist-packages"

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import pytest
 from conftest import CHECKOUT
-from test_archive_scan import SHARED, _add, ar_deb, build_deb, objects, private_cache
+from helpers.scan_debs import SHARED, _add, ar_deb, build_deb, objects, private_cache
 
 from pyshared_tools.archive.cache import tool_version
 
-__all__ = ["objects", "private_cache"]  # fixtures shared with test_archive_scan.py
+__all__ = ["objects", "private_cache"]  # fixtures from helpers/scan_debs.py
 
 TOOL = CHECKOUT / "bin" / "pyshared-scan"
 MEMORY = 1 << 30

@@ -2,28 +2,25 @@
 (made by the real dpkg-scanpackages), Contents indexes (made by the real apt-ftparchive, and
 bookworm's own), the progress bar, the cache size limit and memory flat in packages."""
 
-import fcntl
 import gzip
 import io
 import json
 import lzma
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tracemalloc
-import urllib.request
 from pathlib import Path
 
 import lz4.frame
 import pytest
+from helpers.abi_packages import ABI3_PACKAGES, LIBPYTHON_PACKAGES
 from helpers.archive import fetch_debs
-from helpers.interpreters import archive_uri, cache_directory
-from test_abi_checks import ABI3_PACKAGES, LIBPYTHON_PACKAGES
-from test_archive import DEB_CACHE_NAME, PACKAGES
-from test_archive_scan import AUDITED, OLD, SHARED, TAGGED, build_deb, objects, private_cache, scan, stats
-from test_archive_scan import TOOL as SCAN_TOOL
+from helpers.archive_trees import DEB_CACHE_NAME, PACKAGES
+from helpers.contents import bookworm_contents
+from helpers.scan_debs import AUDITED, OLD, SHARED, TAGGED, build_deb, objects, private_cache, scan, stats
+from helpers.scan_debs import TOOL as SCAN_TOOL
 
 from pyshared_tools.archive import contents as scan_contents
 from pyshared_tools.archive import report
@@ -31,7 +28,7 @@ from pyshared_tools.archive.codes import Finding
 from pyshared_tools.archive.compression import decompressed_blocks
 from pyshared_tools.archive.store import Store
 
-__all__ = ["objects", "private_cache"]  # fixtures shared with test_archive_scan.py
+__all__ = ["objects", "private_cache"]  # fixtures from helpers/scan_debs.py
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 
@@ -324,23 +321,6 @@ def test_gzip_blocks_span_members_and_refuse_a_truncated_file(tmp_path):
     cut.write_bytes(whole.read_bytes()[:-20])
     with pytest.raises(EOFError):
         b"".join(decompressed_blocks(cut, "Contents index", 4096))
-
-
-def bookworm_contents():
-    """bookworm's main/Contents-amd64.gz from the mirror apt uses, cached with the tests' downloads
-    (whichever point release it is: the test below asserts nothing a point release can change)."""
-    target = cache_directory() / "bookworm-main_Contents-amd64.gz"  # benchmarks/scan_bench.py's too
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Concurrent test runs may share the cache: one fetches, the others wait.
-    with open(target.with_name(target.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not target.exists():
-            url = f"{archive_uri().rstrip('/')}/dists/bookworm/main/Contents-amd64.gz"
-            partial = target.with_name(target.name + ".partial")
-            with urllib.request.urlopen(url, timeout=120) as response, open(partial, "wb") as out:
-                shutil.copyfileobj(response, out)
-            partial.rename(target)
-    return target
 
 
 # Lines for a package no archive has, merged into the real index at their sorted places, so that

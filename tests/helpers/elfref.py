@@ -44,3 +44,24 @@ def reference_facts(data, stem):
 def _number(machine):
     """pyelftools names the machines it knows (EM_X86_64) and gives the others as numbers."""
     return ENUM_E_MACHINE[machine] if isinstance(machine, str) else machine
+
+
+def exported_functions(data):
+    """Names of the functions the dynamic symbol table defines as global or weak."""
+    return frozenset(
+        symbol.name
+        for section in ELFFile(io.BytesIO(data)).iter_sections("SHT_DYNSYM")
+        for symbol in section.iter_symbols()
+        if symbol["st_shndx"] != "SHN_UNDEF"
+        and symbol["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK")
+        and symbol["st_info"]["type"] == "STT_FUNC"
+    )
+
+
+def dt_needed(data):
+    """The DT_NEEDED entries (sonames the object links to), in file order."""
+    return tuple(
+        tag.needed
+        for section in ELFFile(io.BytesIO(data)).iter_sections("SHT_DYNAMIC")
+        for tag in section.iter_tags("DT_NEEDED")
+    )
