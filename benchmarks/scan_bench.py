@@ -46,18 +46,34 @@ Timing = namedtuple("Timing", ("wall", "best", "cpu"))
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packages", type=int, default=300, metavar="N", help=".debs to read (300)")
-    parser.add_argument("--max-deb-mb", type=float, default=20, metavar="MB",
-                        help="leave out .debs larger than this (20 MB)")
-    parser.add_argument("--jobs", default=str(os.cpu_count() or 1), metavar="J[,J...]",
-                        help="parallelism of both sides; a list times each (default: the number of cores)")
+    parser.add_argument(
+        "--max-deb-mb", type=float, default=20, metavar="MB", help="leave out .debs larger than this (20 MB)"
+    )
+    parser.add_argument(
+        "--jobs",
+        default=str(os.cpu_count() or 1),
+        metavar="J[,J...]",
+        help="parallelism of both sides; a list times each (default: the number of cores)",
+    )
     parser.add_argument("--runs", type=int, default=5, help="timed runs per command (5)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs first (1)")
-    parser.add_argument("--contents", default=",".join(CONTENTS_INDEXES), metavar="INDEX[,INDEX...]",
-                        help="Contents indexes of bookworm main to time: amd64, all, or none (amd64,all)")
-    parser.add_argument("--scan", type=Path, default=SCAN,
-                        help="the pyshared-scan to time (default: this checkout's bin/pyshared-scan)")
-    parser.add_argument("--workdir", type=Path,
-                        help="keep the linked .debs, the --cache file and the times of every run (JSON) here")
+    parser.add_argument(
+        "--contents",
+        default=",".join(CONTENTS_INDEXES),
+        metavar="INDEX[,INDEX...]",
+        help="Contents indexes of bookworm main to time: amd64, all, or none (amd64,all)",
+    )
+    parser.add_argument(
+        "--scan",
+        type=Path,
+        default=SCAN,
+        help="the pyshared-scan to time (default: this checkout's bin/pyshared-scan)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the linked .debs, the --cache file and the times of every run (JSON) here",
+    )
     arguments = parser.parse_args()
     jobs = [int(j) for j in arguments.jobs.split(",") if j.isdigit() and int(j) > 0]
     if not jobs or len(jobs) != len(arguments.jobs.split(",")):
@@ -78,12 +94,16 @@ def main():
         scan = arguments.scan.resolve()
         before = cpu_accounts()
         rows, findings = time_debs(scan, debs, jobs, arguments.runs, arguments.warmup, workdir)
-        contents_rows = [time_contents(scan, index, file, arguments.runs, arguments.warmup, workdir)
-                         for index, file in contents.items()]
+        contents_rows = [
+            time_contents(scan, index, file, arguments.runs, arguments.warmup, workdir)
+            for index, file in contents.items()
+        ]
         busy, own, wall = (after - start for after, start in zip(cpu_accounts(), before, strict=True))
         print(f"\nTimed: {PYTHON} {scan}")
-        print(f"Other processes used {busy - own:.1f} s CPU during the {wall:.0f} s of timing "
-              f"(this benchmark {own:.1f} s): more than a few seconds make the numbers noisy")
+        print(
+            f"Other processes used {busy - own:.1f} s CPU during the {wall:.0f} s of timing "
+            f"(this benchmark {own:.1f} s): more than a few seconds make the numbers noisy"
+        )
         print_input(selection, debs, findings)
     finally:
         if not arguments.workdir:
@@ -104,8 +124,11 @@ def ensure_tools():
     missing = sorted({package for command, package in TOOLS_FROM_APT.items() if not shutil.which(command)})
     if missing:
         progress(f"installing {' '.join(missing)}")
-        subprocess.run(["apt-get", "install", "-y", "-q", *missing], check=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", *missing],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
 
 
 def cache_directory():
@@ -128,11 +151,12 @@ def archive_uri():
             words = line.split("#", 1)[0].split()
             if len(words) > 1 and words[1].startswith("["):  # [arch=amd64 signed-by=...]
                 closing = next(i for i, word in enumerate(words) if word.endswith("]"))
-                words = [words[0], *words[closing + 1:]]
+                words = [words[0], *words[closing + 1 :]]
             if len(words) >= 3 and words[0] == "deb" and words[2] == SUITE:
                 return words[1]
-    raise SystemExit(f"scan-bench: no '{SUITE}' archive in {SYSTEM_SOURCES_DIR}/*.sources "
-                     f"or {SYSTEM_SOURCES_LIST}")
+    raise SystemExit(
+        f"scan-bench: no '{SUITE}' archive in {SYSTEM_SOURCES_DIR}/*.sources or {SYSTEM_SOURCES_LIST}"
+    )
 
 
 def stanzas(text, comments=False):
@@ -168,8 +192,16 @@ def apt(command, cwd=None):
 
 def archive_packages():
     """The stanzas of bookworm main's amd64 Packages list, as apt keeps it (any compression)."""
-    query = ["apt-get", "indextargets", "--format", "$(FILENAME)", "Created-By: Packages",
-             f"Codename: {SUITE}", "Component: main", "Architecture: amd64"]
+    query = [
+        "apt-get",
+        "indextargets",
+        "--format",
+        "$(FILENAME)",
+        "Created-By: Packages",
+        f"Codename: {SUITE}",
+        "Component: main",
+        "Architecture: amd64",
+    ]
     filenames = [name for name in apt(query).split() if Path(name).exists()]
     if not filenames:
         progress("no Packages list: apt-get update")
@@ -222,8 +254,13 @@ def bench_debs(count, max_bytes, directory):
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir()
         # Root downloads into a root-owned directory: _apt could not write there.
-        command = ["apt-get", "-q", "-oAPT::Sandbox::User=root", "download",
-                   *(f"{s['package']}={s['version']}" for s in missing)]
+        command = [
+            "apt-get",
+            "-q",
+            "-oAPT::Sandbox::User=root",
+            "download",
+            *(f"{s['package']}={s['version']}" for s in missing),
+        ]
         if subprocess.run(command, cwd=scratch, capture_output=True, check=False).returncode == 0:
             for deb in scratch.glob("*.deb"):
                 deb.rename(cache / deb.name)
@@ -291,8 +328,10 @@ def cpu_accounts():
         fields = [int(f) for f in stat.readline().split()[1:]]
     user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
     busy = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-    own = sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
-                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
+    own = sum(
+        r.ru_utime + r.ru_stime
+        for r in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+    )
     return busy, own, time.monotonic()
 
 
@@ -307,7 +346,7 @@ def measure(commands, runs, warmup, export):
             subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     samples = {name: [] for name, _ in commands}
     for round_ in range(runs):
-        for name, argv in commands[round_ % len(commands):] + commands[:round_ % len(commands)]:
+        for name, argv in commands[round_ % len(commands) :] + commands[: round_ % len(commands)]:
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
@@ -315,11 +354,17 @@ def measure(commands, runs, warmup, export):
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
             samples[name].append((wall, cpu))
-    export.write_text(json.dumps({name: [{"wall": w, "cpu": c} for w, c in runs_]
-                                  for name, runs_ in samples.items()}, indent=1))
+    export.write_text(
+        json.dumps(
+            {name: [{"wall": w, "cpu": c} for w, c in runs_] for name, runs_ in samples.items()}, indent=1
+        )
+    )
     return {
-        name: Timing(statistics.median(w for w, _ in runs_), min(w for w, _ in runs_),
-                     statistics.median(c for _, c in runs_))
+        name: Timing(
+            statistics.median(w for w, _ in runs_),
+            min(w for w, _ in runs_),
+            statistics.median(c for _, c in runs_),
+        )
         for name, runs_ in samples.items()
     }
 
@@ -347,19 +392,39 @@ def time_debs(scan_path, debs, jobs_list, runs, warmup, workdir):
     cache = workdir / "scan-cache.sqlite3"
     cache.unlink(missing_ok=True)
     progress(f"checking pyshared-scan and dpkg-deb once on {len(debs)} .debs (untimed; fills --cache)")
-    first = checked([PYTHON, str(scan_path), "--cache", str(cache), "--json", "--supported", SUPPORTED,
-                     directory], allowed=(0, 1))
+    first = checked(
+        [PYTHON, str(scan_path), "--cache", str(cache), "--json", "--supported", SUPPORTED, directory],
+        allowed=(0, 1),
+    )
     findings = Counter(f["code"] for f in json.loads(first.stdout)["findings"])
-    checked(["xargs", "-0", "-a", str(listing), "-n", "1", "dpkg-deb", "--fsys-tarfile"],
-            stdout=subprocess.DEVNULL)
+    checked(
+        ["xargs", "-0", "-a", str(listing), "-n", "1", "dpkg-deb", "--fsys-tarfile"],
+        stdout=subprocess.DEVNULL,
+    )
     rows = []
     for jobs in jobs_list:
         progress(f"timing --jobs {jobs} ({runs} runs each)")
         scan = [PYTHON, str(scan_path), "--jobs", str(jobs), "--supported", SUPPORTED]
         commands = [
             ("pyshared-scan", pinned(jobs, [*scan, "--no-cache", directory])),
-            ("dpkg-deb", pinned(jobs, ["xargs", "-0", "-a", str(listing), "-P", str(jobs), "-n", "1",
-                                       "dpkg-deb", "--fsys-tarfile"])),
+            (
+                "dpkg-deb",
+                pinned(
+                    jobs,
+                    [
+                        "xargs",
+                        "-0",
+                        "-a",
+                        str(listing),
+                        "-P",
+                        str(jobs),
+                        "-n",
+                        "1",
+                        "dpkg-deb",
+                        "--fsys-tarfile",
+                    ],
+                ),
+            ),
             ("pyshared-scan warm", pinned(jobs, [*scan, "--cache", str(cache), directory])),
         ]
         rows.append((jobs, measure(commands, runs, warmup, workdir / f"debs-jobs{jobs}.json")))
@@ -372,8 +437,11 @@ def time_contents(scan_path, index, file, runs, warmup, workdir):
     scan = [PYTHON, str(scan_path), "--contents", str(file), "--supported", SUPPORTED]
     progress(f"checking pyshared-scan --contents {file.name} once (untimed)")
     completed = checked(scan, allowed=(0, 1, 2), stdout=subprocess.DEVNULL)
-    commands = [("zcat", ["zcat", str(file)]), ("gzip", [PYTHON, "-c", GZIP_FLOOR, str(file)]),
-                ("pyshared-scan --contents", scan)]
+    commands = [
+        ("zcat", ["zcat", str(file)]),
+        ("gzip", [PYTHON, "-c", GZIP_FLOOR, str(file)]),
+        ("pyshared-scan --contents", scan),
+    ]
     if completed.returncode == 2:
         stderr = completed.stderr.decode(errors="replace")
         if "--contents" not in stderr or "unrecognized" not in stderr:
@@ -405,13 +473,19 @@ def print_input(selection, debs, findings):
     compressions = Counter(data_compression(deb) or "none" for deb in debs)
     size = sum(deb.stat().st_size for deb in debs)
     installed = sum(int(s.get("installed-size", 0)) for s in selection) * 1024
-    print(f"\nInput: {len(debs)} .debs, every k-th python3-* package of {SUITE} main by name "
-          f"(cached in {cache_directory() / DEB_CACHE_NAME});\n"
-          f"  {architectures['any']} Architecture: any, {architectures['all']} Architecture: all")
-    print(f"  {megabytes(size)} of .debs, {megabytes(installed)} installed; data.tar: "
-          + ", ".join(f"{kind} {n}" for kind, n in compressions.most_common()))
-    print(f"  pyshared-scan --supported {SUPPORTED} finds: "
-          + (", ".join(f"{code} {n}" for code, n in findings.most_common()) or "nothing"))
+    print(
+        f"\nInput: {len(debs)} .debs, every k-th python3-* package of {SUITE} main by name "
+        f"(cached in {cache_directory() / DEB_CACHE_NAME});\n"
+        f"  {architectures['any']} Architecture: any, {architectures['all']} Architecture: all"
+    )
+    print(
+        f"  {megabytes(size)} of .debs, {megabytes(installed)} installed; data.tar: "
+        + ", ".join(f"{kind} {n}" for kind, n in compressions.most_common())
+    )
+    print(
+        f"  pyshared-scan --supported {SUPPORTED} finds: "
+        + (", ".join(f"{code} {n}" for code, n in findings.most_common()) or "nothing")
+    )
 
 
 def ratios(timing, base):
@@ -420,16 +494,28 @@ def ratios(timing, base):
 
 
 def print_table(rows, runs, warmup):
-    header = ("jobs", "pyshared-scan --no-cache", "dpkg-deb --fsys-tarfile", "ratio (of min)",
-              "pyshared-scan, warm --cache")
+    header = (
+        "jobs",
+        "pyshared-scan --no-cache",
+        "dpkg-deb --fsys-tarfile",
+        "ratio (of min)",
+        "pyshared-scan, warm --cache",
+    )
     lines = [
-        (jobs, timed(m["pyshared-scan"]), timed(m["dpkg-deb"]), ratios(m["pyshared-scan"], m["dpkg-deb"]),
-         timed(m["pyshared-scan warm"]))
+        (
+            jobs,
+            timed(m["pyshared-scan"]),
+            timed(m["dpkg-deb"]),
+            ratios(m["pyshared-scan"], m["dpkg-deb"]),
+            timed(m["pyshared-scan warm"]),
+        )
         for jobs, m in rows
     ]
-    print(f"\nMedian wall time of {runs} interleaved runs after {warmup} warm-up (CPU: median user + "
-          f"system), J jobs pinned to CPUs 0..J-1;\nratio = pyshared-scan / dpkg-deb, of the medians "
-          f"(of the minimums); target <= {TARGET_RATIO}\n")
+    print(
+        f"\nMedian wall time of {runs} interleaved runs after {warmup} warm-up (CPU: median user + "
+        f"system), J jobs pinned to CPUs 0..J-1;\nratio = pyshared-scan / dpkg-deb, of the medians "
+        f"(of the minimums); target <= {TARGET_RATIO}\n"
+    )
     markdown(header, lines)
     worst = max(m["pyshared-scan"].wall / m["dpkg-deb"].wall for _, m in rows)
     verdict = "meets" if worst <= TARGET_RATIO else "misses"
@@ -439,9 +525,11 @@ def print_table(rows, runs, warmup):
 def print_contents(rows, runs):
     if not rows:
         return
-    print(f"\nContents mode, median wall time of {runs} interleaved runs (CPU: median user + system), "
-          "not pinned;\npython3 gzip = reading it with Python's gzip module (the zlib pyshared-scan uses);\n"
-          "ratios = pyshared-scan --contents / zcat, / python3 gzip, of the medians (of the minimums)\n")
+    print(
+        f"\nContents mode, median wall time of {runs} interleaved runs (CPU: median user + system), "
+        "not pinned;\npython3 gzip = reading it with Python's gzip module (the zlib pyshared-scan uses);\n"
+        "ratios = pyshared-scan --contents / zcat, / python3 gzip, of the medians (of the minimums)\n"
+    )
     lines = []
     for index, file, medians in rows:
         name = f"{CONTENTS_INDEXES[index]} ({megabytes(file.stat().st_size)})"

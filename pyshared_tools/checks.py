@@ -72,9 +72,22 @@ ARCHITECTURES = {
 }
 ARCHITECTURE_OF_MULTIARCH = {entry[0]: arch for arch, entry in ARCHITECTURES.items()}
 MACHINE_NAMES = {
-    3: "i386", 4: "m68k", 8: "MIPS", 15: "PA-RISC", 20: "PowerPC", 21: "PowerPC64", 22: "S/390",
-    40: "ARM", 42: "SuperH", 43: "SPARC V9", 50: "IA-64", 62: "x86-64", 183: "AArch64",
-    243: "RISC-V", 258: "LoongArch", 0x9026: "Alpha",
+    3: "i386",
+    4: "m68k",
+    8: "MIPS",
+    15: "PA-RISC",
+    20: "PowerPC",
+    21: "PowerPC64",
+    22: "S/390",
+    40: "ARM",
+    42: "SuperH",
+    43: "SPARC V9",
+    50: "IA-64",
+    62: "x86-64",
+    183: "AArch64",
+    243: "RISC-V",
+    258: "LoongArch",
+    0x9026: "Alpha",
 }
 _CLASS_NAMES = {1: "32-bit", 2: "64-bit"}
 _BYTE_ORDER_NAMES = {1: "little-endian", 2: "big-endian"}
@@ -86,11 +99,13 @@ _ABSENT_FEATURES = frozenset({"MS_WINDOWS", "USE_STACKCHECK", "Py_REF_DEBUG", "P
 
 def elf_kind(elf_class, byte_order, machine):
     """'64-bit little-endian x86-64'."""
-    return " ".join((
-        _CLASS_NAMES.get(elf_class, f"class {elf_class}"),
-        _BYTE_ORDER_NAMES.get(byte_order, f"byte order {byte_order}"),
-        MACHINE_NAMES.get(machine, f"machine {machine}"),
-    ))
+    return " ".join(
+        (
+            _CLASS_NAMES.get(elf_class, f"class {elf_class}"),
+            _BYTE_ORDER_NAMES.get(byte_order, f"byte order {byte_order}"),
+            MACHINE_NAMES.get(machine, f"machine {machine}"),
+        )
+    )
 
 
 def init_function(stem, facts):

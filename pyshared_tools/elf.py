@@ -71,9 +71,7 @@ def read_candidate(path: str | os.PathLike, where: str | None = None) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise _changed(
-                "symbolic link where a regular file was expected", where
-            ) from exc
+            raise _changed("symbolic link where a regular file was expected", where) from exc
         raise _unreadable(exc, where) from exc
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -88,14 +86,6 @@ def read_candidate(path: str | os.PathLike, where: str | None = None) -> bytes:
 
 def is_elf(data: bytes) -> bool:
     return data[:4] == ELF_MAGIC
-
-
-
-
-
-
-
-
 
 
 def extension_facts(data: bytes, stem: str, where: str | None = None) -> ElfFacts | None:
@@ -127,9 +117,7 @@ def needed_sonames(data: bytes, where: str | None = None) -> tuple[str, ...]:
     return _read_dynamic_tables(data, where)[1]
 
 
-def inspect_shared_object(
-    path: str | os.PathLike, stem: str, where: str | None = None
-) -> ElfFacts | None:
+def inspect_shared_object(path: str | os.PathLike, stem: str, where: str | None = None) -> ElfFacts | None:
     """extension_facts() of a file the caller lstat'ed as regular."""
     where = where or os.fsdecode(path)
     return extension_facts(read_candidate(path, where), stem, where)
@@ -140,10 +128,6 @@ def _module_names(stem):
     if stem.endswith(_LEGACY_SUFFIX):
         names.append(stem[: -len(_LEGACY_SUFFIX)])
     return [name for name in names if name and name.isascii()]
-
-
-
-
 
 
 def _read_dynamic_tables(data, where):
@@ -221,10 +205,6 @@ def _slice_inside(data, offset, size, where):
     return data[offset : offset + size]
 
 
-
-
-
-
 def _check_tables_inside(data, where):
     """Catch truncation cheaply: the header's program and section tables must fit in the file."""
     try:
@@ -246,9 +226,7 @@ def _corrupt(where):
 
 
 def _changed(what, where):
-    return TreeError(
-        what, where, "do not change the package tree while dh_pyshared runs"
-    )
+    return TreeError(what, where, "do not change the package tree while dh_pyshared runs")
 
 
 def _unreadable(exc, where):

@@ -19,8 +19,7 @@ from .tags import version_text
 _EGG_VERSION = re.compile(r"-py\d\.\d+(?=\.egg-info$)")
 _BYTECODE = re.compile(r"(^|/)__pycache__(/|$)|\.py[co]$")
 GENERATED_METADATA = frozenset(
-    {"RECORD", "WHEEL", "INSTALLER", "REQUESTED", "direct_url.json", "SOURCES.txt",
-     "installed-files.txt"}
+    {"RECORD", "WHEEL", "INSTALLER", "REQUESTED", "direct_url.json", "SOURCES.txt", "installed-files.txt"}
 )
 _METADATA_DIR = re.compile(r"[^/]+\.(?:egg|dist)-info")
 _PYSUPPORT_FIELD = re.compile(r"pyversions?=(?P<versions>.*)")

@@ -92,8 +92,7 @@ class SourcePackage:
         return path
 
     def run(self, *args, env=None, check=True, export_arch=True):
-        environment = {k: v for k, v in os.environ.items()
-                       if not k.startswith(("DH_", "DEB_"))}
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
         if export_arch:
             environment.update(HOST)
         environment.update(env or {})
@@ -156,4 +155,5 @@ def source(tmp_path):
 def make_source(tmp_path):
     def make(name="src", **kw):
         return SourcePackage(tmp_path / name, **kw)
+
     return make

@@ -30,13 +30,20 @@ FIELDS = "X-Python3-Version: >= 3.11\n"
 PYTHON = "/usr/bin/python3"
 STABLE_SINCE_313 = "PyType_GetModuleByDef((PyTypeObject *) object, NULL);"
 ARM64_HOST = {
-    "DEB_HOST_ARCH": "arm64", "DEB_HOST_ARCH_CPU": "arm64", "DEB_HOST_ARCH_BITS": "64",
-    "DEB_HOST_ARCH_ENDIAN": "little", "DEB_HOST_MULTIARCH": "aarch64-linux-gnu",
-    "DEB_HOST_GNU_TYPE": "aarch64-linux-gnu", "DEB_HOST_GNU_CPU": "aarch64",
+    "DEB_HOST_ARCH": "arm64",
+    "DEB_HOST_ARCH_CPU": "arm64",
+    "DEB_HOST_ARCH_BITS": "64",
+    "DEB_HOST_ARCH_ENDIAN": "little",
+    "DEB_HOST_MULTIARCH": "aarch64-linux-gnu",
+    "DEB_HOST_GNU_TYPE": "aarch64-linux-gnu",
+    "DEB_HOST_GNU_CPU": "aarch64",
 }
 X32_HOST = {
-    "DEB_HOST_ARCH": "x32", "DEB_HOST_ARCH_CPU": "amd64", "DEB_HOST_ARCH_ABI": "x32",
-    "DEB_HOST_ARCH_BITS": "32", "DEB_HOST_MULTIARCH": "x86_64-linux-gnux32",
+    "DEB_HOST_ARCH": "x32",
+    "DEB_HOST_ARCH_CPU": "amd64",
+    "DEB_HOST_ARCH_ABI": "x32",
+    "DEB_HOST_ARCH_BITS": "32",
+    "DEB_HOST_MULTIARCH": "x86_64-linux-gnux32",
     "DEB_HOST_GNU_TYPE": "x86_64-linux-gnux32",
 }
 
@@ -117,7 +124,10 @@ def test_architecture_table_agrees_with_dpkg_architecture():
     """Every row: dpkg's multiarch triplet, bits and endianness for that architecture."""
     for arch, (multiarch, elf_class, byte_order, _) in sorted(checks.ARCHITECTURES.items()):
         output = subprocess.run(
-            ["dpkg-architecture", f"-a{arch}"], capture_output=True, text=True, check=True,
+            ["dpkg-architecture", f"-a{arch}"],
+            capture_output=True,
+            text=True,
+            check=True,
             env={k: v for k, v in os.environ.items() if not k.startswith("DEB_")},
         ).stdout
         values = dict(line.split("=", 1) for line in output.splitlines())
@@ -213,8 +223,9 @@ def test_the_stable_abi_check_needs_no_abi3info(make_source):
     environment.update(HOST, PYTHONPATH=str(CHECKOUT))
 
     def run(*args):
-        return subprocess.run([PYTHON, "-c", script, *args], cwd=src.root, env=environment,
-                              capture_output=True, text=True)
+        return subprocess.run(
+            [PYTHON, "-c", script, *args], cwd=src.root, env=environment, capture_output=True, text=True
+        )
 
     refused = run("--strict", "--no-act")
     assert refused.returncode == 1
@@ -234,15 +245,19 @@ def test_a_missing_stable_abi_table_is_one_error_line(make_source, tmp_path):
     """A broken installation (the library without its table) says so, before any change."""
     copy = tmp_path / "copy"
     shutil.copytree(CHECKOUT / "bin", copy / "bin")
-    shutil.copytree(CHECKOUT / "pyshared_tools", copy / "pyshared_tools",
-                    ignore=shutil.ignore_patterns("stable_abi.table", "__pycache__"))
+    shutil.copytree(
+        CHECKOUT / "pyshared_tools",
+        copy / "pyshared_tools",
+        ignore=shutil.ignore_patterns("stable_abi.table", "__pycache__"),
+    )
     src = make_source(source_fields=FIELDS)
     src.extension(f"{SITE}/foo/_speed.abi3.so", limited_api=LIMITED_311)
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
     environment.update(HOST, PYTHONDONTWRITEBYTECODE="1")
     before = snapshot(src.tree())
-    result = subprocess.run([PYTHON, str(copy / "bin/dh_pyshared")], cwd=src.root, env=environment,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [PYTHON, str(copy / "bin/dh_pyshared")], cwd=src.root, env=environment, capture_output=True, text=True
+    )
     assert result.returncode == 1
     assert result.stderr == (
         "dh_pyshared: error: cannot read the stable-ABI table (No such file or directory), "
@@ -264,13 +279,15 @@ def test_the_stable_abi_table_is_read_only_for_an_abi3_extension(source):
     )
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
     environment.update(HOST, PYTHONPATH=str(Path(__file__).parent.parent))
-    result = subprocess.run([PYTHON, "-c", script, "--no-act"], cwd=source.root, env=environment,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [PYTHON, "-c", script, "--no-act"], cwd=source.root, env=environment, capture_output=True, text=True
+    )
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert "stable-abi not-applicable" in result.stdout
     source.extension(f"{SITE}/foo/_stable.abi3.so", limited_api=LIMITED_311)
-    result = subprocess.run([PYTHON, "-c", script, "--no-act"], cwd=source.root, env=environment,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [PYTHON, "-c", script, "--no-act"], cwd=source.root, env=environment, capture_output=True, text=True
+    )
     assert result.returncode == 1 and result.stderr == "the stable-ABI table was read\n", result.stderr
 
 
@@ -302,15 +319,19 @@ def test_linked_extension_is_a_warning_in_the_plan_and_the_json(make_source):
     extensions = {e["path"]: e for e in package["extensions"]}
     speed = extensions[f"{SHARED}/foo/_speed{SUFFIX_311}"]
     assert outcomes(speed) == {
-        "architecture": "pass", "init-function": "pass", "libpython": "warning",
+        "architecture": "pass",
+        "init-function": "pass",
+        "libpython": "warning",
         "stable-abi": "not-applicable",
     }
     assert speed["checks"][2]["detail"] == warning.replace(f", {SITE}/foo/_speed.so in python3-demo", "")
     assert outcomes(extensions[f"{SHARED}/foo/_plain{SUFFIX_311}"])["libpython"] == "pass"
     assert not [a for a in package["actions"] if a["op"] == "drop-needed"]
     printed = src.run("--no-act").stdout
-    assert (f"\tcheck {SHARED}/foo/_speed{SUFFIX_311}: architecture pass, init-function pass, "
-            "libpython warning, stable-abi not-applicable\n") in printed
+    assert (
+        f"\tcheck {SHARED}/foo/_speed{SUFFIX_311}: architecture pass, init-function pass, "
+        "libpython warning, stable-abi not-applicable\n"
+    ) in printed
     result = src.run()
     assert WARNING.fullmatch(result.stderr)
     _, maps = import_report(src.tree() / SHARED, "foo._speed")
@@ -334,7 +355,8 @@ def test_fix_libpython_drops_the_entry_and_the_module_still_imports(make_source)
     assert ops.index("drop-needed") > max(i for i, op in enumerate(ops) if op == "move")
     speed = next(e for e in package["extensions"] if e["path"] == target)
     assert speed["checks"][2] == {
-        "check": "libpython", "outcome": "fixed",
+        "check": "libpython",
+        "outcome": "fixed",
         "detail": "--fix-libpython drops the DT_NEEDED entry libpython3.11.so.1.0",
     }
     result = src.run("--fix-libpython", "--strict", "-v")
@@ -361,8 +383,9 @@ def test_fix_libpython_without_patchelf_is_refused_before_any_change(make_source
     for tool in ("python3", "dpkg-architecture", "dpkg-query", "dpkg"):
         (bare / tool).symlink_to(shutil.which(tool))
     runner = lambda *args, **kw: src.run(*args, env={"PATH": str(bare)}, **kw)  # noqa: E731
-    assert_refused(src, "--fix-libpython", expect=("patchelf is not installed", "drop --fix-libpython"),
-                   runner=runner)
+    assert_refused(
+        src, "--fix-libpython", expect=("patchelf is not installed", "drop --fix-libpython"), runner=runner
+    )
 
 
 def test_kill_inside_patchelf_then_rerun(make_source, tmp_path):
@@ -414,12 +437,17 @@ def test_abi3_extension_outside_the_stable_abi_is_refused(make_source, how):
         rel, args = f"{SHARED}/foo/_speed.so", ("--tag", "abi3")
     src.extension(rel, module="_speed", body=NOT_STABLE + STABLE_SINCE_313)
     src.write(f"{SITE}/foo/__init__.py")
-    match = assert_refused(src, *args, expect=(
-        "stable-ABI extension uses symbols outside the stable ABI of Python 3.11 (the lowest supported "
-        "version): PyDict_SetDefault (not in the stable ABI); PyType_GetModuleByDef (stable ABI since 3.13)",
-        f"{rel} in python3-demo",
-        "Py_LIMITED_API=0x030b0000",
-    ))
+    match = assert_refused(
+        src,
+        *args,
+        expect=(
+            "stable-ABI extension uses symbols outside the stable ABI of Python 3.11 (the lowest supported "
+            "version): PyDict_SetDefault (not in the stable ABI); "
+            "PyType_GetModuleByDef (stable ABI since 3.13)",
+            f"{rel} in python3-demo",
+            "Py_LIMITED_API=0x030b0000",
+        ),
+    )
     assert match["where"].startswith(f"{rel} in python3-demo")
 
 
@@ -446,8 +474,9 @@ def test_weak_references_are_optional(make_source):
     """An abi3 module whose only symbols outside the stable ABI of 3.11 are weak passes,
     needs no more than its other symbols, and imports on 3.11, where neither exists."""
     src = make_source(source_fields=FIELDS)
-    path = src.extension(f"{SITE}/foo/_speed.abi3.so", limited_api=LIMITED_311,
-                         declarations=WEAK_DECLARATIONS, body=WEAK_BODY)
+    path = src.extension(
+        f"{SITE}/foo/_speed.abi3.so", limited_api=LIMITED_311, declarations=WEAK_DECLARATIONS, body=WEAK_BODY
+    )
     src.write(f"{SITE}/foo/__init__.py")
     data = path.read_bytes()
     facts = elf.extension_facts(data, "_speed")
@@ -467,11 +496,14 @@ def test_weak_references_are_optional(make_source):
     assert files == [str(src.tree() / SHARED / "foo/_speed.abi3.so")]
 
 
-@pytest.mark.parametrize(("body", "needs"), [
-    ("", "3.2"),  # PyModule_Create2, PyModule_AddStringConstant, _Py_Dealloc
-    ("PySlice_Unpack(object, NULL, NULL, NULL);", "3.7"),
-    ("PyMemoryView_FromBuffer(NULL); PySlice_Unpack(object, NULL, NULL, NULL);", "3.11"),
-])
+@pytest.mark.parametrize(
+    ("body", "needs"),
+    [
+        ("", "3.2"),  # PyModule_Create2, PyModule_AddStringConstant, _Py_Dealloc
+        ("PySlice_Unpack(object, NULL, NULL, NULL);", "3.7"),
+        ("PyMemoryView_FromBuffer(NULL); PySlice_Unpack(object, NULL, NULL, NULL);", "3.11"),
+    ],
+)
 def test_abi3_depends_is_the_version_the_module_needs(make_source, body, needs):
     """The lower bound is the highest version that added a stable-ABI symbol the
     module imports, not the lowest supported version (3.11 here)."""
@@ -530,11 +562,14 @@ def foreign_machine(path, machine):
 def test_foreign_machine_is_refused(make_source):
     src = make_source(source_fields=FIELDS)
     foreign_machine(src.extension(f"{SITE}/foo/_speed.so"), 183)
-    assert_refused(src, expect=(
-        "extension is 64-bit little-endian AArch64 code but DEB_HOST_ARCH amd64 needs 64-bit "
-        f"little-endian x86-64 and the tag's triplet {MULTIARCH} needs 64-bit little-endian x86-64",
-        f"{SITE}/foo/_speed.so in python3-demo",
-    ))
+    assert_refused(
+        src,
+        expect=(
+            "extension is 64-bit little-endian AArch64 code but DEB_HOST_ARCH amd64 needs 64-bit "
+            f"little-endian x86-64 and the tag's triplet {MULTIARCH} needs 64-bit little-endian x86-64",
+            f"{SITE}/foo/_speed.so in python3-demo",
+        ),
+    )
 
 
 def test_host_extension_in_a_cross_build_is_refused(make_source):
@@ -543,31 +578,46 @@ def test_host_extension_in_a_cross_build_is_refused(make_source):
     src.extension(f"{SITE}/foo/_speed.so")
     runner = lambda *args, **kw: src.run(*args, env=ARM64_HOST, **kw)  # noqa: E731
     for args in ((), ("--tag", "cpython-311-aarch64-linux-gnu")):
-        assert_refused(src, *args, runner=runner, expect=(
-            "extension is 64-bit little-endian x86-64 code but DEB_HOST_ARCH arm64 needs 64-bit "
-            "little-endian AArch64 and the tag's triplet aarch64-linux-gnu needs 64-bit "
-            "little-endian AArch64",
-        ))
+        assert_refused(
+            src,
+            *args,
+            runner=runner,
+            expect=(
+                "extension is 64-bit little-endian x86-64 code but DEB_HOST_ARCH arm64 needs 64-bit "
+                "little-endian AArch64 and the tag's triplet aarch64-linux-gnu needs 64-bit "
+                "little-endian AArch64",
+            ),
+        )
 
 
 def test_wrong_elf_class_is_refused(make_source):
     src = make_source(source_fields=FIELDS)
     src.extension(f"{SITE}/foo/_speed.so")
     runner = lambda *args, **kw: src.run(*args, env=X32_HOST, **kw)  # noqa: E731
-    assert_refused(src, "--tag", "cpython-311-x86_64-linux-gnux32", runner=runner, expect=(
-        "extension is 64-bit little-endian x86-64 code but DEB_HOST_ARCH x32 needs "
-        "32-bit little-endian x86-64",
-    ))
+    assert_refused(
+        src,
+        "--tag",
+        "cpython-311-x86_64-linux-gnux32",
+        runner=runner,
+        expect=(
+            "extension is 64-bit little-endian x86-64 code but DEB_HOST_ARCH x32 needs "
+            "32-bit little-endian x86-64",
+        ),
+    )
 
 
 def test_extension_in_an_architecture_all_package_is_refused(make_source):
     src = make_source(packages=(("python3-demo", "all"),), source_fields=FIELDS)
     src.write(f"{SITE}/foo/__init__.py")
     src.extension(f"{SITE}/foo/_speed.so")
-    assert_refused(src, expect=(
-        "extension module in an Architecture: all package", f"{SITE}/foo/_speed.so in python3-demo",
-        "make the package Architecture: any",
-    ))
+    assert_refused(
+        src,
+        expect=(
+            "extension module in an Architecture: all package",
+            f"{SITE}/foo/_speed.so in python3-demo",
+            "make the package Architecture: any",
+        ),
+    )
 
 
 def test_architecture_all_package_without_extension_is_fine(make_source):
@@ -584,11 +634,14 @@ def test_architecture_all_package_without_extension_is_fine(make_source):
 def test_init_function_of_another_name_is_refused(make_source, name):
     src = make_source(source_fields=FIELDS)
     src.extension(f"{SITE}/pkg/{name}", module="foo", init_name="bar")
-    assert_refused(src, expect=(
-        "extension exports PyInit_bar but not PyInit_foo so Python can never import it as foo",
-        f"{SITE}/pkg/{name} in python3-demo",
-        "name the file after its module (bar.so) or make the build name the module foo",
-    ))
+    assert_refused(
+        src,
+        expect=(
+            "extension exports PyInit_bar but not PyInit_foo so Python can never import it as foo",
+            f"{SITE}/pkg/{name} in python3-demo",
+            "name the file after its module (bar.so) or make the build name the module foo",
+        ),
+    )
 
 
 def test_libraries_without_init_function_keep_passing(make_source):
@@ -667,7 +720,10 @@ def test_archive_abi3_packages_pass_the_stable_abi_check(tmp_path, debs, package
     checked = {e["path"]: outcomes(e) for e in plan["extensions"]}
     assert checked == {
         f"{SHARED}/{path}": {
-            "architecture": "pass", "init-function": "pass", "libpython": "pass", "stable-abi": "pass",
+            "architecture": "pass",
+            "init-function": "pass",
+            "libpython": "pass",
+            "stable-abi": "pass",
         }
         for path in ABI3_PACKAGES[package]
     }
@@ -682,5 +738,3 @@ def test_archive_abi3_packages_pass_the_stable_abi_check(tmp_path, debs, package
     assert src.substvars() == f"pyshared:Depends=python3 (>= {ABI3_NEEDS[package]}~), python3:any\n"
     needs = max(abi3info_needs((src.tree() / SHARED / path).read_bytes()) for path in ABI3_PACKAGES[package])
     assert needs == tuple(int(n) for n in ABI3_NEEDS[package].split("."))
-
-

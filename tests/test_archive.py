@@ -163,8 +163,11 @@ def test_python3_relations_parses_both_orders():
             check_depends(wrong, debian, "demo", pure)
     abi3 = "python3 (>= 3~), python3:any, libc6 (>= 2.14)"
     check_depends("python3 (>= 3.2~), python3:any", abi3, "demo", pure=True, needs="3.2")
-    for wrong in ("python3 (>= 3.2~), python3 (<< 3.12), python3:any", "python3 (>= 3.11~), python3:any",
-                  "python3 (>= 3~), python3:any"):
+    for wrong in (
+        "python3 (>= 3.2~), python3 (<< 3.12), python3:any",
+        "python3 (>= 3.11~), python3:any",
+        "python3 (>= 3~), python3:any",
+    ):
         with pytest.raises(AssertionError):
             check_depends(wrong, abi3, "demo", pure=True, needs="3.2")
 
@@ -247,9 +250,11 @@ def init_functions(data):
     from elftools.elf.elffile import ELFFile
 
     return {
-        s.name for section in ELFFile(io.BytesIO(data)).iter_sections("SHT_DYNSYM")
+        s.name
+        for section in ELFFile(io.BytesIO(data)).iter_sections("SHT_DYNSYM")
         for s in section.iter_symbols()
-        if s.name.startswith("PyInit_") and s["st_shndx"] != "SHN_UNDEF"
+        if s.name.startswith("PyInit_")
+        and s["st_shndx"] != "SHN_UNDEF"
         and s["st_info"]["type"] == "STT_FUNC"
     }
 
@@ -264,16 +269,22 @@ def libpython_linked(tree):
     linked = []
     for path in sorted((tree / SHARED).rglob("*.so")):
         if path.is_file() and not path.is_symlink() and init_functions(data := path.read_bytes()):
-            needed = [tag.needed for section in ELFFile(io.BytesIO(data)).iter_sections("SHT_DYNAMIC")
-                      for tag in section.iter_tags("DT_NEEDED")]
+            needed = [
+                tag.needed
+                for section in ELFFile(io.BytesIO(data)).iter_sections("SHT_DYNAMIC")
+                for tag in section.iter_tags("DT_NEEDED")
+            ]
             if any(name.startswith("libpython3") for name in needed):
                 linked.append(path.relative_to(tree).as_posix())
     return linked
 
 
 def has_extension_modules(tree):
-    return any(init_functions(p.read_bytes()) for p in (tree / SHARED).rglob("*.so")
-               if p.is_file() and not p.is_symlink())
+    return any(
+        init_functions(p.read_bytes())
+        for p in (tree / SHARED).rglob("*.so")
+        if p.is_file() and not p.is_symlink()
+    )
 
 
 def check_stderr(stderr, tree, package):
@@ -300,8 +311,9 @@ def test_every_layout_becomes_debians_tree(tmp_path, debs, trees, package, varia
     upstream = layout in UPSTREAM
     src = source_for(tmp_path, package, deb, extras=upstream, trees=trees)
     renamed = turn_back(src.tree(), layout, rename, package)
-    extensions = [rel for rel in expected if TAGGED_SO.fullmatch(rel.rsplit("/", 1)[-1])
-                  and expected[rel][0] == "file"]
+    extensions = [
+        rel for rel in expected if TAGGED_SO.fullmatch(rel.rsplit("/", 1)[-1]) and expected[rel][0] == "file"
+    ]
     abi3 = [rel for rel in expected if rel.endswith(".abi3.so")]
     if has_extension_modules(trees.correct(package)):
         assert abi3 or (renamed == len(extensions) if rename else extensions), f"{package}: no extension?"
@@ -315,8 +327,14 @@ def test_every_layout_becomes_debians_tree(tmp_path, debs, trees, package, varia
     )
     assert result.stdout == ""
     check_stderr(result.stderr, src.tree(), package)
-    check_depends(substvar(src), deb_field(deb, "Depends"), package, ships_pure_modules(expected),
-                  needs=abi3_needs(src.tree()), extensions=has_extension_modules(src.tree()))
+    check_depends(
+        substvar(src),
+        deb_field(deb, "Depends"),
+        package,
+        ships_pure_modules(expected),
+        needs=abi3_needs(src.tree()),
+        extensions=has_extension_modules(src.tree()),
+    )
     assert not any((src.root / "debian" / ".debhelper" / "pyshared").glob("*.journal")), "journal left"
     times, substvars = mtimes(src.tree()), src.substvars()
     again = src.run(*args)
@@ -331,8 +349,16 @@ def test_the_archive_cases_cover_every_layout_and_kind():
     """At least 40 packages, each layout, and each kind the issue names."""
     assert len(ALL_PACKAGES) >= 40 and len(set(ALL_PACKAGES)) == len(ALL_PACKAGES)
     assert {variant for _, variant in CASES} == set(VARIANTS)
-    for wanted in ("python3-selinux", "python3-coverage", "python3-gpg", "python3-numpy",
-                   "python3-cryptography", "python3-pycryptodome", "python3-yaml", "python3-cairo"):
+    for wanted in (
+        "python3-selinux",
+        "python3-coverage",
+        "python3-gpg",
+        "python3-numpy",
+        "python3-cryptography",
+        "python3-pycryptodome",
+        "python3-yaml",
+        "python3-cairo",
+    ):
         assert set(variants_of(wanted)) & {"draft-farm", "python-support"}, wanted
 
 
@@ -391,8 +417,14 @@ def test_debians_tree_is_left_untouched(tmp_path, debs, trees, package):
     assert mtimes(tree) == times
     assert result.stdout == ""
     check_stderr(result.stderr, tree, package)
-    check_depends(substvar(src), deb_field(deb, "Depends"), package, ships_pure_modules(before),
-                  needs=abi3_needs(tree), extensions=has_extension_modules(tree))
+    check_depends(
+        substvar(src),
+        deb_field(deb, "Depends"),
+        package,
+        ships_pure_modules(before),
+        needs=abi3_needs(tree),
+        extensions=has_extension_modules(tree),
+    )
 
 
 @pytest.mark.parametrize("package", sorted(DEBIAN_EXTRAS))

@@ -124,13 +124,25 @@ def test_python_support_farm_is_a_legacy_layout(tmp_path):
 def test_pyshared_no_helper_made_is_informational_not_a_rebuild(tmp_path):
     """bookworm's libchewing3 and wireshark-dev ship /usr/share/pyshared files
     without farm links or helper metadata (issue 13, item 8)."""
-    chewing = build_deb(tmp_path, "libchewing3", source="libchewing", files={
-        "usr/share/pyshared/chewing.py": b"raise AttributeError, name\n",
-        "usr/lib/x86_64-linux-gnu/libchewing.so.3": b"",
-    })
-    farm = build_deb(tmp_path, "python3-farm", source="farm", arch="all", files={
-        "usr/share/pyshared/farm/__init__.py": b"",
-    }, links={f"{SHARED}/farm/__init__.py": "../../../../share/pyshared/farm/__init__.py"})
+    chewing = build_deb(
+        tmp_path,
+        "libchewing3",
+        source="libchewing",
+        files={
+            "usr/share/pyshared/chewing.py": b"raise AttributeError, name\n",
+            "usr/lib/x86_64-linux-gnu/libchewing.so.3": b"",
+        },
+    )
+    farm = build_deb(
+        tmp_path,
+        "python3-farm",
+        source="farm",
+        arch="all",
+        files={
+            "usr/share/pyshared/farm/__init__.py": b"",
+        },
+        links={f"{SHARED}/farm/__init__.py": "../../../../share/pyshared/farm/__init__.py"},
+    )
     findings = scan_json("--supported", "3.11", chewing, farm)
     assert found(findings) == {
         ("libchewing3", "usr/share/pyshared", "unclaimed-pyshared"),

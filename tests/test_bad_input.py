@@ -60,8 +60,12 @@ def a_module(src):
         (f"{DIST}/pkg/foo.py", "/usr/share/pyshared/out/passwd", "farm link leaves the package tree"),
         (f"{SHARED}/foo.py", "../../../share/pyshared/out/passwd", "farm link leaves the package tree"),
     ],
-    ids=["absolute-pyshared-missing", "relative-through-an-escaping-storage-link",
-         "absolute-through-an-escaping-storage-link", "home-through-an-escaping-storage-link"],
+    ids=[
+        "absolute-pyshared-missing",
+        "relative-through-an-escaping-storage-link",
+        "absolute-through-an-escaping-storage-link",
+        "home-through-an-escaping-storage-link",
+    ],
 )
 def test_farm_link_out_of_the_tree(source, link, target, expect):
     a_module(source)
@@ -77,17 +81,40 @@ def test_farm_link_out_of_the_tree(source, link, target, expect):
         (f"{DIST}/foo.py", "/etc/passwd", f"{SHARED}/foo.py", "/etc/passwd"),
         (f"{DIST}/foo.py", "../../../../../../etc/passwd", f"{SHARED}/foo.py", "../../../../etc/passwd"),
         (f"{DIST}/foo.so", f"/usr/lib/{MULTIARCH}/../../../etc/passwd", f"{SHARED}/foo.so", "/etc/passwd"),
-        (f"{DIST}/foo.so", f"../../{MULTIARCH}/../../../../etc/passwd", f"{SHARED}/foo.so",
-         "../../../../etc/passwd"),
-        (f"{SITE}/pkg/foo.py", "../../../../../../../etc/passwd", f"{SHARED}/pkg/foo.py",
-         "../../../../../etc/passwd"),
-        (f"{SHARED}/foo.py", "../../../../../../etc/passwd", f"{SHARED}/foo.py",
-         "../../../../../../etc/passwd"),
-        (f"{SHARED}/pkg/foo.py", "../../../../../../etc/passwd", f"{SHARED}/pkg/foo.py",
-         "../../../../../../etc/passwd"),
+        (
+            f"{DIST}/foo.so",
+            f"../../{MULTIARCH}/../../../../etc/passwd",
+            f"{SHARED}/foo.so",
+            "../../../../etc/passwd",
+        ),
+        (
+            f"{SITE}/pkg/foo.py",
+            "../../../../../../../etc/passwd",
+            f"{SHARED}/pkg/foo.py",
+            "../../../../../etc/passwd",
+        ),
+        (
+            f"{SHARED}/foo.py",
+            "../../../../../../etc/passwd",
+            f"{SHARED}/foo.py",
+            "../../../../../../etc/passwd",
+        ),
+        (
+            f"{SHARED}/pkg/foo.py",
+            "../../../../../../etc/passwd",
+            f"{SHARED}/pkg/foo.py",
+            "../../../../../../etc/passwd",
+        ),
     ],
-    ids=["absolute-etc", "relative-dissolved", "absolute-library-dir-dotdot", "relative-library-dir-dotdot",
-         "relative-dissolved-deeper", "relative-home", "relative-home-one-too-many"],
+    ids=[
+        "absolute-etc",
+        "relative-dissolved",
+        "absolute-library-dir-dotdot",
+        "relative-library-dir-dotdot",
+        "relative-dissolved-deeper",
+        "relative-home",
+        "relative-home-one-too-many",
+    ],
 )
 def test_link_out_of_the_tree_is_moved_never_followed(source, link, target, moved, text):
     """A link that is not a farm link names the same absolute path after the move."""
@@ -401,8 +428,10 @@ def test_a_read_only_debian_directory_is_no_obstacle_when_nothing_is_written_the
 @pytest.mark.parametrize(
     ("control", "expect"),
     [
-        ("Maintainer: Demo <demo@example.org>\n\nPackage: python3-demo\nArchitecture: any\n",
-         ("Source", "debian/control")),
+        (
+            "Maintainer: Demo <demo@example.org>\n\nPackage: python3-demo\nArchitecture: any\n",
+            ("Source", "debian/control"),
+        ),
         ("this is not a control file at all\n{{{ garbage\n", ("debian/control line 1",)),
         ("\x00\x01\x02 binary garbage\n", ("debian/control",)),
         ("Source: demo\n\nPackage: python3-demo\nDescription: demo\n", ("Architecture", "debian/control")),
@@ -528,12 +557,20 @@ def test_ctypes_library_keeps_its_name_and_loads(source):
     moved = f"{SHARED}/foo/libhelper.so"
     assert after[moved] == before[f"{SITE}/foo/libhelper.so"]
     assert sorted(rel for rel in after if rel.startswith(f"{SHARED}/foo/")) == [
-        f"{SHARED}/foo/__init__.py", moved,
+        f"{SHARED}/foo/__init__.py",
+        moved,
     ]
     loaded = subprocess.run(
-        ["/usr/bin/python3", "-I", "-c", "import ctypes, sys; print(ctypes.CDLL(sys.argv[1]).answer())",
-         str(source.tree() / moved)],
-        capture_output=True, text=True, check=True,
+        [
+            "/usr/bin/python3",
+            "-I",
+            "-c",
+            "import ctypes, sys; print(ctypes.CDLL(sys.argv[1]).answer())",
+            str(source.tree() / moved),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert loaded.stdout == "42\n"
 
@@ -598,7 +635,9 @@ def test_hostile_names_in_a_legacy_layout(source, tmp_path):
     )
     imported = subprocess.run(
         ["/usr/bin/python3", "-I", "-c", check, str(source.tree() / SHARED), *modules, "modülé._speed"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     expected = [f"{m} {m}" for m in modules] + ["modülé._speed unicode package"]
     assert sorted(imported.stdout.splitlines()) == sorted(expected)

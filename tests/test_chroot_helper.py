@@ -67,7 +67,9 @@ def build_deb(directory, version, postrm=POSTRM_GOOD):
     deb = Path(directory) / f"{NAME}_{version}_all.deb"
     subprocess.run(
         ["dpkg-deb", "--build", "--root-owner-group", str(tree), str(deb)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return deb
 

@@ -64,6 +64,7 @@ def example(tool_root, tmp_path_factory):
 
 # The tool's package.
 
+
 def assert_lintian_clean(changes):
     code, tags = debbuild.lintian(changes)
     assert not [tag for tag in tags if tag.startswith(("E:", "W:"))], "\n".join(tags)
@@ -81,17 +82,22 @@ def test_the_tool_package_installs_in_debian_places(tool):
     for command in ("/usr/bin/dh_pyshared", "/usr/bin/pyshared-scan"):
         assert files[command][0] == "-rwxr-xr-x", command
     library = "/usr/share/dh-pyshared/pyshared_tools"
-    packaged = {p[len(library) + 1:] for p in files if p.startswith(library + "/") and p.endswith(".py")}
+    packaged = {p[len(library) + 1 :] for p in files if p.startswith(library + "/") and p.endswith(".py")}
     sources = CHECKOUT / "pyshared_tools"
-    assert packaged == {p.relative_to(sources).as_posix() for p in (*sources.glob("*.py"),
-                                                                   *sources.glob("archive/*.py"))}
+    assert packaged == {
+        p.relative_to(sources).as_posix() for p in (*sources.glob("*.py"), *sources.glob("archive/*.py"))
+    }
     assert files[f"{library}/stable_abi.table"][0] == "-rw-r--r--"
     templates = {Path(p).name for p in files if p.startswith("/usr/share/dh-pyshared/templates/")}
     assert templates == {p.name for p in (CHECKOUT / "templates").iterdir()} - {"README.md"}
-    for path in ("/usr/share/man/man1/dh_pyshared.1.gz", "/usr/share/man/man1/pyshared-scan.1.gz",
-                 "/usr/share/doc/dh-pyshared/scan-schema.md.gz",
-                 "/usr/share/perl5/Debian/Debhelper/Sequence/pyshared.pm",
-                 "/usr/share/doc/dh-pyshared/copyright", "/usr/share/doc/dh-pyshared/changelog.gz"):
+    for path in (
+        "/usr/share/man/man1/dh_pyshared.1.gz",
+        "/usr/share/man/man1/pyshared-scan.1.gz",
+        "/usr/share/doc/dh-pyshared/scan-schema.md.gz",
+        "/usr/share/perl5/Debian/Debhelper/Sequence/pyshared.pm",
+        "/usr/share/doc/dh-pyshared/copyright",
+        "/usr/share/doc/dh-pyshared/changelog.gz",
+    ):
         assert files[path][0] == "-rw-r--r--", path
     assert not [p for p in files if "__pycache__" in p or p.endswith(".pyc")]
     assert not [p for p in files if p.startswith("/usr/lib/python3")], "the library is private"
@@ -120,16 +126,27 @@ def test_the_build_leaves_packages_beside_the_copy_and_clean_restores_it(tool, t
     assert beside == sorted([f"{stem}_all.deb", tool.changes.name, buildinfo])
     assert (tool.source / "debian/dh_pyshared.1").exists()
     assert (tool.source / "debian/pyshared-scan.1").exists()
-    subprocess.run(["debian/rules", "clean"], cwd=tool.source, env=debbuild.clean_environment(),
-                   capture_output=True, check=True)
+    subprocess.run(
+        ["debian/rules", "clean"],
+        cwd=tool.source,
+        env=debbuild.clean_environment(),
+        capture_output=True,
+        check=True,
+    )
     pristine = debbuild.copy_source(CHECKOUT, tmp_path / "pristine")
     assert files_under(tool.source) == files_under(pristine)
 
 
 def run_packaged(tool_root, *args, cwd=None, env=None, command="dh_pyshared"):
     environment = debbuild.tool_environment(tool_root, {"PYTHONDONTWRITEBYTECODE": "1", **(env or {})})
-    return subprocess.run([str(tool_root / "usr/bin" / command), *args], cwd=cwd, env=environment,
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [str(tool_root / "usr/bin" / command), *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_the_packaged_command_runs_its_private_library(tool_root, tmp_path):
@@ -164,8 +181,10 @@ def test_the_packaged_snippets_were_rendered_from_the_packaged_templates(tool_ro
 def test_the_packaged_command_speaks_debhelpers_language(tool_root, tmp_path):
     result = run_packaged(tool_root, "--bogus", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr == "dh_pyshared: error: unknown option --bogus, on the command line, " \
-                            "see dh_pyshared --help\n"
+    assert (
+        result.stderr == "dh_pyshared: error: unknown option --bogus, on the command line, "
+        "see dh_pyshared --help\n"
+    )
     result = run_packaged(tool_root, cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.startswith("dh_pyshared: error: debian/control not found, ")
@@ -176,9 +195,11 @@ def test_a_file_system_error_is_one_error_line_not_a_traceback(source):
     (source.root / "debian/python3-demo.substvars").mkdir()
     result = source.run("-v", check=False)
     assert result.returncode == 1
-    assert result.stderr == ("dh_pyshared: error: debian/python3-demo.substvars is a directory, not a "
-                             "regular file, in the source package, "
-                             "replace it with a regular file or remove it\n")
+    assert result.stderr == (
+        "dh_pyshared: error: debian/python3-demo.substvars is a directory, not a "
+        "regular file, in the source package, "
+        "replace it with a regular file or remove it\n"
+    )
 
 
 def test_the_packaged_abi3_check_needs_no_abi3info(tool_root, make_source):
@@ -187,18 +208,27 @@ def test_the_packaged_abi3_check_needs_no_abi3info(tool_root, make_source):
     command = tool_root / "usr/bin/dh_pyshared"
     shipped = tool_root / "usr/share/dh-pyshared/pyshared_tools/stable_abi.table"
     assert shipped.read_bytes() == (CHECKOUT / "pyshared_tools/stable_abi.table").read_bytes()
-    wrapper = ("import runpy, sys\nsys.modules['abi3info'] = None\n"
-               "sys.argv[:] = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\n")
+    wrapper = (
+        "import runpy, sys\nsys.modules['abi3info'] = None\n"
+        "sys.argv[:] = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\n"
+    )
     src = make_source(source_fields="X-Python3-Version: >= 3.11\n")
     src.write(f"{SHARED[1:]}/foo/__init__.py")
     src.extension(f"{SHARED[1:]}/foo/_bad.abi3.so", body="PyDict_SetDefault(object, object, object);")
     src.extension(f"{SHARED[1:]}/foo/_good.abi3.so", limited_api=0x030B0000)
-    environment = debbuild.tool_environment(tool_root, {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONVERBOSE": "1",
-                                                        **HOST})
+    environment = debbuild.tool_environment(
+        tool_root, {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONVERBOSE": "1", **HOST}
+    )
 
     def run(*args):
-        return subprocess.run(["/usr/bin/python3", "-c", wrapper, str(command), *args], cwd=src.root,
-                              env=environment, capture_output=True, text=True, check=False)
+        return subprocess.run(
+            ["/usr/bin/python3", "-c", wrapper, str(command), *args],
+            cwd=src.root,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
     refused = run("--strict")
     errors = [line for line in refused.stderr.splitlines() if line.startswith("dh_pyshared:")]
@@ -219,8 +249,9 @@ def test_the_packaged_abi3_check_needs_no_abi3info(tool_root, make_source):
 def test_the_packaged_man_page_and_help_agree(tool_root, tmp_path):
     page = tool_root / "usr/share/man/man1/dh_pyshared.1.gz"
     roff = gzip.decompress(page.read_bytes()).decode()
-    assert_same_options(roff, help_text(tool_root / "usr/bin/dh_pyshared",
-                                        debbuild.tool_environment(tool_root)))
+    assert_same_options(
+        roff, help_text(tool_root / "usr/bin/dh_pyshared", debbuild.tool_environment(tool_root))
+    )
     assert f'"dh-pyshared {__version__}"' in roff.splitlines()[0]
     plain = tmp_path / "dh_pyshared.1"
     plain.write_text(roff)
@@ -255,6 +286,7 @@ def test_the_packaged_scan_man_page_and_help_agree(tool_root, tmp_path):
 
 # The dh add-on and the PROMISE line.
 
+
 def scratch_package(root, build_depends="", arch="any", compat="13"):
     (root / "debian").mkdir(parents=True)
     (root / "debian/control").write_text(
@@ -274,8 +306,14 @@ def scratch_package(root, build_depends="", arch="any", compat="13"):
 def dh_commands(root, tool_root, *args, env=None):
     """The commands `dh binary` would run, in order (--no-act)."""
     environment = debbuild.tool_environment(tool_root, env)
-    result = subprocess.run(["dh", "binary", "--no-act", *args], cwd=root, env=environment,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["dh", "binary", "--no-act", *args],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return [line.split()[0] for line in result.stdout.splitlines() if line.strip().startswith("dh_")]
 
@@ -285,16 +323,25 @@ SEQUENCES = {
     "Build-Depends: dh-sequence-pyshared": (", dh-sequence-pyshared", [], {}),
     # dh loads add-ons from Build-Depends in name order: pyshared before python3.
     "Build-Depends: dh-sequence-pyshared, dh-sequence-python3": (
-        ", dh-sequence-pyshared, dh-sequence-python3", [], {}),
+        ", dh-sequence-pyshared, dh-sequence-python3",
+        [],
+        {},
+    ),
     "--with pyshared,python3": ("", ["--with", "pyshared,python3"], {}),
     "--with python3 --with pyshared": ("", ["--with", "python3", "--with", "pyshared"], {}),
     "Build-Depends: dh-sequence-python3, --with pyshared": (
-        ", dh-sequence-python3", ["--with", "pyshared"], {}),
+        ", dh-sequence-python3",
+        ["--with", "pyshared"],
+        {},
+    ),
     # DH_EXTRA_ADDONS loads before everything else.
     "DH_EXTRA_ADDONS=pyshared": ("", [], {"DH_EXTRA_ADDONS": "pyshared"}),
     "DH_EXTRA_ADDONS=pyshared, --with python3": ("", ["--with", "python3"], {"DH_EXTRA_ADDONS": "pyshared"}),
     "DH_EXTRA_ADDONS=pyshared, Build-Depends: dh-sequence-python3": (
-        ", dh-sequence-python3", [], {"DH_EXTRA_ADDONS": "pyshared"}),
+        ", dh-sequence-python3",
+        [],
+        {"DH_EXTRA_ADDONS": "pyshared"},
+    ),
 }
 
 # What dh_pyshared must run after (where present) and before, in every sequence.
@@ -324,7 +371,8 @@ def assert_dh_pyshared_in_place(commands, *, python3, arch, ran=False):
 @pytest.mark.parametrize("arch", ["any", "all"])
 @pytest.mark.parametrize("way", sorted(SEQUENCES))
 def test_the_add_on_puts_dh_pyshared_after_dh_python3_before_dh_usrlocal(
-        tool_root, tmp_path, way, arch, compat):
+    tool_root, tmp_path, way, arch, compat
+):
     build_depends, args, env = SEQUENCES[way]
     root = scratch_package(tmp_path / "src", build_depends, arch, compat)
     commands = dh_commands(root, tool_root, *args, env=env)
@@ -378,8 +426,9 @@ def test_every_place_the_tool_reads_is_under_a_promised_path(tool_root):
 
 def would_run(root, tool_root, *args):
     # dh ignores PROMISE lines under --no-act unless debhelper's own test switch is set.
-    commands = dh_commands(root, tool_root, "--with", "pyshared", *args,
-                           env={"DH_INTERNAL_TEST_CAN_SKIP": "1"})
+    commands = dh_commands(
+        root, tool_root, "--with", "pyshared", *args, env={"DH_INTERNAL_TEST_CAN_SKIP": "1"}
+    )
     return "dh_pyshared" in commands
 
 
@@ -407,6 +456,7 @@ def test_dh_skips_dh_pyshared_only_when_the_promise_holds(tool_root, tmp_path):
 
 
 # The example source package.
+
 
 def test_the_example_is_built_with_dh_pyshared_from_its_sequence(example):
     assert re.search(r"^dh binary --with pyshared$", example.log, re.MULTILINE)
@@ -437,8 +487,10 @@ def test_the_example_packages_are_lintian_clean(example):
 
 def test_the_example_installs_with_dpkg_and_imports_with_the_real_python(example):
     deb = example.deb("python3-pyshared-demo")
-    check = ("import demo, os; print(os.path.basename(demo._speedups.__file__), demo.answer(), "
-             "demo.word_count('one two  three'), demo.built_with)")
+    check = (
+        "import demo, os; print(os.path.basename(demo._speedups.__file__), demo.answer(), "
+        "demo.word_count('one two  three'), demo.built_with)"
+    )
     with Chroot.unpack(tarball=base_tarball()) as chroot:
         pristine = chroot.snapshot()
         chroot.install(deb)
@@ -517,7 +569,7 @@ REAL_BUILDS = {
             "%:\n\tdh $@ --with pyshared\n\n"
             "override_dh_auto_build:\n"
             "\tdh_auto_build -- "
-            "LDFLAGS=\"$$(dpkg-buildflags --get LDFLAGS) -Wl,--no-as-needed -lpython3.11\"\n\n"
+            'LDFLAGS="$$(dpkg-buildflags --get LDFLAGS) -Wl,--no-as-needed -lpython3.11"\n\n'
             "override_dh_pyshared:\n\tdh_pyshared --fix-libpython\n"
         ),
     },
@@ -582,7 +634,7 @@ def test_a_setup_py_install_into_usr_local_builds_and_drops_libpython(real_build
     commands = ran_commands(build.log)
     assert commands.index("dh_pyshared") < commands.index("dh_shlibdeps")
     # dh skips dh_usrlocal (its PROMISE) once dh_pyshared emptied usr/local.
-    assert "dh_usrlocal" not in commands[commands.index("dh_pyshared"):]
+    assert "dh_usrlocal" not in commands[commands.index("dh_pyshared") :]
     deb = build.deb("python3-pyshared-demo")
     assert_demo_tree(deb)
     depends = debbuild.field(deb, "Depends")
@@ -591,8 +643,12 @@ def test_a_setup_py_install_into_usr_local_builds_and_drops_libpython(real_build
     # dh_shlibdeps ran after --fix-libpython dropped the link.
     assert "libpython" not in depends, depends
     unpacked = debbuild.unpack(deb, build.directory / "unpacked")
-    needed = subprocess.run(["readelf", "-d", str(unpacked / f"{SHARED[1:]}/demo/{TAGGED}")],
-                            capture_output=True, text=True, check=True).stdout
+    needed = subprocess.run(
+        ["readelf", "-d", str(unpacked / f"{SHARED[1:]}/demo/{TAGGED}")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "libpython" not in needed and "NEEDED" in needed
     assert byte_compile_blocks(debbuild.control_file(deb, "postinst")) == 1
     assert clean_blocks(debbuild.control_file(deb, "prerm")) == 1
@@ -609,8 +665,12 @@ def test_fix_libpython_keeps_libpython_out_of_depends(real_builds):
     depends = debbuild.field(deb, "Depends")
     assert "libpython" not in depends and "libc6" in depends, depends
     unpacked = debbuild.unpack(deb, build.directory / "unpacked")
-    needed = subprocess.run(["readelf", "-d", str(unpacked / f"{SHARED[1:]}/demo/{TAGGED}")],
-                            capture_output=True, text=True, check=True).stdout
+    needed = subprocess.run(
+        ["readelf", "-d", str(unpacked / f"{SHARED[1:]}/demo/{TAGGED}")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "libpython" not in needed and "NEEDED" in needed
     assert byte_compile_blocks(debbuild.control_file(deb, "postinst")) == 1
     assert_lintian_clean(build.changes)

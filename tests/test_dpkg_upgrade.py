@@ -99,8 +99,9 @@ def farm_trees(root):
 
 
 def architecture():
-    return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def build_old(directory):
@@ -117,8 +118,11 @@ def build_old(directory):
                 (tree / "DEBIAN" / script).write_text(text)
                 (tree / "DEBIAN" / script).chmod(0o755)
         deb = directory / f"{package}_1.0-1_{arch}.deb"
-        subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(tree), str(deb)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["dpkg-deb", "--build", "--root-owner-group", str(tree), str(deb)],
+            check=True,
+            capture_output=True,
+        )
         debs.append(deb)
     return debs
 
@@ -132,8 +136,13 @@ def build_new(directory):
     out = directory / "out"
     out.mkdir()
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
-    for command in ([str(TOOL)], ["dh_installdeb"], ["dh_gencontrol"], ["dh_md5sums"],
-                    ["dh_builddeb", f"--destdir={out}"]):
+    for command in (
+        [str(TOOL)],
+        ["dh_installdeb"],
+        ["dh_gencontrol"],
+        ["dh_md5sums"],
+        ["dh_builddeb", f"--destdir={out}"],
+    ):
         result = subprocess.run(command, cwd=source, capture_output=True, text=True, env=environment)
         assert result.returncode == 0, (command, result.stdout, result.stderr)
     return source, sorted(out.glob("*.deb"))
@@ -153,8 +162,9 @@ def tarball():
 
 
 def control_field(deb, field):
-    return subprocess.run(["dpkg-deb", "-f", str(deb), field], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["dpkg-deb", "-f", str(deb), field], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def test_the_built_package_carries_the_snippets_and_relations(debs):
@@ -163,8 +173,10 @@ def test_the_built_package_carries_the_snippets_and_relations(debs):
     scripts = Path(debs["source"]) / "debian/python3-demo/DEBIAN"
     postinst = (scripts / "postinst").read_text()
     assert "# Automatically added by dh_pyshared/" in postinst and "py3compile -p python3-demo" in postinst
-    assert ("dpkg-maintscript-helper symlink_to_dir /usr/lib/python3/dist-packages/demo "
-            "../../../share/pyshared/demo '2.0-1~' python3-demo") in (scripts / "preinst").read_text()
+    assert (
+        "dpkg-maintscript-helper symlink_to_dir /usr/lib/python3/dist-packages/demo "
+        "../../../share/pyshared/demo '2.0-1~' python3-demo"
+    ) in (scripts / "preinst").read_text()
     contents = subprocess.run(["dpkg-deb", "-c", str(py3)], capture_output=True, text=True, check=True).stdout
     assert f"./usr/lib/python3/dist-packages/demo/{TAGGED}" in contents
     assert "pyshared" not in contents.replace("dh_pyshared", "")
@@ -187,8 +199,9 @@ def test_install_old_upgrade_remove_purge_with_real_dpkg(debs, tarball, tmp_path
         assert not [p for p in state if p.startswith(("/usr/lib/pymodules", "/usr/share/pyshared"))]
         assert state["/usr/lib/python3/dist-packages/demo"][0] == "dir"
         assert state["/usr/lib/python2.7/dist-packages/demo2/core.py"][0] == "file"
-        assert any(p.startswith("/usr/lib/python3/dist-packages/demo/__pycache__/core.cpython-311")
-                   for p in state), "postinst did not byte-compile"
+        assert any(
+            p.startswith("/usr/lib/python3/dist-packages/demo/__pycache__/core.cpython-311") for p in state
+        ), "postinst did not byte-compile"
         listed = chroot.dpkg("-L", "python3-demo").stdout.split()
         assert f"/usr/lib/python3/dist-packages/demo/{TAGGED}" in listed
 
@@ -224,11 +237,13 @@ def test_piuparts_upgrade_from_the_farm_version(debs, tarball):
     assert "PASS" in log
 
 
-
 def maintscript_environment(script):
     """What dpkg sets for a maintainer script (dpkg-maintscript-helper needs it)."""
-    return {"DPKG_MAINTSCRIPT_NAME": script, "DPKG_MAINTSCRIPT_PACKAGE": "python3-demo",
-            "DPKG_MAINTSCRIPT_ARCH": architecture()}
+    return {
+        "DPKG_MAINTSCRIPT_NAME": script,
+        "DPKG_MAINTSCRIPT_PACKAGE": "python3-demo",
+        "DPKG_MAINTSCRIPT_ARCH": architecture(),
+    }
 
 
 def test_the_fallbacks_compile_and_clean_without_py3compile_and_py3clean(debs, tarball):
@@ -241,15 +256,27 @@ def test_the_fallbacks_compile_and_clean_without_py3compile_and_py3clean(debs, t
         assert not Path(chroot.path(cache)).exists()
         for tool in ("py3compile", "py3clean"):
             chroot.run("mv", f"/usr/bin/{tool}", f"/usr/bin/{tool}.hidden")
-        chroot.run("sh", "-e", "/var/lib/dpkg/info/python3-demo.postinst", "configure", "2.0-1",
-                   env=maintscript_environment("postinst"))
+        chroot.run(
+            "sh",
+            "-e",
+            "/var/lib/dpkg/info/python3-demo.postinst",
+            "configure",
+            "2.0-1",
+            env=maintscript_environment("postinst"),
+        )
         assert sorted(p.name for p in Path(chroot.path(cache)).iterdir()) == [
-            "__init__.cpython-311.pyc", "core.cpython-311.pyc"
+            "__init__.cpython-311.pyc",
+            "core.cpython-311.pyc",
         ]
         bystander = Path(chroot.path("/usr/lib/python3/dist-packages/__pycache__/other.cpython-311.pyc"))
         bystander.parent.mkdir(exist_ok=True)
         bystander.write_bytes(b"not ours")
-        chroot.run("sh", "-e", "/var/lib/dpkg/info/python3-demo.prerm", "remove",
-                   env=maintscript_environment("prerm"))
+        chroot.run(
+            "sh",
+            "-e",
+            "/var/lib/dpkg/info/python3-demo.prerm",
+            "remove",
+            env=maintscript_environment("prerm"),
+        )
         assert not Path(chroot.path(cache)).exists()
         assert bystander.read_bytes() == b"not ours"

@@ -23,9 +23,7 @@ from tests.helpers.cbuild import (
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PYTHON = "/usr/bin/python3"
-CFFI_BACKEND = (
-    "/usr/lib/python3/dist-packages/_cffi_backend.cpython-311-x86_64-linux-gnu.so"
-)
+CFFI_BACKEND = "/usr/lib/python3/dist-packages/_cffi_backend.cpython-311-x86_64-linux-gnu.so"
 LIB_DYNLOAD = "/usr/lib/python3.11/lib-dynload"
 # read_candidate never follows links, and libz.so.1 is one
 LIBZ = os.path.realpath("/usr/lib/x86_64-linux-gnu/libz.so.1")
@@ -43,9 +41,7 @@ def run_python(script, *args, user=None):
             *command,
         ]
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONDONTWRITEBYTECODE="1")
-    result = subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=60, check=False
-    )
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -62,9 +58,7 @@ def extension(tmp_path):
 
 
 def test_compiled_extension_is_importable_and_reports_its_build(tmp_path):
-    path = compile_extension(
-        tmp_path / f"probe.{TAG}.so", "probe", value='odd "value"?\\ é'
-    )
+    path = compile_extension(tmp_path / f"probe.{TAG}.so", "probe", value='odd "value"?\\ é')
     spec = importlib.util.spec_from_file_location("probe", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -139,13 +133,9 @@ def test_init_name_present_but_not_an_exported_function(tmp_path, source):
 
 def test_init_function_imported_from_another_library_is_not_exported(tmp_path):
     compile_c(tmp_path / "libprovider.so", "void *PyInit_foo(void) { return 0; }\n")
-    user_source = (
-        "extern void *PyInit_foo(void);\nvoid *call(void) { return PyInit_foo(); }\n"
-    )
+    user_source = "extern void *PyInit_foo(void);\nvoid *call(void) { return PyInit_foo(); }\n"
     # Linking against the provider makes the undefined symbol STT_FUNC, not STT_NOTYPE.
-    path = compile_c(
-        tmp_path / "foo.so", user_source, libraries=[f"-L{tmp_path}", "-lprovider"]
-    )
+    path = compile_c(tmp_path / "foo.so", user_source, libraries=[f"-L{tmp_path}", "-lprovider"])
     assert module_of(path, "foo") is None
     assert elf.needed_sonames(path.read_bytes()) == ("libprovider.so",)
 
@@ -172,9 +162,7 @@ def test_text_file_named_like_an_extension(tmp_path):
 
 def test_gnu_ld_script(tmp_path):
     path = tmp_path / "libfoo.so"
-    path.write_text(
-        "/* GNU ld script */\nINPUT(libfoo.so.1 AS_NEEDED(libfoo_extra.so.1))\n"
-    )
+    path.write_text("/* GNU ld script */\nINPUT(libfoo.so.1 AS_NEEDED(libfoo_extra.so.1))\n")
     assert not elf.is_elf(path.read_bytes())
     assert module_of(path, "libfoo") is None
 
@@ -213,16 +201,10 @@ def test_corrupt_but_complete_elf(extension, field_offset, value):
 
     data = bytearray(extension.read_bytes())
     parsed = ELFFile(io.BytesIO(bytes(data)))
-    index = next(
-        i
-        for i, section in enumerate(parsed.iter_sections())
-        if section.name == ".dynsym"
-    )
+    index = next(i for i, section in enumerate(parsed.iter_sections()) if section.name == ".dynsym")
     header = parsed["e_shoff"] + index * parsed["e_shentsize"]
     field_format = "<I" if field_offset == 40 else "<Q"  # Elf64_Shdr: sh_link is 32-bit
-    struct.pack_into(
-        field_format, data, header + field_offset, index if value == "self" else value
-    )
+    struct.pack_into(field_format, data, header + field_offset, index if value == "self" else value)
     with pytest.raises(TreeError, match=r"^truncated or corrupt ELF file, foo\.so, "):
         elf.extension_facts(bytes(data), "foo", where="foo.so")
     with pytest.raises(TreeError, match=r"^truncated or corrupt ELF file"):
@@ -240,9 +222,7 @@ def test_unknown_elf_class_is_corrupt(extension):
 def test_symlink_is_not_followed(extension, tmp_path, target):
     link = tmp_path / "link.so"
     link.symlink_to(extension if target == "real" else tmp_path / "missing.so")
-    with pytest.raises(
-        TreeError, match=r"^symbolic link where a regular file was expected, "
-    ):
+    with pytest.raises(TreeError, match=r"^symbolic link where a regular file was expected, "):
         elf.read_candidate(link)
     with pytest.raises(TreeError, match=re.escape(f", {link}, ")):
         elf.inspect_shared_object(link, "foo")
@@ -257,9 +237,7 @@ def test_non_regular_file_is_refused_without_blocking(tmp_path, kind):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(
-        TreeError, match=r"^cannot read file \(No such file or directory\), "
-    ):
+    with pytest.raises(TreeError, match=r"^cannot read file \(No such file or directory\), "):
         elf.read_candidate(tmp_path / "gone.so")
 
 
@@ -320,9 +298,7 @@ def test_real_c_library_is_not_an_extension():
 def test_dt_needed_shows_libpython_only_when_linked(tmp_path):
     plain = compile_extension(tmp_path / "plain.so", "foo")
     linked = compile_extension(tmp_path / "linked.so", "foo", link_libpython=True)
-    assert not any(
-        name.startswith("libpython") for name in elf.needed_sonames(plain.read_bytes())
-    )
+    assert not any(name.startswith("libpython") for name in elf.needed_sonames(plain.read_bytes()))
     assert "libpython3.11.so.1.0" in elf.needed_sonames(linked.read_bytes())
 
 

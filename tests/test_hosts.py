@@ -211,8 +211,10 @@ def test_dlopen_hosts_load_what_the_check_predicts(trees, dlopen_host):
                 assert all(path.endswith(f"/{MULTIARCH}/{LIBPYTHON}") for path in report["after"]), report
             observed[label, scope] = (loads, own_copy)
             predicted[label, scope] = prediction(linked, scope)
-    table = "\n".join(f"{label:7} {scope:8} imports={o[0]!s:5} own libpython={o[1]}"
-                      for (label, scope), o in observed.items())
+    table = "\n".join(
+        f"{label:7} {scope:8} imports={o[0]!s:5} own libpython={o[1]}"
+        for (label, scope), o in observed.items()
+    )
     assert observed == predicted, f"observed:\n{table}"
     # The facts the libpython warning states:
     assert observed["linked", "python3"] == (True, True)  # a second libpython in Debian's python3
@@ -282,14 +284,19 @@ def apache(world_readable, trees):
     log = directory / "error.log"
     server = subprocess.Popen(
         [APACHE, "-f", str(configuration), "-D", "FOREGROUND"],
-        env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 30
         while True:
             if server.poll() is not None:
-                raise AssertionError(f"apache2 exited with {server.returncode}: {server.stdout.read()}"
-                                     f"{log.read_text() if log.exists() else ''}")
+                raise AssertionError(
+                    f"apache2 exited with {server.returncode}: {server.stdout.read()}"
+                    f"{log.read_text() if log.exists() else ''}"
+                )
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break

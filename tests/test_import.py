@@ -58,14 +58,20 @@ def test_each_interpreter_imports_its_own_build_from_one_directory(make_source, 
     # Both builds pass every ABI check (bookworm supports only 3.11, so --tag 3.9 is a stale-tag warning).
     planned = json.loads(src.run("--no-act", "--json", *tags).stdout)["packages"][0]
     assert {e["version"]: {c["check"]: c["outcome"] for c in e["checks"]} for e in planned["extensions"]} == {
-        version: {"architecture": "pass", "init-function": "pass", "libpython": "pass",
-                  "stable-abi": "not-applicable"}
+        version: {
+            "architecture": "pass",
+            "init-function": "pass",
+            "libpython": "pass",
+            "stable-abi": "not-applicable",
+        }
         for version in ("3.9", "3.11")
     }
     src.run(*tags)
     shared = src.tree() / SHARED
     assert sorted(p.name for p in (shared / "foo").iterdir()) == [
-        "__init__.py", f"_speed.cpython-311-{MULTIARCH}.so", f"_speed.cpython-39-{MULTIARCH}.so",
+        "__init__.py",
+        f"_speed.cpython-311-{MULTIARCH}.so",
+        f"_speed.cpython-39-{MULTIARCH}.so",
     ]
     assert not (src.tree() / "usr/lib/python3.9").exists()
     assert not (src.tree() / "usr/lib/python3.11").exists()

@@ -78,9 +78,7 @@ def test_already_correct_tree_is_byte_for_byte_unchanged(source):
     assert result.stdout == ""
     assert snapshot(tree) == before
     assert {p: os.lstat(p).st_mtime_ns for p in tree.rglob("*")} == times
-    assert source.substvars() == (
-        "pyshared:Depends=python3 (>= 3.11~), python3 (<< 3.12), python3:any\n"
-    )
+    assert source.substvars() == ("pyshared:Depends=python3 (>= 3.11~), python3 (<< 3.12), python3:any\n")
 
 
 def test_verbose_prints_each_action(source):

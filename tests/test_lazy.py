@@ -54,7 +54,11 @@ def test_deferred_import_parses_as_the_plain_import_and_loads_none_of_the_heavy_
     assert not lean["apt_pkg"]
     assert lean["paragraphs"] == plain["paragraphs"]
     assert lean["paragraphs"][0]["Build-Depends"].split() == [
-        "debhelper-compat", "(=", "13),", "dh-sequence-pyshared,", "python3-dev"
+        "debhelper-compat",
+        "(=",
+        "13),",
+        "dh-sequence-pyshared,",
+        "python3-dev",
     ]
 
 

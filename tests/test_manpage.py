@@ -32,8 +32,13 @@ def test_man_page_and_help_list_the_same_options_with_the_same_sentences():
 def test_an_option_added_to_the_table_reaches_both(monkeypatch):
     from pyshared_tools import options
 
-    extra = options.OptionSpec(flags=("--extra-option",), dest="extra", action="store_true",
-                               group=options.TOOL_GROUP, help="A new option.")
+    extra = options.OptionSpec(
+        flags=("--extra-option",),
+        dest="extra",
+        action="store_true",
+        group=options.TOOL_GROUP,
+        help="A new option.",
+    )
     monkeypatch.setattr(options, "OPTION_TABLE", (*OPTION_TABLE, extra))
     monkeypatch.setattr(manpage, "OPTION_TABLE", options.OPTION_TABLE)
     help_output = options.build_parser().format_help()
@@ -54,11 +59,19 @@ def test_the_comparison_fails_for_an_option_in_only_one():
 
 def test_the_page_has_every_section_and_no_groff_warning(tmp_path):
     roff = manpage.render("2026-11-21")
-    for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "ENVIRONMENT", "FILES", "EXAMPLES",
-                    '"SEE ALSO"'):
+    for section in (
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "OPTIONS",
+        "ENVIRONMENT",
+        "FILES",
+        "EXAMPLES",
+        '"SEE ALSO"',
+    ):
         assert f"\n.SH {section}\n" in roff, section
     assert roff.startswith('.TH DH_PYSHARED 1 "2026-11-21" "dh-pyshared ')
-    assert "\n.SS \"Common debhelper options\"\n" in roff and "\n.SS \"dh_pyshared options\"\n" in roff
+    assert '\n.SS "Common debhelper options"\n' in roff and '\n.SS "dh_pyshared options"\n' in roff
     path = tmp_path / "dh_pyshared.1"
     path.write_text(roff)
     assert groff_warnings(path) == ""
@@ -90,8 +103,8 @@ def test_code_words_get_minus_signs_and_prose_keeps_hyphens():
 
 def test_the_scan_page_has_every_option_of_both_parsers():
     roff = scan_manpage.render()
-    options = roff[roff.index("\n.SH OPTIONS\n"):roff.index("\n.SH \"EXIT STATUS\"\n")]
-    synopsis = roff[roff.index("\n.SH SYNOPSIS\n"):roff.index("\n.SH DESCRIPTION\n")]
+    options = roff[roff.index("\n.SH OPTIONS\n") : roff.index('\n.SH "EXIT STATUS"\n')]
+    synopsis = roff[roff.index("\n.SH SYNOPSIS\n") : roff.index("\n.SH DESCRIPTION\n")]
     for _subsection, build, _args in SCAN_PARSERS:
         for action in build()._actions:
             for flag in action.option_strings:
@@ -127,12 +140,28 @@ def test_an_option_added_to_the_scan_parser_reaches_the_page(monkeypatch):
 def test_the_scan_page_has_every_section_and_no_groff_warning(tmp_path):
     roff = scan_manpage.render("2026-11-21")
     assert roff.startswith('.TH PYSHARED\\-SCAN 1 "2026-11-21" "dh-pyshared ')
-    for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", '"EXIT STATUS"', "ENVIRONMENT", "FILES",
-                    "EXAMPLES", '"SEE ALSO"'):
+    for section in (
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "OPTIONS",
+        '"EXIT STATUS"',
+        "ENVIRONMENT",
+        "FILES",
+        "EXAMPLES",
+        '"SEE ALSO"',
+    ):
         assert f"\n.SH {section}\n" in roff, section
     assert "\n.BR dh_pyshared (1)" in roff
-    for words in ("$XDG_CACHE_HOME/pyshared\\-scan/cache.sqlite3", "\\fBTMPDIR\\fR", "\\fBXDG_CACHE_HOME\\fR",
-                  "_Contents\\-amd64.lz4", "\\-\\-sshlogin", "\\-\\-return", "pyshared\\-scan merge shard"):
+    for words in (
+        "$XDG_CACHE_HOME/pyshared\\-scan/cache.sqlite3",
+        "\\fBTMPDIR\\fR",
+        "\\fBXDG_CACHE_HOME\\fR",
+        "_Contents\\-amd64.lz4",
+        "\\-\\-sshlogin",
+        "\\-\\-return",
+        "pyshared\\-scan merge shard",
+    ):
         assert words in roff, words
     for code in scan_manpage.CODES:
         assert manpage.flag(code) in roff, code

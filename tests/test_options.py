@@ -145,8 +145,12 @@ def test_shared_dir_is_normalised_to_a_tree_relative_path(given, normalised):
 
 @pytest.mark.parametrize(
     "given",
-    ["/usr/lib/python3/../python3.11", "/usr/lib", "/usr/lib/python3/dist-packages/vendor",
-     "/usr/share/pyshared"],
+    [
+        "/usr/lib/python3/../python3.11",
+        "/usr/lib",
+        "/usr/lib/python3/dist-packages/vendor",
+        "/usr/share/pyshared",
+    ],
 )
 def test_shared_dir_must_not_overlap_a_place_the_tool_reads(given):
     with pytest.raises(UsageError, match="the place"):

@@ -22,7 +22,8 @@ LIBPYTHON_PACKAGES = {
 ABI3_PACKAGES = {
     "python3-bcrypt": ("bcrypt/_bcrypt.abi3.so",),
     "python3-cryptography": (
-        "cryptography/hazmat/bindings/_openssl.abi3.so", "cryptography/hazmat/bindings/_rust.abi3.so",
+        "cryptography/hazmat/bindings/_openssl.abi3.so",
+        "cryptography/hazmat/bindings/_rust.abi3.so",
     ),
     "python3-nacl": ("nacl/_sodium.abi3.so",),
 }
@@ -35,9 +36,15 @@ def abi3info_needs(data):
     import abi3info
     from elftools.elf.elffile import ELFFile
 
-    added = {s.name: (e.added.major, e.added.minor) for s, e in [*abi3info.FUNCTIONS.items(),
-                                                                 *abi3info.DATAS.items()]}
-    symbols = [s for section in ELFFile(io.BytesIO(data)).iter_sections("SHT_DYNSYM")
-               for s in section.iter_symbols()]
-    return max(added.get(s.name, (3, 2)) for s in symbols
-               if s["st_shndx"] == "SHN_UNDEF" and s["st_info"]["bind"] != "STB_WEAK")
+    added = {
+        s.name: (e.added.major, e.added.minor)
+        for s, e in [*abi3info.FUNCTIONS.items(), *abi3info.DATAS.items()]
+    }
+    symbols = [
+        s for section in ELFFile(io.BytesIO(data)).iter_sections("SHT_DYNSYM") for s in section.iter_symbols()
+    ]
+    return max(
+        added.get(s.name, (3, 2))
+        for s in symbols
+        if s["st_shndx"] == "SHN_UNDEF" and s["st_info"]["bind"] != "STB_WEAK"
+    )

@@ -109,13 +109,15 @@ def compile_extension(
     libraries = []
     if link_libpython:
         facts = _interpreter_facts()
-        library = (
-            link_libpython if isinstance(link_libpython, str) else facts["library"]
-        )
+        library = link_libpython if isinstance(link_libpython, str) else facts["library"]
         libraries = [f"-L{facts['library_dir']}", f"-l{library}"]
     defines = f"#define Py_LIMITED_API {limited_api:#010x}" if limited_api else ""
     source = template.substitute(
-        module=module_name, init=init_name, value=_c_string(value), defines=defines, body=body,
+        module=module_name,
+        init=init_name,
+        value=_c_string(value),
+        defines=defines,
+        body=body,
         declarations=declarations,
     )
     return compile_c(dest, source, flags=flags, libraries=libraries, cc=cc)
@@ -133,9 +135,7 @@ def compile_c(dest, source, *, flags=(), libraries=(), cc="gcc"):
     which drops a library named before the code that uses it.
     """
     command = [cc, *BASE_FLAGS, *flags]
-    key = hashlib.sha256(
-        json.dumps([command, source, list(libraries)]).encode()
-    ).hexdigest()
+    key = hashlib.sha256(json.dumps([command, source, list(libraries)]).encode()).hexdigest()
     cached = _cache_dir() / f"{key}.so"
     if not cached.exists():
         source_path = _cache_dir() / f"{key}.c"
@@ -148,9 +148,7 @@ def compile_c(dest, source, *, flags=(), libraries=(), cc="gcc"):
             check=False,
         )
         if result.returncode != 0:
-            raise RuntimeError(
-                f"{' '.join(command)} {source_path} failed:\n{result.stderr}"
-            )
+            raise RuntimeError(f"{' '.join(command)} {source_path} failed:\n{result.stderr}")
         os.replace(partial, cached)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -68,7 +68,8 @@ def copy_source(source, destination):
 def clean_environment(extra=None):
     """This machine's environment without build settings that would leak into a package build."""
     environment = {
-        key: value for key, value in os.environ.items()
+        key: value
+        for key, value in os.environ.items()
         if not key.startswith(("DH_", "DEB_", "DPKG_", "PYTHON", "MAKE", "PERL5LIB", "PERL_"))
         and key not in ("CFLAGS", "CPPFLAGS", "CXXFLAGS", "LDFLAGS", "SOURCE_DATE_EPOCH", "VIRTUAL_ENV")
     }
@@ -93,13 +94,20 @@ def dpkg_buildpackage(source, *options, env=None, build_user=False):
     command = ["dpkg-buildpackage", "-us", "-uc", "-b", *options]
     started = time.monotonic()
     completed = subprocess.run(
-        builduser.command(command) if build_user else command, cwd=source, env=env or clean_environment(),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=BUILD_TIMEOUT, check=False,
+        builduser.command(command) if build_user else command,
+        cwd=source,
+        env=env or clean_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=BUILD_TIMEOUT,
+        check=False,
     )
     seconds = time.monotonic() - started
     if completed.returncode != 0:
-        raise AssertionError(f"dpkg-buildpackage in {source} failed ({completed.returncode}):\n"
-                             f"{completed.stdout[-6000:]}")
+        raise AssertionError(
+            f"dpkg-buildpackage in {source} failed ({completed.returncode}):\n{completed.stdout[-6000:]}"
+        )
     return Build(source, completed.stdout, seconds)
 
 
@@ -118,14 +126,14 @@ def control_file(deb, name):
 
 
 def field(deb, name):
-    return subprocess.run(["dpkg-deb", "-f", str(deb), name], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["dpkg-deb", "-f", str(deb), name], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def contents(deb):
     """{"/path": (mode string, link target or None)} of the .deb's data."""
-    listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True,
-                             check=True).stdout
+    listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True).stdout
     entries = {}
     for line in listing.splitlines():
         mode, _owner, _size, _date, _time, name = line.split(None, 5)

@@ -11,9 +11,12 @@ def reference_facts(data, stem):
     elf = ELFFile(io.BytesIO(data))
     symbols = [s for section in elf.iter_sections("SHT_DYNSYM") for s in section.iter_symbols()]
     init_functions = sorted(
-        s.name for s in symbols
-        if s.name.startswith("PyInit_") and s["st_shndx"] != "SHN_UNDEF"
-        and s["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK") and s["st_info"]["type"] == "STT_FUNC"
+        s.name
+        for s in symbols
+        if s.name.startswith("PyInit_")
+        and s["st_shndx"] != "SHN_UNDEF"
+        and s["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK")
+        and s["st_info"]["type"] == "STT_FUNC"
     )
     if b"PyInit_" not in data:
         assert not init_functions

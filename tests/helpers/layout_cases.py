@@ -5,9 +5,13 @@ from conftest import MULTIARCH
 # Bytecode, farm metadata and the lower version's generated RECORD go on purpose,
 # and --fix-libpython rewrites the extensions linked against libpython.
 REMOVED_ON_PURPOSE = (
-    ".pyc", ".public", "pyshared-data/python-demo", "python3.10/dist-packages/foo-1.0.dist-info/RECORD",
+    ".pyc",
+    ".public",
+    "pyshared-data/python-demo",
+    "python3.10/dist-packages/foo-1.0.dist-info/RECORD",
     "selinux-3.4.dist-info/RECORD",
-    f"foo/_linked.cpython-311-{MULTIARCH}.so", "site-packages/foo/_moved.so",
+    f"foo/_linked.cpython-311-{MULTIARCH}.so",
+    "site-packages/foo/_moved.so",
 )
 
 
@@ -61,8 +65,10 @@ def python_support(src):
     src.write("usr/share/pyshared/foo/__init__.py", "")
     src.write("usr/share/pyshared/foo/core.py", "ANSWER = 42\n")
     src.write("usr/lib/pyshared/python2.7/foo/_speed.so", b"\x7fELF python 2 build")
-    src.write("usr/share/python-support/python-demo.public",
-              "pyversions=2.7\n\n/usr/share/pyshared/foo/__init__.py\n")
+    src.write(
+        "usr/share/python-support/python-demo.public",
+        "pyversions=2.7\n\n/usr/share/pyshared/foo/__init__.py\n",
+    )
     src.write("usr/lib/pymodules/python2.7/baz.py", "Z = 3\n")
 
 
@@ -83,11 +89,14 @@ def dh_python2(src):
     src.write("usr/share/pyshared/foo/core.py", "ANSWER = 42\n")
     for version in ("2.6", "2.7"):
         for name in ("__init__.py", "core.py"):
-            src.link(f"usr/lib/python{version}/dist-packages/foo/{name}",
-                     f"../../../../share/pyshared/foo/{name}")
+            src.link(
+                f"usr/lib/python{version}/dist-packages/foo/{name}", f"../../../../share/pyshared/foo/{name}"
+            )
         src.write(f"usr/lib/python{version}/dist-packages/foo/_speed.so", f"\x7fELF {version}".encode())
-        src.link(f"usr/lib/pyshared/python{version}/foo/_speed.so",
-                 f"../../../python{version}/dist-packages/foo/_speed.so")
+        src.link(
+            f"usr/lib/pyshared/python{version}/foo/_speed.so",
+            f"../../../python{version}/dist-packages/foo/_speed.so",
+        )
 
 
 def shared_both_majors(src):
@@ -154,10 +163,13 @@ def package_links(src):
     src.write(f"{base}/selinux/__pycache__/__init__.cpython-311.pyc", b"\x00bytecode")
     src.link(f"{base}/selinux/include", f"../../../{MULTIARCH}/selinux-dev/include")
     src.write(f"{base}/selinux-3.4.dist-info/METADATA", "Name: selinux\nVersion: 3.4\n")
-    src.write(f"{base}/selinux-3.4.dist-info/RECORD", (
-        "selinux/__init__.py,,\nselinux/_selinux.so,,\n_selinux.so,,\n"
-        "selinux/__pycache__/__init__.cpython-311.pyc,,\nselinux-3.4.dist-info/RECORD,,\n"
-    ))
+    src.write(
+        f"{base}/selinux-3.4.dist-info/RECORD",
+        (
+            "selinux/__init__.py,,\nselinux/_selinux.so,,\n_selinux.so,,\n"
+            "selinux/__pycache__/__init__.cpython-311.pyc,,\nselinux-3.4.dist-info/RECORD,,\n"
+        ),
+    )
     src.link("usr/bin/selinux-demo", "../lib/python3.11/site-packages/_selinux.so")
 
 

@@ -34,8 +34,11 @@ def man_options(roff, subsection=None):
     start = lines.index(".SH OPTIONS")
     if subsection is not None:
         start = lines.index(f'.SS "{subsection}"', start)
-    end = next(i for i in range(start + 1, len(lines))
-               if lines[i].startswith(".SH ") or (subsection is not None and lines[i].startswith(".SS ")))
+    end = next(
+        i
+        for i in range(start + 1, len(lines))
+        if lines[i].startswith(".SH ") or (subsection is not None and lines[i].startswith(".SS "))
+    )
     options = {}
     for number in range(start, end):
         if lines[number] == ".TP":
@@ -65,8 +68,9 @@ def help_options(text):
 
 def help_text(tool=TOOL, env=None, args=()):
     environment = {**os.environ, **(env or {}), "COLUMNS": "1000"}
-    return subprocess.run([str(tool), *args, "--help"], capture_output=True, text=True, env=environment,
-                          check=True).stdout
+    return subprocess.run(
+        [str(tool), *args, "--help"], capture_output=True, text=True, env=environment, check=True
+    ).stdout
 
 
 def assert_same_options(roff, help_output, flags=TABLE_FLAGS, subsection=None):
@@ -84,7 +88,9 @@ def groff_warnings(path):
     """What groff -ww and man --warnings (as lintian runs it) print about the page."""
     groff = subprocess.run(["groff", "-man", "-ww", "-z", str(path)], capture_output=True, text=True)
     man = subprocess.run(
-        ["man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z", str(path)], capture_output=True, text=True,
+        ["man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z", str(path)],
+        capture_output=True,
+        text=True,
         env={**os.environ, "LC_ALL": "C.UTF-8", "MANROFFSEQ": "", "MANWIDTH": "80"},
     )
     return (groff.stderr + man.stderr).strip()
