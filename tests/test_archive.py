@@ -512,3 +512,12 @@ def test_elf_reader_agrees_with_pyelftools_on_every_shared_object(tmp_path, debs
         stem = path.name.split(".")[0]
         assert tuple(elf.extension_facts(data, stem, str(path))) == reference_facts(data, stem), path
         assert elf.needed_sonames(data, str(path)) == elfref.dt_needed(data), path
+
+
+def test_a_package_pinned_twice_is_refused(tmp_path):
+    """One line per package: a second pin (even an equal one) would silently override the first."""
+    line = f"python3-demo 1.0-1 {'0' * 64} pool/main/d/demo/python3-demo_1.0-1_amd64.deb\n"
+    pins_file = tmp_path / "pins.txt"
+    pins_file.write_text(f"architecture amd64\nsnapshot 20260712T000000Z\n{line}{line}")
+    with pytest.raises(FetchError, match=r"pins.txt:4: a second pin for python3-demo"):
+        archive.read_pins(pins_file)

@@ -52,6 +52,8 @@ def read_pins(path=PINS):
         if len(words) == 2 and words[0] in ("architecture", "snapshot"):
             settings[words[0]] = words[1]
         elif len(words) == 4 and len(words[2]) == 64 and words[3].endswith(".deb"):
+            if words[0] in debs:
+                raise FetchError(f"{path}:{number}: a second pin for {words[0]}: keep one line per package")
             debs[words[0]] = Pin(*words)
         elif words:
             raise FetchError(f"{path}:{number}: not PACKAGE VERSION SHA256 FILENAME: {line!r}")
