@@ -116,18 +116,10 @@ def _check_package_name(path, paragraph, name):
         )
 
 
-def _deb822():
-    from pyshared_tools.lazy import import_deferring
-
-    return import_deferring(
-        "debian.deb822",
-        deferred=("chardet", "email.utils", "socket", "subprocess", "datetime", "debian.changelog"),
-        missing=("apt_pkg",),
-    )
-
-
 def read_control(path: str = CONTROL_PATH) -> Control:
-    Deb822 = _deb822().Deb822
+    from pyshared_tools.lazy import deb822
+
+    Deb822 = deb822().Deb822
 
     paragraphs = _split_paragraphs(path, _read_text(path))
     if not paragraphs:

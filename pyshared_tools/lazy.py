@@ -51,3 +51,14 @@ def import_deferring(module_name, deferred=(), missing=()):
         for name, stub in installed.items():
             if sys.modules.get(name) is stub:
                 del sys.modules[name]
+
+
+def deb822():
+    """python-debian's deb822 without what neither debian/control, a .deb's control file,
+    a Packages index nor the dpkg status file needs; every caller parses with
+    use_apt_pkg=False or from a string, so apt_pkg is reported missing."""
+    return import_deferring(
+        "debian.deb822",
+        deferred=("chardet", "email.utils", "socket", "subprocess", "datetime", "debian.changelog"),
+        missing=("apt_pkg",),
+    )

@@ -158,9 +158,9 @@ def read_dpkg_database(admindir, directories, siblings, index):
 def _installed_versions(status_path):
     """Package -> Version of a dpkg status file, read by python-debian (imported here only:
     --dpkg-database is not the common path)."""
-    from pyshared_tools.control import _deb822
+    from pyshared_tools.lazy import deb822
 
-    Deb822 = _deb822().Deb822
+    Deb822 = deb822().Deb822
     versions = {}
     with open(status_path, encoding="utf-8", errors="surrogateescape") as handle:
         for paragraph in Deb822.iter_paragraphs(handle, use_apt_pkg=False):

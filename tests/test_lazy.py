@@ -48,7 +48,7 @@ def parse(import_line):
 
 def test_deferred_import_parses_as_the_plain_import_and_loads_none_of_the_heavy_modules():
     plain = parse("import debian.deb822 as deb822")
-    lean = parse("from pyshared_tools.control import _deb822; deb822 = _deb822()")
+    lean = parse("from pyshared_tools.lazy import deb822 as lean; deb822 = lean()")
     assert plain["loaded"] == list(HEAVY)
     assert lean["loaded"] == []
     assert not lean["apt_pkg"]
@@ -65,8 +65,8 @@ def test_deferred_import_parses_as_the_plain_import_and_loads_none_of_the_heavy_
 def test_deferred_modules_work_when_python_debian_uses_them_and_real_imports_stay_real():
     results = run_python(
         "import json, sys, types\n"
-        "from pyshared_tools.control import _deb822\n"
-        "deb822 = _deb822()\n"
+        "from pyshared_tools.lazy import deb822 as lean\n"
+        "deb822 = lean()\n"
         "stubs = {name: type(getattr(deb822, name)).__name__\n"
         "         for name in ('chardet', 'subprocess', 'datetime')}\n"
         "pipe = deb822.subprocess.PIPE\n"

@@ -321,6 +321,8 @@ def drain(stream, limit=None, what=None):
 
 def read_control(member):
     """The Control of a control.tar member, read within the caps."""
+    from pyshared_tools.lazy import deb822
+
     Deb822 = deb822().Deb822
 
     if member.size > MAX_CONTROL_MEMBER_BYTES:
@@ -345,18 +347,6 @@ def read_control(member):
         raise DebReadError(f"no control file in {member.name}")
     fields = Deb822(text.decode("utf-8"))
     return control_of(fields)
-
-
-def deb822():
-    """python-debian's deb822, without the modules it imports for what reading a
-    .deb's control file never uses (chardet alone is about 20 ms): see
-    pyshared_tools/lazy.py.  The pool's parent imports it before forking."""
-    from pyshared_tools.lazy import import_deferring
-
-    return import_deferring(
-        "debian.deb822",
-        deferred=("chardet", "email.utils", "socket", "subprocess", "datetime", "debian.changelog"),
-    )
 
 
 def read_deb(

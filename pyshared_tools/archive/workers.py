@@ -8,7 +8,8 @@ and the output.  Records come back in the order of the tasks (imap), so
 import functools
 import os
 
-from .deb import deb822, file_sha256, read_deb
+from ..lazy import deb822
+from .deb import file_sha256, read_deb
 from .judge import unreadable_record
 from .tree import read_tree
 
