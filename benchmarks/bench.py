@@ -143,18 +143,18 @@ def install_like_the_deb(root):
                 shutil.copy2(path, target / path.name)
     share = root / "usr/share/dh-pyshared"
     (share / "templates" / "README.md").unlink(missing_ok=True)
-    prerender = CHECKOUT / "pyshared_tools" / "prerender.py"
+    prerender = CHECKOUT / "pyshared_tools" / "outputs" / "prerender.py"
     if prerender.exists():  # what debian/rules runs after dh_install
         subprocess.run(
             [
                 PYTHON,
                 "-B",
                 "-m",
-                "pyshared_tools.prerender",
+                "pyshared_tools.outputs.prerender",
                 "--templates",
                 str(share / "templates"),
                 "--output",
-                str(share / "pyshared_tools" / "prerendered.py"),
+                str(share / "pyshared_tools" / "outputs" / "prerendered.py"),
                 "--compiled",
                 str(share / "compiled-templates"),
             ],

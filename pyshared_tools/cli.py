@@ -1,4 +1,4 @@
-"""dh_pyshared: options -> packages -> scan -> plan -> outputs -> access -> apply -> write.
+"""dh_pyshared: options -> packages -> inventory -> plan -> outputs -> access -> journal -> write.
 
 Every package is scanned and planned (and so validated) before the first
 change to any of them.  PysharedError is caught here, and only here.
@@ -7,8 +7,8 @@ change to any of them.  PysharedError is caught here, and only here.
 import os
 import sys
 
-from . import log
-from .errors import PysharedError
+from pyshared_tools import log
+from pyshared_tools.errors import PysharedError
 
 
 def main(argv=None):
@@ -27,12 +27,12 @@ def main(argv=None):
 
 
 def run(argv, environ):
-    from .apply import apply, journal_path, resume
-    from .buildenv import HostFacts
-    from .control import package_tree, read_control, select_packages
-    from .options import parse_command_line
-    from .scan import scan
-    from .steps import build_plan
+    from pyshared_tools.debhelper.buildenv import HostFacts
+    from pyshared_tools.debhelper.control import package_tree, read_control, select_packages
+    from pyshared_tools.debhelper.options import parse_command_line
+    from pyshared_tools.engine.inventory import take_inventory
+    from pyshared_tools.engine.journal import apply, journal_path, resume
+    from pyshared_tools.engine.plan import build_plan
 
     options = parse_command_line(argv, environ)
     for message in options.warnings:
@@ -49,12 +49,12 @@ def run(argv, environ):
             resume(journal_path(package), root, options.verbose)
         if not os.path.isdir(root) and not (options.explicit_packages or options.tmpdir):
             continue
-        inventory = scan(root, package, options.shared_dir)
+        inventory = take_inventory(root, package, options.shared_dir)
         if inventory.has_python:
             plans.append(build_plan(inventory, context))
 
-    from . import outputs as outputs_module
-    from .errors import LeftoverError
+    from pyshared_tools.errors import LeftoverError
+    from pyshared_tools.outputs import collect as outputs_module
 
     lowest = lambda: min(context.supported_versions())  # noqa: E731
     outputs = outputs_module.compute(plans, options, control, lowest)
@@ -69,21 +69,21 @@ def run(argv, environ):
             "in the package relations",
             "add the relations by hand, or drop --strict",
         )
-    from .access import check_access
+    from pyshared_tools.outputs.access import check_access
 
     check_access(plans, outputs)
     if options.json:
-        from .report import print_json
+        from pyshared_tools.outputs.report import print_json
 
         print_json(plans, outputs)
     elif options.no_act:
-        from .report import print_plan
+        from pyshared_tools.outputs.report import print_plan
 
         print_plan(plans, outputs)
     if options.no_act:
         return 0
     # debhelper's commands log themselves inside an override target, for --remaining-packages.
-    from .control import planned_logs, write_logs
+    from pyshared_tools.debhelper.control import planned_logs, write_logs
 
     logs = planned_logs(packages) if environ.get("DH_INTERNAL_OVERRIDE") else {}
     outputs_module.write_records(outputs)
@@ -97,19 +97,19 @@ def run(argv, environ):
 def _context(options, control, facts):
     from functools import cache
 
-    from . import elf
-    from .plan import Context
-    from .tags import SuffixResolver
+    from pyshared_tools.engine.placement import Context
+    from pyshared_tools.rules import elf
+    from pyshared_tools.rules.tags import SuffixResolver
 
     @cache
     def supported():
-        from .pyversions import supported_versions
+        from pyshared_tools.rules.pyversions import supported_versions
 
         return supported_versions(control.source.get("X-Python3-Version"))
 
     @cache
     def default():
-        from .pyversions import default_version
+        from pyshared_tools.rules.pyversions import default_version
 
         return default_version()
 

@@ -24,7 +24,7 @@ import errno
 import os
 from collections import namedtuple
 
-from .errors import ExternalToolError
+from pyshared_tools.errors import ExternalToolError
 
 Completed = namedtuple("Completed", ("command_line", "stdout", "stderr", "exit_code"))
 

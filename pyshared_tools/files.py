@@ -16,7 +16,7 @@ import errno
 import os
 import stat
 
-from .errors import SourceFileError
+from pyshared_tools.errors import SourceFileError
 
 # Larger than any debian/ file a package build has; a bound, not a limit anyone meets.
 DEFAULT_LIMIT = 64 << 20
@@ -229,3 +229,53 @@ def unlink_file(path):
     """Remove `path` (a link is removed, not followed); gone already is fine."""
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+# May the effective user do it?  Checked while planning, before the first change.
+
+
+def write_problem(directory):
+    """None when the effective user may create and remove entries in
+    `directory`, else (what the directory is like, what to do)."""
+    info = _lstat_or_none(directory)
+    if info is None or not stat.S_ISDIR(info.st_mode):
+        return None  # gone, a link or a file: the planner's and apply's guards refuse it
+    if _may(directory, os.W_OK | os.X_OK):
+        return None
+    return _refusal(directory, info, "w")
+
+
+def read_problem(path):
+    """None when the effective user may read the regular file `path`."""
+    info = _lstat_or_none(path)
+    if info is None or not stat.S_ISREG(info.st_mode) or _may(path, os.R_OK):
+        return None
+    return _refusal(path, info, "r")
+
+
+def _lstat_or_none(path):
+    try:
+        return os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _may(path, mode):
+    # faccessat(AT_EACCESS) only where it matters: some sandboxes refuse faccessat2.
+    setid = os.geteuid() != os.getuid() or os.getegid() != os.getgid()
+    return os.access(path, mode, effective_ids=setid and os.access in os.supports_effective_ids)
+
+
+def _refusal(path, info, permission):
+    """(what `path` is like, what to do) for the `permission` ("r" or "w") it lacks."""
+    if permission == "w" and os.statvfs(path).f_flag & os.ST_RDONLY:
+        return "read-only file system", "build on a writable file system"
+    adjective = "writable" if permission == "w" else "readable"
+    mode = f"mode {stat.S_IMODE(info.st_mode):04o}"
+    if info.st_uid == os.geteuid():
+        return mode, f"make it {adjective} (chmod u+{permission}) in debian/rules before dh_pyshared"
+    return (
+        f"{mode} owned by uid {info.st_uid}",
+        f"make it {adjective} by uid {os.geteuid()} (the user running dh_pyshared) "
+        "in debian/rules before dh_pyshared",
+    )

@@ -10,7 +10,7 @@ import gzip
 import lzma
 import zlib
 
-from ..errors import UsageError
+from pyshared_tools.errors import UsageError
 
 READ_CHUNK = 1024 * 1024
 # zstd input fed to the decompressor at a time: a zstd block of 4 bytes can inflate to 128 KiB, so

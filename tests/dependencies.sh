@@ -4,7 +4,7 @@
 RUNTIME_PACKAGES="python3 python3-debian python3-jinja2 python3-packaging python3-sh
     python3-tqdm python3-lz4 gcc libc6-dev python3-dev dpkg-dev patchelf python3-pip"
 # Not in Debian: abi3info carries CPython's stable ABI list (Misc/stable_abi.toml);
-# the tests compare pyshared_tools/stable_abi.table, which the tool reads, with
+# the tests compare pyshared_tools/rules/stable_abi.table, which the tool reads, with
 # what it gives (setup.cfg's extra "regenerate" names it too).  Pinned: a new
 # release changes the table only when someone regenerates it on purpose.
 PYPI_PACKAGES="abi3info==2026.9.25"
@@ -16,7 +16,7 @@ TEST_PYPI_PACKAGES="ruff==0.17.6"
 PACKAGING_PACKAGES="build-essential debhelper dh-python fakeroot lintian debootstrap ca-certificates"
 # apache2, mod_wsgi and libpython3.11: the hosts tests/test_hosts.py loads extensions in.
 # gcc-multilib: tests/test_multiarch_install.py builds an i386 extension with gcc -m32.
-# python3-pyelftools: tests/helpers/elfref.py, the reference pyshared_tools/elf.py is checked against.
+# python3-pyelftools: tests/helpers/elfref.py, the reference pyshared_tools/rules/elf.py is checked against.
 TEST_PACKAGES="python3-pytest python3-hypothesis python3-venv python3-pip python3-pyelftools
     hyperfine piuparts shellcheck apache2 libapache2-mod-wsgi-py3 libpython3.11 python3.11-dbg
     apt-utils python3-zstandard gcc-multilib"

@@ -1,4 +1,4 @@
-"""Extension ABI checks (pyshared_tools/checks.py): libpython linkage and
+"""Extension ABI checks (pyshared_tools/rules/checks.py): libpython linkage and
 --fix-libpython, the stable ABI of abi3 extensions, ELF architecture, init
 function names; in the plan, --no-act, --json and --strict; refusals leave the
 tree untouched; real bookworm packages.
@@ -22,7 +22,7 @@ from helpers.archive import fetch_debs
 from helpers.bad_input import assert_refused
 from helpers.elfref import reference_facts
 
-from pyshared_tools import checks, elf
+from pyshared_tools.rules import checks, elf
 
 SITE = "usr/lib/python3.11/site-packages"
 SHARED = "usr/lib/python3/dist-packages"
@@ -108,7 +108,7 @@ def test_facts_never_import_pyelftools(tmp_path):
     path = cbuild.compile_extension(tmp_path / "foo.so", "foo", link_libpython=True)
     script = (
         "import sys\nsys.modules['elftools'] = None\n"
-        "from pyshared_tools import elf\n"
+        "from pyshared_tools.rules import elf\n"
         "facts = elf.inspect_shared_object(sys.argv[1], 'foo')\n"
         "print(facts.module, facts.needed[0], elf.needed_sonames(open(sys.argv[1], 'rb').read())[0])\n"
     )
@@ -194,14 +194,14 @@ def test_stable_abi_check_as_a_function():
 
 
 def test_the_shipped_stable_abi_table_is_what_the_installed_abi3info_gives(tmp_path):
-    """pyshared_tools/stable_abi.table is stable_abi_generate's output from the installed
-    abi3info, byte for byte: when this fails, run python3 -m pyshared_tools.stable_abi_generate."""
-    from pyshared_tools import stable_abi_generate
+    """pyshared_tools/rules/stable_abi.table is stable_abi_generate's output from the installed
+    abi3info, byte for byte: when this fails, run python3 -m pyshared_tools.rules.stable_abi_generate."""
+    from pyshared_tools.rules import stable_abi_generate
 
-    shipped = (CHECKOUT / "pyshared_tools/stable_abi.table").read_bytes()
+    shipped = (CHECKOUT / "pyshared_tools/rules/stable_abi.table").read_bytes()
     assert stable_abi_generate.render().encode() == shipped
     output = tmp_path / "table.txt"
-    command = [PYTHON, "-m", "pyshared_tools.stable_abi_generate", str(output)]
+    command = [PYTHON, "-m", "pyshared_tools.rules.stable_abi_generate", str(output)]
     subprocess.run(command, cwd=CHECKOUT, check=True, env={"PATH": "/usr/bin:/bin"})
     assert output.read_bytes() == shipped
     table = checks.stable_abi_table()
@@ -261,7 +261,7 @@ def test_a_missing_stable_abi_table_is_one_error_line(make_source, tmp_path):
     assert result.returncode == 1
     assert result.stderr == (
         "dh_pyshared: error: cannot read the stable-ABI table (No such file or directory), "
-        f"{copy}/pyshared_tools/stable_abi.table, reinstall dh-pyshared\n"
+        f"{copy}/pyshared_tools/rules/stable_abi.table, reinstall dh-pyshared\n"
     )
     assert snapshot(src.tree()) == before
 
@@ -272,7 +272,7 @@ def test_the_stable_abi_table_is_read_only_for_an_abi3_extension(source):
     source.write(f"{SITE}/foo/__init__.py")
     script = (
         "import sys\nsys.modules['abi3info'] = None\n"
-        "from pyshared_tools import checks\n"
+        "from pyshared_tools.rules import checks\n"
         "def unexpected(path=None):\n    raise SystemExit('the stable-ABI table was read')\n"
         "checks.stable_abi_table = unexpected\n"
         "from pyshared_tools.cli import main\nsys.exit(main(sys.argv[1:]))\n"
@@ -526,8 +526,8 @@ def test_abi3_and_tagged_extensions_together(make_source):
 
 def test_python3_depends_combines_tagged_and_abi3_needs():
     """Every extension must load on every version the clauses allow."""
-    from pyshared_tools.steps import Plan
-    from pyshared_tools.substvars import python3_depends
+    from pyshared_tools.debhelper.substvars import python3_depends
+    from pyshared_tools.engine.plan import Plan
 
     def depends(extensions, needs, lowest=(3, 11)):
         plan = Plan("python3-demo", "root", extensions=extensions, python3_modules=True)

@@ -494,7 +494,7 @@ def test_elf_reader_agrees_with_pyelftools_on_every_shared_object(tmp_path, debs
 
     from elftools.elf.elffile import ELFFile
 
-    from pyshared_tools import elf
+    from pyshared_tools.rules import elf
 
     extract(debs[package], tmp_path)
     objects = [path for path in tmp_path.rglob("*.so*") if path.is_file() and not path.is_symlink()]

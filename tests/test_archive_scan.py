@@ -556,7 +556,7 @@ def test_cache_is_keyed_by_the_tool_version(tmp_path, objects, monkeypatch, caps
     assert scan_cli.main(args) == 1 and "1 .debs, 0 from the cache" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("changed", ["checks.py", "archive/judge.py"])
+@pytest.mark.parametrize("changed", ["rules/checks.py", "archive/judge.py"])
 def test_tool_version_changes_with_the_sources(tmp_path, monkeypatch, changed):
     """A change to a rule of the library or of the scan is a new tool version: cached records go stale."""
     version = scan_cache.tool_version()

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from pyshared_tools.buildenv import HostFacts, arch_matches, parse_dpkg_architecture_output
-from pyshared_tools.control import BinaryPackage, package_tree, read_control, select_packages
+from pyshared_tools.debhelper.buildenv import HostFacts, arch_matches, parse_dpkg_architecture_output
+from pyshared_tools.debhelper.control import BinaryPackage, package_tree, read_control, select_packages
+from pyshared_tools.debhelper.options import parse_command_line
 from pyshared_tools.errors import ControlError, ExternalToolError, UsageError
-from pyshared_tools.options import parse_command_line
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 DPKG_ARCHITECTURE = "/usr/bin/dpkg-architecture"
@@ -462,8 +462,8 @@ def test_missing_dpkg_architecture_is_an_external_tool_error(tmp_path):
 def test_modules_keep_costly_imports_lazy():
     code = (
         "import sys\n"
-        "import pyshared_tools.buildenv, pyshared_tools.control, pyshared_tools.options, "
-        "pyshared_tools.pyversions\n"
+        "import pyshared_tools.debhelper.buildenv, pyshared_tools.debhelper.control\n"
+        "import pyshared_tools.debhelper.options, pyshared_tools.rules.pyversions\n"
         "print(sorted(m for m in ('sh', 'debian.deb822', 'configparser') if m in sys.modules))\n"
     )
     result = subprocess.run(

@@ -32,7 +32,8 @@ from helpers import builduser, debbuild
 from helpers.chroot import Chroot, base_tarball
 from helpers.manpage_checks import assert_same_options, assert_scan_page_matches, groff_warnings, help_text
 
-from pyshared_tools import __version__, layouts
+from pyshared_tools import __version__
+from pyshared_tools.rules import layouts
 
 EXAMPLE = CHECKOUT / "examples" / "pyshared-demo"
 TAGGED = f"_speedups.cpython-311-{MULTIARCH}.so"
@@ -109,7 +110,7 @@ def test_the_tool_package_fields(tool):
     assert debbuild.field(deb, "Architecture") == "all"
     depends = {clause.strip() for clause in debbuild.field(deb, "Depends").split(",")}
     assert {"debhelper (>= 13)", "python3-debian", "python3-jinja2", "python3-sh", "python3:any"} <= depends
-    # pyshared_tools/elf.py reads ELF by hand; only the tests use pyelftools.
+    # pyshared_tools/rules/elf.py reads ELF by hand; only the tests use pyelftools.
     assert not [clause for clause in depends if "pyelftools" in clause]
     # dh_python3 byte-compiles the private directory at install time.
     assert "py3compile -p dh-pyshared /usr/share/dh-pyshared" in debbuild.control_file(deb, "postinst")
@@ -162,10 +163,10 @@ def test_the_packaged_snippets_were_rendered_from_the_packaged_templates(tool_ro
     templates it installs; the packaged command fills them in without Jinja2."""
     import runpy
 
-    from pyshared_tools import prerender
+    from pyshared_tools.outputs import prerender
 
     share = tool_root / "usr/share/dh-pyshared"
-    packaged = runpy.run_path(str(share / "pyshared_tools/prerendered.py"))
+    packaged = runpy.run_path(str(share / "pyshared_tools/outputs/prerendered.py"))
     sources, table = prerender.prerender(str(share / "templates"))
     assert packaged["SOURCES"] == sources == prerender.template_sources(CHECKOUT / "templates")
     assert packaged["SNIPPETS"] == table
@@ -174,7 +175,7 @@ def test_the_packaged_snippets_were_rendered_from_the_packaged_templates(tool_ro
     result = run_packaged(tool_root, cwd=src.root, env={**HOST, "PYTHONPROFILEIMPORTTIME": "1"})
     assert result.returncode == 0, result.stderr
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
-    assert "pyshared_tools.prerendered" in imported and "jinja2" not in imported
+    assert "pyshared_tools.outputs.prerendered" in imported and "jinja2" not in imported
     assert "py3compile -p python3-demo" in (src.root / "debian/python3-demo.postinst.debhelper").read_text()
 
 
@@ -206,8 +207,8 @@ def test_the_packaged_abi3_check_needs_no_abi3info(tool_root, make_source):
     """The packaged dh_pyshared, with abi3info not importable, reads the stable ABI
     from its private library: a violation is refused, a clean module passes."""
     command = tool_root / "usr/bin/dh_pyshared"
-    shipped = tool_root / "usr/share/dh-pyshared/pyshared_tools/stable_abi.table"
-    assert shipped.read_bytes() == (CHECKOUT / "pyshared_tools/stable_abi.table").read_bytes()
+    shipped = tool_root / "usr/share/dh-pyshared/pyshared_tools/rules/stable_abi.table"
+    assert shipped.read_bytes() == (CHECKOUT / "pyshared_tools/rules/stable_abi.table").read_bytes()
     wrapper = (
         "import runpy, sys\nsys.modules['abi3info'] = None\n"
         "sys.argv[:] = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\n"
@@ -238,7 +239,7 @@ def test_the_packaged_abi3_check_needs_no_abi3info(tool_root, make_source):
         f"{SHARED[1:]}/foo/_bad.abi3.so in python3-demo, build it with Py_LIMITED_API=0x030b0000 and "
         "without those calls, or build it for each Python version"
     ], refused.stderr
-    assert f"{tool_root}/usr/share/dh-pyshared/pyshared_tools/checks.py" in refused.stderr
+    assert f"{tool_root}/usr/share/dh-pyshared/pyshared_tools/rules/checks.py" in refused.stderr
     assert str(CHECKOUT / "pyshared_tools") not in refused.stderr
     (src.tree() / f"{SHARED[1:]}/foo/_bad.abi3.so").unlink()
     passed = run("--strict")

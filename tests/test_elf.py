@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pyshared_tools import elf
 from pyshared_tools.errors import TreeError
+from pyshared_tools.rules import elf
 from tests.helpers import elfref
 from tests.helpers.cbuild import (
     compile_c,
@@ -244,7 +244,7 @@ def test_missing_file(tmp_path):
 def test_unreadable_file_as_unprivileged_user(extension):
     script = (
         "import json, sys\n"
-        "from pyshared_tools import elf\n"
+        "from pyshared_tools.rules import elf\n"
         "from pyshared_tools.errors import TreeError\n"
         "results = []\n"
         "for path in sys.argv[1:]:\n"
@@ -306,7 +306,7 @@ def test_classification_never_imports_pyelftools(tmp_path, extension):
     library = compile_plain_library(tmp_path / "libfoo.so")
     script = (
         "import json, sys\n"
-        "from pyshared_tools import elf\n"
+        "from pyshared_tools.rules import elf\n"
         "imported_by_module = 'elftools' in sys.modules\n"
         "sys.modules['elftools'] = None\n"
         "library, extension = (elf.read_candidate(path) for path in sys.argv[1:])\n"

@@ -8,7 +8,7 @@ import pytest
 from conftest import HOST, SUFFIX_311, snapshot
 
 from pyshared_tools.errors import ExternalToolError
-from pyshared_tools.tags import query_interpreters
+from pyshared_tools.rules.tags import query_interpreters
 
 SITE = "usr/lib/python3.11/site-packages"
 

@@ -1,11 +1,11 @@
 """Proof in real hosts that extensions processed by dh_pyshared load, and that
-the libpython check (pyshared_tools/checks.py) predicts where they load.
+the libpython check (pyshared_tools/rules/checks.py) predicts where they load.
 
 * A C program built here dlopen()s libpython3.11 with RTLD_GLOBAL or
   RTLD_LOCAL, initialises the interpreter and imports processed modules: one
   built without libpython, one linked against it, and that one after
   --fix-libpython.  Which combinations import, and which map a libpython of
-  their own, must be what prediction() (what checks.py's libpython warning states) says, and Debian's
+  their own, must be what prediction() (what rules/checks.py's libpython warning states) says, and Debian's
   /usr/bin/python3 is measured the same way.
 * apache2 with libapache2-mod-wsgi-py3, started by the test on 127.0.0.1 and
   a free port with its own configuration, serves a WSGI app (in daemon mode,
@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 from conftest import MULTIARCH, SUFFIX_311, SourcePackage
 
-from pyshared_tools import checks, elf
+from pyshared_tools.rules import checks, elf
 
 SITE = "usr/lib/python3.11/site-packages"
 SHARED = "usr/lib/python3/dist-packages"

@@ -69,7 +69,7 @@ out = os.environ.pop("PYSHARED_TEST_IMPORTS")
 for name in os.environ.pop("PYSHARED_TEST_ABSENT").split():
     sys.modules[name] = None
 def record():
-    render = sys.modules.get("pyshared_tools.render")
+    render = sys.modules.get("pyshared_tools.outputs.render")
     report = {
         "path": sys.path,
         "files": {name: getattr(module, "__file__", None) for name, module in list(sys.modules.items())},
@@ -386,7 +386,7 @@ def test_dh_pyshared_from_the_venv_does_what_the_checkout_does(venv, tmp_path, c
     assert_imported_from_the_venv(venv, report, needed)
     # The snippets came from the pre-rendered table (the templates pip installed are
     # the ones it was made from), not from Jinja2.
-    assert "pyshared_tools.prerendered" in report["files"] and "jinja2" not in report["files"]
+    assert "pyshared_tools.outputs.prerendered" in report["files"] and "jinja2" not in report["files"]
     # The abi3 check read the shipped table, not abi3info (a regeneration-time need only).
     assert "abi3info" not in report["files"], report["files"]["abi3info"]
 
@@ -579,7 +579,9 @@ def test_help_and_version_are_the_checkouts(venv, tmp_path, tool, option):
     assert ours.stdout == theirs.stdout and ours.stdout.strip(), ours.stdout
 
 
-@pytest.mark.parametrize("module", ["pyshared_tools.manpage", "pyshared_tools.scan_manpage"])
+@pytest.mark.parametrize(
+    "module", ["pyshared_tools.manpages.dh_pyshared", "pyshared_tools.manpages.pyshared_scan"]
+)
 def test_man_pages_are_the_checkouts(venv, tmp_path, module):
     """What debian/rules runs, from the installed package: the same roff."""
     environment = {**venv.environment(True), "SOURCE_DATE_EPOCH": "1795255200"}
@@ -635,10 +637,10 @@ def test_the_example_package_builds_with_the_venvs_dh_pyshared(venv, tmp_path):
 
 
 def test_the_venv_ships_the_stable_abi_table_and_refuses_a_violation(venv, tmp_path):
-    """pip installs pyshared_tools/stable_abi.table; the abi3 check finds a symbol outside
+    """pip installs pyshared_tools/rules/stable_abi.table; the abi3 check finds a symbol outside
     the stable ABI with it, without importing abi3info."""
     table = venv.site / "pyshared_tools" / "stable_abi.table"
-    assert table.read_bytes() == (CHECKOUT / "pyshared_tools/stable_abi.table").read_bytes()
+    assert table.read_bytes() == (CHECKOUT / "pyshared_tools/rules/stable_abi.table").read_bytes()
     bad = SourcePackage(tmp_path / "bad", source_fields="X-Python3-Version: >= 3.11\n")
     bad.extension(
         "usr/lib/python3.11/site-packages/foo/_bad.abi3.so", body="PyDict_SetDefault(object, object, object);"

@@ -7,8 +7,10 @@ import re
 import pytest
 from conftest import CHECKOUT
 
-from pyshared_tools import layouts, manpage, scan
 from pyshared_tools.archive import contents
+from pyshared_tools.engine.inventory import take_inventory
+from pyshared_tools.manpages import dh_pyshared as dh_pyshared_page
+from pyshared_tools.rules import layouts
 
 # Names that stand for a regex component of a pattern: the first that matches it is used.
 NAMES = ("python2.7", "python3.11", "site-packages", "dist-packages", "demo.public", "demo")
@@ -40,7 +42,7 @@ def test_the_promise_line_of_dh_pyshared_is_the_one_layouts_derives():
     lines = [line for line in text.splitlines() if line.startswith("# PROMISE:")]
     assert lines == [layouts.promise_line()], (
         "bin/dh_pyshared's PROMISE line disagrees with layouts.RULES: replace it with the output of "
-        "python3 -c 'from pyshared_tools import layouts; print(layouts.promise_line())'"
+        "python3 -c 'from pyshared_tools.rules import layouts; print(layouts.promise_line())'"
     )
 
 
@@ -50,7 +52,7 @@ def test_every_place_and_metadata_file_is_under_a_promised_path(path):
 
 
 def test_the_man_page_names_every_promised_path():
-    roff = manpage.render("2026-11-21").replace("\\-", "-")
+    roff = dh_pyshared_page.render("2026-11-21").replace("\\-", "-")
     sentence = next(line for line in roff.splitlines() if line.startswith("dh skips dh_pyshared"))
     named = re.findall(r"/[\w/-]+", sentence.split("none of ")[1].split(", unless")[0])
     assert named == [f"/{path}" for path in layouts.promise_paths()]
@@ -69,7 +71,7 @@ def test_the_scan_finds_a_place_of_every_rule(tmp_path):
     for path in places():
         (tmp_path / path).mkdir(parents=True)
         (tmp_path / path / "demo.py").write_text("")
-    inventory = scan.scan(str(tmp_path), "python3-demo")
+    inventory = take_inventory(str(tmp_path), "python3-demo")
     assert sorted(place.rule.name for place in inventory.places) == sorted(
         rule.name for rule in layouts.RULES
     )
@@ -89,7 +91,7 @@ def new_rule(monkeypatch):
 def test_a_rule_added_to_the_table_alone_is_scanned_and_promised(new_rule, tmp_path):
     (tmp_path / "opt/newhelper/python3.11").mkdir(parents=True)
     (tmp_path / "opt/newhelper/python3.11/demo.py").write_text("")
-    inventory = scan.scan(str(tmp_path), "python3-demo")
+    inventory = take_inventory(str(tmp_path), "python3-demo")
     assert [place.rule.name for place in inventory.places] == ["new-helper"]
     assert "opt/newhelper" in layouts.promise_paths()
     assert b"\nopt/newhelper/py" in layouts.candidate_prefixes()

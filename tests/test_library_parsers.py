@@ -8,9 +8,9 @@ import sys
 import pytest
 from conftest import CHECKOUT
 
-from pyshared_tools import relations
 from pyshared_tools.archive import cli, codes
 from pyshared_tools.errors import UsageError
+from pyshared_tools.outputs import relations
 
 
 def test_the_status_file_is_read_as_deb822(tmp_path):

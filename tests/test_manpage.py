@@ -20,17 +20,18 @@ from helpers.manpage_checks import (
     man_options,
 )
 
-from pyshared_tools import manpage, scan_manpage
 from pyshared_tools.archive import cli as scan_cli
-from pyshared_tools.options import OPTION_TABLE
+from pyshared_tools.debhelper.options import OPTION_TABLE
+from pyshared_tools.manpages import dh_pyshared as dh_pyshared_page
+from pyshared_tools.manpages import pyshared_scan as pyshared_scan_page
 
 
 def test_man_page_and_help_list_the_same_options_with_the_same_sentences():
-    assert_same_options(manpage.render(), help_text())
+    assert_same_options(dh_pyshared_page.render(), help_text())
 
 
 def test_an_option_added_to_the_table_reaches_both(monkeypatch):
-    from pyshared_tools import options
+    from pyshared_tools.debhelper import options
 
     extra = options.OptionSpec(
         flags=("--extra-option",),
@@ -40,14 +41,14 @@ def test_an_option_added_to_the_table_reaches_both(monkeypatch):
         help="A new option.",
     )
     monkeypatch.setattr(options, "OPTION_TABLE", (*OPTION_TABLE, extra))
-    monkeypatch.setattr(manpage, "OPTION_TABLE", options.OPTION_TABLE)
+    monkeypatch.setattr(dh_pyshared_page, "OPTION_TABLE", options.OPTION_TABLE)
     help_output = options.build_parser().format_help()
     assert "--extra-option" in help_options(help_output)
-    assert man_options(manpage.render())["--extra-option"] == "A new option."
+    assert man_options(dh_pyshared_page.render())["--extra-option"] == "A new option."
 
 
 def test_the_comparison_fails_for_an_option_in_only_one():
-    roff = manpage.render()
+    roff = dh_pyshared_page.render()
     item = next(line for line in roff.splitlines() if line.startswith("\\fB\\-\\-strict"))
     try:
         assert_same_options(roff.replace(item, "\\fB\\-\\-stricter\\fR"), help_text())
@@ -58,7 +59,7 @@ def test_the_comparison_fails_for_an_option_in_only_one():
 
 
 def test_the_page_has_every_section_and_no_groff_warning(tmp_path):
-    roff = manpage.render("2026-11-21")
+    roff = dh_pyshared_page.render("2026-11-21")
     for section in (
         "NAME",
         "SYNOPSIS",
@@ -78,49 +79,52 @@ def test_the_page_has_every_section_and_no_groff_warning(tmp_path):
 
 
 def test_the_date_comes_from_source_date_epoch_only():
-    assert manpage.build_date({"SOURCE_DATE_EPOCH": "1795255200"}) == "2026-11-21"
-    assert manpage.build_date({}) == ""
-    assert manpage.render(manpage.build_date({})) == manpage.render()
+    assert dh_pyshared_page.build_date({"SOURCE_DATE_EPOCH": "1795255200"}) == "2026-11-21"
+    assert dh_pyshared_page.build_date({}) == ""
+    assert dh_pyshared_page.render(dh_pyshared_page.build_date({})) == dh_pyshared_page.render()
 
 
 def test_the_generator_writes_the_file_it_is_given(tmp_path):
     path = tmp_path / "dh_pyshared.1"
-    assert manpage.main([str(path)]) == 0
-    assert path.read_text() == manpage.render(manpage.build_date(os.environ))
+    assert dh_pyshared_page.main([str(path)]) == 0
+    assert path.read_text() == dh_pyshared_page.render(dh_pyshared_page.build_date(os.environ))
 
 
 def test_code_words_get_minus_signs_and_prose_keeps_hyphens():
-    assert manpage.inline("see --shared-dir and /usr/lib/python3/dist-packages") == (
+    assert dh_pyshared_page.inline("see --shared-dir and /usr/lib/python3/dist-packages") == (
         "see \\-\\-shared\\-dir and /usr/lib/python3/dist\\-packages"
     )
-    assert manpage.inline("an architecture-independent package") == "an architecture-independent package"
-    assert manpage.inline(".hidden request") == "\\&.hidden request"
-    assert manpage.inline("a \\ backslash") == "a \\e backslash"
+    assert (
+        dh_pyshared_page.inline("an architecture-independent package")
+        == "an architecture-independent package"
+    )
+    assert dh_pyshared_page.inline(".hidden request") == "\\&.hidden request"
+    assert dh_pyshared_page.inline("a \\ backslash") == "a \\e backslash"
 
 
 # pyshared-scan(1), from the argparse parsers of bin/pyshared-scan.
 
 
 def test_the_scan_page_has_every_option_of_both_parsers():
-    roff = scan_manpage.render()
+    roff = pyshared_scan_page.render()
     options = roff[roff.index("\n.SH OPTIONS\n") : roff.index('\n.SH "EXIT STATUS"\n')]
     synopsis = roff[roff.index("\n.SH SYNOPSIS\n") : roff.index("\n.SH DESCRIPTION\n")]
     for _subsection, build, _args in SCAN_PARSERS:
         for action in build()._actions:
             for flag in action.option_strings:
-                escaped = manpage.flag(flag)
+                escaped = dh_pyshared_page.flag(flag)
                 assert escaped in options, flag
                 # Every option but --help, --version and the short -j is in a SYNOPSIS form.
                 if flag not in ("-h", "--help", "--version", "-j"):
                     assert escaped in synopsis, flag
             if action.metavar:
-                assert manpage.placeholder(action.metavar) in options, action.metavar
+                assert dh_pyshared_page.placeholder(action.metavar) in options, action.metavar
     assert "\n.SY pyshared\\-scan\n\\fBmerge\\fR " in synopsis
     assert synopsis.count("\n.SY pyshared\\-scan\n") == 3
 
 
 def test_the_scan_page_and_both_helps_list_the_same_options_with_the_same_sentences():
-    assert_scan_page_matches(scan_manpage.render())
+    assert_scan_page_matches(pyshared_scan_page.render())
 
 
 def test_an_option_added_to_the_scan_parser_reaches_the_page(monkeypatch):
@@ -132,13 +136,13 @@ def test_an_option_added_to_the_scan_parser_reaches_the_page(monkeypatch):
         return parser
 
     monkeypatch.setattr(scan_cli, "build_parser", with_extra)
-    roff = scan_manpage.render()
+    roff = pyshared_scan_page.render()
     assert man_options(roff, "pyshared\\-scan")["--extra-option"] == "A new option, at 100%."
     assert "\\fB\\-\\-extra\\-option\\fR \\fIX\\fR" in roff
 
 
 def test_the_scan_page_has_every_section_and_no_groff_warning(tmp_path):
-    roff = scan_manpage.render("2026-11-21")
+    roff = pyshared_scan_page.render("2026-11-21")
     assert roff.startswith('.TH PYSHARED\\-SCAN 1 "2026-11-21" "dh-pyshared ')
     for section in (
         "NAME",
@@ -163,8 +167,8 @@ def test_the_scan_page_has_every_section_and_no_groff_warning(tmp_path):
         "pyshared\\-scan merge shard",
     ):
         assert words in roff, words
-    for code in scan_manpage.CODES:
-        assert manpage.flag(code) in roff, code
+    for code in pyshared_scan_page.CODES:
+        assert dh_pyshared_page.flag(code) in roff, code
     path = tmp_path / "pyshared-scan.1"
     path.write_text(roff)
     assert groff_warnings(path) == ""
@@ -172,16 +176,16 @@ def test_the_scan_page_has_every_section_and_no_groff_warning(tmp_path):
 
 def test_the_scan_page_is_dated_from_source_date_epoch(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795255200")
-    assert scan_manpage.main([str(tmp_path / "pyshared-scan.1")]) == 0
-    assert (tmp_path / "pyshared-scan.1").read_text() == scan_manpage.render("2026-11-21")
-    assert scan_manpage.render(manpage.build_date({})) == scan_manpage.render()
+    assert pyshared_scan_page.main([str(tmp_path / "pyshared-scan.1")]) == 0
+    assert (tmp_path / "pyshared-scan.1").read_text() == pyshared_scan_page.render("2026-11-21")
+    assert pyshared_scan_page.render(dh_pyshared_page.build_date({})) == pyshared_scan_page.render()
 
 
 def test_roff_escapes_in_code_lines_and_placeholders():
-    assert manpage.code(".hidden --opt a\\b") == "\\&.hidden \\-\\-opt a\\eb"
-    assert manpage.code("'quoted") == "\\&'quoted"
-    assert manpage.placeholder("X-Y") == "\\fIX\\-Y\\fR"
-    assert manpage.flag("--a\\b") == "\\fB\\-\\-a\\eb\\fR"
-    assert manpage.inline("(--jobs N) with legacy-layout", ("legacy-layout",)) == (
+    assert dh_pyshared_page.code(".hidden --opt a\\b") == "\\&.hidden \\-\\-opt a\\eb"
+    assert dh_pyshared_page.code("'quoted") == "\\&'quoted"
+    assert dh_pyshared_page.placeholder("X-Y") == "\\fIX\\-Y\\fR"
+    assert dh_pyshared_page.flag("--a\\b") == "\\fB\\-\\-a\\eb\\fR"
+    assert dh_pyshared_page.inline("(--jobs N) with legacy-layout", ("legacy-layout",)) == (
         "(\\-\\-jobs N) with legacy\\-layout"
     )

@@ -3,8 +3,7 @@
 import pytest
 
 from pyshared_tools import __version__
-from pyshared_tools.errors import UsageError
-from pyshared_tools.options import (
+from pyshared_tools.debhelper.options import (
     DEBHELPER_GROUP,
     OPTION_TABLE,
     TOOL_GROUP,
@@ -15,6 +14,7 @@ from pyshared_tools.options import (
     split_internal_options,
     split_options_string,
 )
+from pyshared_tools.errors import UsageError
 
 TAG = "cpython-311-x86_64-linux-gnu"
 

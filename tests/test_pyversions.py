@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from pyshared_tools.errors import ControlError, PysharedError
-from pyshared_tools.pyversions import DEFAULTS_PATH, default_version, supported_versions
+from pyshared_tools.rules.pyversions import DEFAULTS_PATH, default_version, supported_versions
 
 PY3VERSIONS = "/usr/bin/py3versions"
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pyshared_tools import relations
 from pyshared_tools.errors import CollisionError, UsageError
-from pyshared_tools.relations import BREAKS, CONFLICTS, REPLACES, OwnerIndex
+from pyshared_tools.outputs import relations
+from pyshared_tools.outputs.relations import BREAKS, CONFLICTS, REPLACES, OwnerIndex
 
 SHARED = "/usr/lib/python3/dist-packages"
 TAGGED = f"{SHARED}/foo/_speed.cpython-311-x86_64-linux-gnu.so"

@@ -8,7 +8,7 @@ import signal
 from conftest import HOST, SUFFIX_311, snapshot
 from helpers import killpoint
 
-from pyshared_tools.links import resolve
+from pyshared_tools.engine.links import resolve
 
 SITE = "usr/lib/python3.11/site-packages"
 SHARED = "usr/lib/python3/dist-packages"

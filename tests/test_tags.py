@@ -1,4 +1,4 @@
-"""pyshared_tools.tags against literal tables and against real interpreters.
+"""pyshared_tools.rules.tags against literal tables and against real interpreters.
 
 The real interpreters are bookworm's /usr/bin/python3.11 and bullseye's
 python3.9 and python2.7 unpacked from .debs (tests/helpers/interpreters.py).
@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pyshared_tools.errors import ExternalToolError, TagError
-from pyshared_tools.tags import (
+from pyshared_tools.rules.tags import (
     ModuleFileName,
     SuffixResolver,
     Tag,
@@ -514,7 +514,7 @@ def test_query_reports_a_failing_interpreter(tmp_path):
 
 
 def test_importing_tags_does_not_import_sh():
-    script = "import sys, pyshared_tools.tags; print('sh' in sys.modules)"
+    script = "import sys, pyshared_tools.rules.tags; print('sh' in sys.modules)"
     completed = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
     assert completed.stdout.strip() == "False"
 

@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jinja2 import nodes
 
-from pyshared_tools import autoscripts, render
+from pyshared_tools.debhelper import autoscripts
 from pyshared_tools.errors import TreeError
-from pyshared_tools.scripts import SNIPPETS, farm_locations, render_snippets
+from pyshared_tools.outputs import render
+from pyshared_tools.outputs.scripts import SNIPPETS, farm_locations, render_snippets
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_NAMES = sorted(p.name for p in TEMPLATES.iterdir() if p.name != "README.md")
@@ -453,7 +454,7 @@ def test_shquote_output_reads_back_as_the_value():
         assert shlex.split(render.shquote(value)) == [value]
 
 
-# --- snippets rendered in advance (pyshared_tools/prerender.py) ---------------
+# --- snippets rendered in advance (pyshared_tools/outputs/prerender.py) ---------------
 
 SAFE_TEXT = st.text(
     st.characters(blacklist_categories=("Cs", "Co"), blacklist_characters="\x00"), min_size=1, max_size=20
@@ -463,7 +464,7 @@ SAFE_TEXT = st.text(
 def common_data(package, shared_dir, python3, python2, dh_python3, link, qualifier=""):
     from types import SimpleNamespace
 
-    from pyshared_tools.scripts import Legacy, script_data
+    from pyshared_tools.outputs.scripts import Legacy, script_data
 
     plan = SimpleNamespace(
         package=package, python3_modules=python3, python2_modules=python2, architecture_qualifier=qualifier
@@ -473,12 +474,14 @@ def common_data(package, shared_dir, python3, python2, dh_python3, link, qualifi
 
 
 def test_the_prerendered_table_is_a_fresh_rendering_of_the_templates():
-    """Fails when a template changed and `python3 -m pyshared_tools.prerender` was not run."""
-    from pyshared_tools import prerender, prerendered
+    """Fails when a template changed and `python3 -m pyshared_tools.outputs.prerender` was not run."""
+    from pyshared_tools.outputs import prerender, prerendered
 
     sources, table = prerender.prerender(str(TEMPLATES))
-    assert sources == prerendered.SOURCES, "templates changed: run python3 -m pyshared_tools.prerender"
-    assert table == prerendered.SNIPPETS, "run python3 -m pyshared_tools.prerender"
+    assert sources == prerendered.SOURCES, (
+        "templates changed: run python3 -m pyshared_tools.outputs.prerender"
+    )
+    assert table == prerendered.SNIPPETS, "run python3 -m pyshared_tools.outputs.prerender"
     # the plain Python 3 package of the default shared directory is in it
     plain = common_data("python3-x", "usr/lib/python3/dist-packages", True, False, False, None)
     assert ("postinst-pyshared", prerender.shape(plain)[0]) in table
@@ -501,7 +504,7 @@ def test_prerendered_snippets_are_the_bytes_jinja2_renders(
     """Every common shape (Multi-Arch: same's pkg:<arch> too), any strings (quotes, $,
     spaces, control characters, non-ASCII): filled in without Jinja2, the same bytes,
     or the same refusal."""
-    from pyshared_tools import prerender
+    from pyshared_tools.outputs import prerender
 
     data = common_data(package, shared_dir, *modules, dh_python3, link, qualifier)
     names = sorted({name for names in SNIPPETS.values() for name in names})
@@ -523,7 +526,7 @@ def test_prerendered_snippets_are_the_bytes_jinja2_renders(
 def test_a_template_that_looks_at_a_value_is_rendered_at_run_time(tmp_path):
     """Comparing a string (or calling its methods) cannot be rendered in
     advance: that template has no entry, the others still do."""
-    from pyshared_tools import prerender
+    from pyshared_tools.outputs import prerender
 
     copy = tmp_path / "templates"
     copy.mkdir()
@@ -540,7 +543,7 @@ def test_a_template_that_looks_at_a_value_is_rendered_at_run_time(tmp_path):
 
 
 def test_a_changed_template_is_rendered_by_jinja2_not_from_the_stale_table(tmp_path, monkeypatch):
-    from pyshared_tools import prerender
+    from pyshared_tools.outputs import prerender
 
     copy = tmp_path / "templates"
     copy.mkdir()
@@ -562,7 +565,7 @@ def test_a_plain_package_is_converted_without_importing_jinja2_or_sh(make_source
     src.write("usr/lib/python3.11/site-packages/demo/core.py", "VALUE = 1\n")
     result = src.run(env={"PYTHONPROFILEIMPORTTIME": "1"})
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
-    assert "pyshared_tools.prerendered" in imported
+    assert "pyshared_tools.outputs.prerendered" in imported
     assert not {"jinja2", "sh"} & imported
     postinst = (src.root / "debian" / "python3-demo.postinst.debhelper").read_text()
     assert "py3compile -p python3-demo" in postinst

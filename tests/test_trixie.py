@@ -14,7 +14,7 @@ from conftest import MULTIARCH
 from helpers.buildroots import trixie_tarball
 from helpers.chroot import Chroot
 
-from pyshared_tools import tags
+from pyshared_tools.rules import tags
 
 SOURCE = """\
 #include <Python.h>

@@ -16,7 +16,7 @@ from conftest import MULTIARCH, SourcePackage
 from helpers.interpreters import EXTENSION_SOURCE
 from helpers.unstable import VERSIONS, copy_tool, include_dir, unpack
 
-from pyshared_tools import tags
+from pyshared_tools.rules import tags
 
 # Names an interpreter might import; each version must import exactly its table row.
 CANDIDATES = (

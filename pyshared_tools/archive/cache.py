@@ -11,8 +11,10 @@ import hashlib
 import json
 import os
 
-from .. import __version__, tags
-from ..errors import UsageError
+from pyshared_tools import __version__
+from pyshared_tools.errors import UsageError
+from pyshared_tools.rules import tags
+
 from .codes import PROGRAM, escaped
 
 DEFAULT_MAX_MIB = 512
@@ -23,12 +25,15 @@ _COLUMNS = ("sha256", "key", "record", "used")
 def tool_version():
     """The package version and a digest of the library's sources (pyshared_tools/ and this package)."""
     digest = hashlib.sha256()
-    here = os.path.dirname(os.path.abspath(__file__))
-    for directory in (os.path.dirname(here), here):
-        for name in sorted(os.listdir(directory)):
+    library = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for directory, subdirectories, names in os.walk(library):
+        subdirectories[:] = sorted(name for name in subdirectories if name != "__pycache__")
+        for name in sorted(names):
             if name.endswith(".py"):
-                with open(os.path.join(directory, name), "rb") as source:
-                    digest.update(name.encode() + b"\0" + source.read() + b"\0")
+                path = os.path.join(directory, name)
+                with open(path, "rb") as source:
+                    label = os.path.relpath(path, library).encode()
+                    digest.update(label + b"\0" + source.read() + b"\0")
     return f"{__version__}+{digest.hexdigest()[:16]}"
 
 

@@ -4,7 +4,8 @@ import argparse
 import os
 import sys
 
-from ..errors import PysharedError, UsageError
+from pyshared_tools.errors import PysharedError, UsageError
+
 from .codes import DEFAULT_MAX_MEMBER_BYTES, PROGRAM
 
 
@@ -173,10 +174,10 @@ def main(argv=None):
 
 def supported_versions(text):
     if text is None:
-        from ..pyversions import supported_versions as system_supported
+        from pyshared_tools.rules.pyversions import supported_versions as system_supported
 
         return sorted(system_supported(None))
-    from ..pyversions import parse_version
+    from pyshared_tools.rules.pyversions import parse_version
 
     versions = set()
     for entry in text.split(","):

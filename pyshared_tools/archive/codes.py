@@ -182,7 +182,7 @@ def _parse_relations():
     nowhere before either; a NullHandler keeps logging's last resort off stderr)."""
     import logging
 
-    from ..lazy import deb822
+    from pyshared_tools.lazy import deb822
 
     logging.getLogger("debian.deb822").addHandler(logging.NullHandler())
     return deb822().PkgRelation.parse_relations

@@ -17,10 +17,12 @@ import queue
 import re
 import threading
 
-from .. import checks, layouts, relations, tags
-from ..errors import TagError, UsageError
+from pyshared_tools.errors import TagError, UsageError
+from pyshared_tools.indexes import decompressed_blocks, open_index
+from pyshared_tools.outputs import relations
+from pyshared_tools.rules import checks, layouts, tags
+
 from .codes import Owner, error_text, finding_of, legacy_detail
-from .compression import decompressed_blocks, open_index
 from .judge import place_of, version_tag_problem
 from .store import clash_detail, collision_details
 

@@ -28,8 +28,9 @@ import struct
 import tarfile
 import zlib
 
+from pyshared_tools.indexes import READ_CHUNK, CorruptStream, Forward, zstd_stream
+
 from .codes import DEFAULT_MAX_MEMBER_BYTES, control_of, escaped
-from .compression import READ_CHUNK, CorruptStream, Forward, zstd_stream
 from .judge import Judge, RecordTooLarge, member_path, unreadable_record
 
 HASH_CHUNK = 1024 * 1024

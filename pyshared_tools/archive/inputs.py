@@ -8,9 +8,10 @@ import os
 import posixpath
 from collections import namedtuple
 
-from ..errors import UsageError
+from pyshared_tools.errors import UsageError
+from pyshared_tools.indexes import open_index
+
 from .codes import control_of, error_text, escaped
-from .compression import open_index
 from .tree import is_tree
 
 # kind: "deb", "tree", or "missing" (problem says why); sha256: the Packages index's, else None;

@@ -10,8 +10,9 @@ bytes and `checks` judges them.
 
 import functools
 
-from .. import checks, elf, layouts, tags
-from ..errors import TagError, TreeError
+from pyshared_tools.errors import TagError, TreeError
+from pyshared_tools.rules import checks, elf, layouts, tags
+
 from .codes import (
     DEFAULT_MAX_MEMBER_BYTES,
     Owner,

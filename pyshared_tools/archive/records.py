@@ -9,8 +9,9 @@ merge would otherwise print a short result.
 import json
 import os
 
-from .. import tags
-from ..errors import UsageError
+from pyshared_tools.errors import UsageError
+from pyshared_tools.rules import tags
+
 from .cache import tool_version
 from .codes import CODES, PROGRAM, escaped
 

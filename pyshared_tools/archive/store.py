@@ -11,8 +11,9 @@ import os
 import sqlite3
 import tempfile
 
-from .. import relations
-from ..errors import PysharedError
+from pyshared_tools.errors import PysharedError
+from pyshared_tools.outputs import relations
+
 from .codes import PROBLEM_CODES, Finding, Owner, declared_to_dpkg, finding_of
 
 _SCHEMA = (

@@ -8,7 +8,8 @@ and the output.  Records come back in the order of the tasks (imap), so
 import functools
 import os
 
-from ..lazy import deb822
+from pyshared_tools.lazy import deb822
+
 from .deb import file_sha256, read_deb
 from .judge import unreadable_record
 from .tree import read_tree

@@ -97,7 +97,7 @@ class HostFacts:
         return self._queried
 
     def _run_dpkg_architecture(self) -> dict[str, str]:
-        from .commands import output_text, run
+        from pyshared_tools.commands import output_text, run
 
         requested_host = self._environ.get(HOST_ARCH, "")
         arguments = ["-a" + requested_host] if requested_host else []

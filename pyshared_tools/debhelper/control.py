@@ -7,12 +7,13 @@ from collections import namedtuple
 from types import MappingProxyType
 
 from pyshared_tools import TOOL_NAME, files
-from pyshared_tools.buildenv import HostFacts, arch_matches
+from pyshared_tools.debhelper.buildenv import HostFacts, arch_matches
+from pyshared_tools.debhelper.options import Options
 from pyshared_tools.errors import ControlError, UsageError
-from pyshared_tools.options import Options
-from pyshared_tools.relations import PACKAGE_NAME
 
 CONTROL_PATH = "debian/control"
+# Policy 5.6.1: a binary or source package name.
+PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 FIELD_LINE = re.compile(r"([^\s:]+):")
 BUILD_PROFILE_FORMULA = re.compile(r"(?:<[^<>]*>\s*)+")
 BUILD_PROFILE_GROUP = re.compile(r"<([^<>]*)>")

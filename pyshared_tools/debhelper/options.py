@@ -434,7 +434,7 @@ def _tree_relative_shared_dir(shared_dir):
             "in the options",
             f"give a directory such as {DEFAULT_SHARED_DIR}",
         )
-    from pyshared_tools import layouts
+    from pyshared_tools.rules import layouts
 
     overlap = None if relative == SHARED_DIR else layouts.overlapping_place(relative)
     if overlap is not None:

@@ -2,9 +2,9 @@
 
 import os
 
-from . import files
-from .errors import TreeError
-from .tags import version_text
+from pyshared_tools import files
+from pyshared_tools.errors import TreeError
+from pyshared_tools.rules.tags import version_text
 
 DEPENDS = "pyshared:Depends"
 

@@ -9,9 +9,10 @@ import os
 import stat
 from collections import namedtuple
 
-from . import SHARED_DIR, layouts
-from .errors import TreeError
-from .links import resolve_lenient
+from pyshared_tools import SHARED_DIR
+from pyshared_tools.engine.links import resolve_lenient
+from pyshared_tools.errors import TreeError
+from pyshared_tools.rules import layouts
 
 
 class Entry(
@@ -111,7 +112,7 @@ def check_name(path, package):
         ) from None
 
 
-def scan(root, package, shared_dir=SHARED_DIR):
+def take_inventory(root, package, shared_dir=SHARED_DIR):
     if not os.path.isdir(root) or os.path.islink(root):
         raise TreeError(
             "package tree does not exist",

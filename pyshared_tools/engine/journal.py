@@ -10,12 +10,11 @@ lost: a file is removed only when its kept copy is in place.
 import os
 import stat
 
-from . import files, log
-from .errors import ExternalToolError, TreeError
+from pyshared_tools import files, log
+from pyshared_tools.engine.plan import DIRECTORY_FARM_LINK, PATCHELF
+from pyshared_tools.errors import ExternalToolError, TreeError
 
 JOURNAL_VERSION = 1
-DIRECTORY_FARM_LINK = "directory-farm-link"
-PATCHELF = "patchelf"
 _TEMPORARY_SUFFIX = ".dh-pyshared-new"
 
 
@@ -72,7 +71,7 @@ def validated_journal(journal, root, data):
     fields, every path relative, normalised and inside the tree."""
     import json
 
-    from .checks import LIBPYTHON
+    from pyshared_tools.rules.checks import LIBPYTHON
 
     def refuse(reason):
         return TreeError(
@@ -268,7 +267,7 @@ def _drop_needed(guard, action):
     """Drop one DT_NEEDED entry: patchelf edits a copy, which then replaces the
     file, so a kill leaves the old or the new file, never a half-written one;
     a file without the entry is already done."""
-    from . import elf
+    from pyshared_tools.rules import elf
 
     info = guard.existing(action["path"])
     if info is None or not stat.S_ISREG(info.st_mode):
@@ -279,7 +278,7 @@ def _drop_needed(guard, action):
         return
     import shutil
 
-    from .commands import run
+    from pyshared_tools.commands import run
 
     temporary = path + _TEMPORARY_SUFFIX
     if _lstat(temporary):
@@ -344,7 +343,7 @@ def _rmdir(guard, action):
 
 
 def _equal(a, b):
-    from .plan import same_content
+    from pyshared_tools.engine.placement import same_content
 
     return same_content("", a, b)
 

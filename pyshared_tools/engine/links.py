@@ -11,7 +11,7 @@ import os
 import stat
 from collections import namedtuple
 
-from .errors import LinkError
+from pyshared_tools.errors import LinkError
 
 MAXIMUM_LINK_DEPTH = 18
 

@@ -4,17 +4,17 @@ Python 3 modules go to the shared directory, extensions under the tag their
 interpreter imports; a top-level package whose pure files differ between
 versions stays in each version's own dist-packages.  Python 2 modules go to
 their version's dist-packages, untagged.  The result is a list of
-Placements that steps.py turns into ordered, validated actions.
+Placements that engine/plan.py turns into ordered, validated actions.
 """
 
 import os
 import re
 from collections import namedtuple
 
-from . import checks, layouts, tags
-from .errors import AbiError, CollisionError, TagError
-from .modules import build_views
-from .tags import version_text
+from pyshared_tools.engine.views import build_views
+from pyshared_tools.errors import AbiError, CollisionError, TagError
+from pyshared_tools.rules import checks, layouts, tags
+from pyshared_tools.rules.tags import version_text
 
 _EGG_VERSION = re.compile(r"-py\d\.\d+(?=\.egg-info$)")
 _BYTECODE = re.compile(r"(^|/)__pycache__(/|$)|\.py[co]$")
@@ -160,7 +160,7 @@ def unclaimed_storage(inventory):
     helper scripts)."""
     if inventory.metadata:
         return []
-    from .links import link_target_in_tree
+    from pyshared_tools.engine.links import link_target_in_tree
 
     candidates = [p for p in inventory.places if p.rule.name in layouts.UNCLAIMED_STORAGE_RULES]
     if not candidates:
@@ -240,7 +240,7 @@ def decide(inventory, context):
 def _renamed_with_target(inventory, link, rel, extensions):
     """A moved link named like the extension it reaches is renamed as that
     extension is: ``_foo.so -> foo/_foo.so`` becomes
-    ``_foo.cpython-311-<multiarch>.so`` (its target is retargeted in steps.py)."""
+    ``_foo.cpython-311-<multiarch>.so`` (its target is retargeted in engine/plan.py)."""
     resolution = inventory.resolutions.get(link.origin)
     if resolution is None or not resolution.is_file or resolution.path not in extensions:
         return rel
@@ -264,7 +264,7 @@ def _python_support_majors(inventory):
     header names the versions its files are for (``2.6-``, ``3.11``); without
     one they were for Python 2, the only one python-support served.  A
     python-central usr/share/pyshared-data file's ``python-version=`` is read alike."""
-    from . import files
+    from pyshared_tools import files
 
     listed, majors = {}, set()
     for path, helper in inventory.metadata:

@@ -3,17 +3,17 @@
 Order: directory farm links in a home go first (their paths become real
 directories), then mkdir, copy, move, new library links, DT_NEEDED drops
 (--fix-libpython) on extensions at their final paths, removals, and rmdir
-deepest first.  Every check happens here, before apply.py changes anything,
-the extension ABI checks (checks.py) included.
+deepest first.  Every check happens here, before engine/journal.py changes anything,
+the extension ABI checks (rules/checks.py) included.
 """
 
 import os
 import stat
 from collections import namedtuple
 
-from . import checks, layouts
-from .apply import DIRECTORY_FARM_LINK, PATCHELF
-from .errors import (
+from pyshared_tools.engine.placement import decide, same_content
+from pyshared_tools.engine.views import KeptLink, Places
+from pyshared_tools.errors import (
     AbiError,
     AccessError,
     CollisionError,
@@ -22,9 +22,13 @@ from .errors import (
     TagError,
     TreeError,
 )
-from .modules import KeptLink, Places
-from .plan import decide, same_content
-from .tags import parse_tag, split_module_filename, version_text
+from pyshared_tools.rules import checks, layouts
+from pyshared_tools.rules.tags import parse_tag, split_module_filename, version_text
+
+# The reason of the unlink actions that dissolve a directory farm, and the tool
+# --fix-libpython runs (journal.py carries both out).
+DIRECTORY_FARM_LINK = "directory-farm-link"
+PATCHELF = "patchelf"
 
 
 class Action(
@@ -329,7 +333,7 @@ def _relocation(inventory, actions, moved):
     (retarget.Relocation), or None when nothing moves."""
     if not moved and not any(action.op == "move" for action in actions):
         return None
-    from .retarget import Relocation
+    from pyshared_tools.engine.retarget import Relocation
 
     relocation = Relocation(actions, inventory.resolutions)
     for dest, link in moved:
@@ -341,7 +345,7 @@ def _moved_target(relocation, link, dest):
     """The text of a moved link at `dest`: it names where its target went, or,
     when the target does not move (another package's path, a missing file), the
     same absolute path as before; relative or absolute as it was."""
-    from .links import named_path
+    from pyshared_tools.engine.links import named_path
 
     target = named_path(link.origin, link.target)
     new, _ = relocation.new_path(target, near=dest)
@@ -354,8 +358,8 @@ def _moved_target(relocation, link, dest):
 
 
 def _retargeted_links(inventory, views, relocation, warnings):
-    """symlink actions for the package's other links into what moves (retarget.py)."""
-    from .retarget import new_targets, package_links
+    """symlink actions for the package's other links into what moves (engine/retarget.py)."""
+    from pyshared_tools.engine.retarget import new_targets, package_links
 
     walked = {place.path for place in inventory.places}
     links = package_links(inventory.root, walked) + list(views.untouched_links)
@@ -414,8 +418,8 @@ def _rewritten_record(inventory, module, dest, new_paths):
     import csv
     import io
 
-    from . import files
-    from .links import named_path
+    from pyshared_tools import files
+    from pyshared_tools.engine.links import named_path
 
     text = files.read_text(os.path.join(inventory.root, module.source), limit=RECORD_LIMIT)
     old_base = os.path.dirname(os.path.dirname(module.origin))
@@ -451,8 +455,8 @@ def _check_python3_sources(inventory, chosen):
     with compile() (no spawn): one that is not Python 3 is an error naming it."""
     import warnings
 
-    from . import files
-    from .access import read_problem
+    from pyshared_tools import files
+    from pyshared_tools.files import read_problem
 
     for dest, placement in sorted(chosen.items()):
         module = placement.module
@@ -482,7 +486,7 @@ def _check_python3_sources(inventory, chosen):
 
 
 def _check_extensions(inventory, context, chosen, warnings):
-    """Every check of checks.py on every placed extension: {dest: results}.
+    """Every check of rules/checks.py on every placed extension: {dest: results}.
     The first error is raised; warnings are appended to `warnings`."""
     results = {}
     extensions = sorted((d, p) for d, p in chosen.items() if p.extension)

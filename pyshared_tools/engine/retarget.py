@@ -11,12 +11,12 @@ are read lexically (links.link_target_in_tree); nothing is followed.
 import os
 import stat
 
-from .links import MAXIMUM_LINK_DEPTH
+from pyshared_tools.engine.links import MAXIMUM_LINK_DEPTH
 
 
 def package_links(root, skipped_directories):
     """Tree-relative paths of every symlink under `root`, outside `skipped_directories`
-    (the places the scan already walked).  Iterative: depth costs no recursion."""
+    (the places the inventory already walked).  Iterative: depth costs no recursion."""
     found = []
     pending = [""]
     while pending:
@@ -40,7 +40,7 @@ class Relocation:
         self.files = {}  # source -> destination of a moved file, or None when it went to several
         self.several = {}  # source -> every destination of a file that went to several
         self.directories = {}  # dissolved directory -> its new directory, or None when ambiguous
-        self.resolutions = resolutions  # link path -> links.Resolution (the scan's)
+        self.resolutions = resolutions  # link path -> links.Resolution (the inventory's)
         removed_links = set()
         dissolved = set()
         copies = {}
@@ -133,7 +133,7 @@ def _shared_depth(a, b):
 
 def new_targets(root, links, relocation, package):
     """([(link, new link text)], warnings) for `links` whose targets move."""
-    from .links import link_target_in_tree
+    from pyshared_tools.engine.links import link_target_in_tree
 
     retargets, warnings = [], []
     for link in links:

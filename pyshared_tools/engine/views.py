@@ -12,8 +12,8 @@ import os
 import stat
 from collections import namedtuple
 
-from .errors import LinkError, TreeError
-from .links import MAXIMUM_LINK_DEPTH, link_target_in_tree
+from pyshared_tools.engine.links import MAXIMUM_LINK_DEPTH, link_target_in_tree
+from pyshared_tools.errors import LinkError, TreeError
 
 ModuleFile = namedtuple(
     "ModuleFile",
@@ -180,7 +180,7 @@ class _Builder:
     def _add_directory(self, place, rel, target_dir, depth):
         """Every module below a linked directory, depth first in name order,
         without recursion; `depth` counts the directory links followed."""
-        from .links import resolve_lenient
+        from pyshared_tools.engine.links import resolve_lenient
 
         stack = [self._directory_children(place, rel, target_dir, depth)]
         while stack:

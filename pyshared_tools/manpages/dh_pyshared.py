@@ -2,11 +2,11 @@
 
 The OPTIONS section is OPTION_TABLE, in its order and groups, so the man
 page and ``dh_pyshared --help`` cannot disagree; the other sections are
-fixed prose here.  The Debian package runs ``python3 -m pyshared_tools.manpage``
+fixed prose here.  The Debian package runs ``python3 -m pyshared_tools.manpages.dh_pyshared``
 at build time (debian/rules); nothing generated is kept in the checkout.
 
 The roff helpers below (escaping, fonts, sections, the date, writing the file)
-also build pyshared-scan(1) in scan_manpage.py.
+also build pyshared-scan(1) in manpages/pyshared_scan.py.
 
 The date comes from SOURCE_DATE_EPOCH (dpkg-buildpackage sets it from
 debian/changelog), so two builds of one version write the same page.
@@ -18,8 +18,8 @@ import sys
 import time
 
 from pyshared_tools import __version__
-from pyshared_tools.layouts import promise_paths
-from pyshared_tools.options import DEBHELPER_GROUP, OPTION_TABLE, PROG, TOOL_GROUP
+from pyshared_tools.debhelper.options import DEBHELPER_GROUP, OPTION_TABLE, PROG, TOOL_GROUP
+from pyshared_tools.rules.layouts import promise_paths
 
 GROUP_TITLES = {
     DEBHELPER_GROUP: "Common debhelper options",

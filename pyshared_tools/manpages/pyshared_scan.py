@@ -5,7 +5,7 @@ OPTIONS is every action of ``archive.cli.build_parser()`` and
 and help sentences; SYNOPSIS names options by their dest, so a renamed or
 removed option fails the build instead of leaving the page behind.  The
 findings come from ``archive.codes.CODES``.  The rest is fixed prose here.
-The Debian package runs ``python3 -m pyshared_tools.scan_manpage FILE`` at
+The Debian package runs ``python3 -m pyshared_tools.manpages.pyshared_scan FILE`` at
 build time (debian/rules), dated from SOURCE_DATE_EPOCH like dh_pyshared(1).
 """
 
@@ -16,7 +16,7 @@ import sys
 from pyshared_tools.archive import cli, deb
 from pyshared_tools.archive.codes import CODES, PROGRAM
 from pyshared_tools.archive.store import MAX_LISTED
-from pyshared_tools.manpage import (
+from pyshared_tools.manpages.dh_pyshared import (
     bold,
     code,
     definitions,

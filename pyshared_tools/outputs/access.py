@@ -13,9 +13,9 @@ on a read-only file system.
 """
 
 import os
-import stat
 
-from .errors import AccessError
+from pyshared_tools.errors import AccessError
+from pyshared_tools.files import read_problem, write_problem
 
 
 def check_access(plans, outputs):
@@ -37,8 +37,8 @@ def _needs(plans, outputs):
     """("write", existing directory, what for, None or a callable: is the change
     really needed) and ("read", file, what for, None), in the order the run
     makes the changes."""
-    from .apply import journal_path
-    from .substvars import substvars_path
+    from pyshared_tools.debhelper.substvars import substvars_path
+    from pyshared_tools.engine.journal import journal_path
 
     for path in sorted(outputs.legacy_writes):
         yield "write", _existing_parent(path), f"write {path}", None
@@ -88,53 +88,6 @@ def _existing_parent(path):
     return parent or "."
 
 
-def _write_problem(directory):
-    """None when the effective user may create and remove entries in
-    `directory`, else (what the directory is like, what to do)."""
-    info = _lstat(directory)
-    if info is None or not stat.S_ISDIR(info.st_mode):
-        return None  # gone, a link or a file: the planner's and apply's guards refuse it
-    if _access(directory, os.W_OK | os.X_OK):
-        return None
-    return _refusal(directory, info, "w")
-
-
-def read_problem(path):
-    """None when the effective user may read the regular file `path`."""
-    info = _lstat(path)
-    if info is None or not stat.S_ISREG(info.st_mode) or _access(path, os.R_OK):
-        return None
-    return _refusal(path, info, "r")
-
-
-def _lstat(path):
-    try:
-        return os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-
-
-def _access(path, mode):
-    # faccessat(AT_EACCESS) only where it matters: some sandboxes refuse faccessat2.
-    setid = os.geteuid() != os.getuid() or os.getegid() != os.getgid()
-    return os.access(path, mode, effective_ids=setid and os.access in os.supports_effective_ids)
-
-
-def _refusal(path, info, permission):
-    """(what `path` is like, what to do) for the `permission` ("r" or "w") it lacks."""
-    if permission == "w" and os.statvfs(path).f_flag & os.ST_RDONLY:
-        return "read-only file system", "build on a writable file system"
-    adjective = "writable" if permission == "w" else "readable"
-    mode = f"mode {stat.S_IMODE(info.st_mode):04o}"
-    if info.st_uid == os.geteuid():
-        return mode, f"make it {adjective} (chmod u+{permission}) in debian/rules before dh_pyshared"
-    return (
-        f"{mode} owned by uid {info.st_uid}",
-        f"make it {adjective} by uid {os.geteuid()} (the user running dh_pyshared) "
-        "in debian/rules before dh_pyshared",
-    )
-
-
 def _changes(path, values):
     """Whether substvars.write would rewrite `path` for {name: value}."""
     from debian.substvars import Substvars
@@ -148,4 +101,4 @@ def _changes(path, values):
     )
 
 
-_PROBLEMS = {"write": _write_problem, "read": read_problem}
+_PROBLEMS = {"write": write_problem, "read": read_problem}

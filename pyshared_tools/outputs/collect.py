@@ -5,11 +5,12 @@ Conflicts) and the maintainer-script snippets.  Written once, at the end."""
 import functools
 import os
 
-from pyshared_tools import autoscripts, files
+from pyshared_tools import files
+from pyshared_tools.debhelper import autoscripts
+from pyshared_tools.debhelper.substvars import DEPENDS, python3_depends, substvars_path
+from pyshared_tools.debhelper.substvars import updated_text as updated_substvars
 from pyshared_tools.errors import ControlError
-from pyshared_tools.relations import BREAKS, CONFLICTS, REPLACES
-from pyshared_tools.substvars import DEPENDS, python3_depends, substvars_path
-from pyshared_tools.substvars import updated_text as updated_substvars
+from pyshared_tools.outputs.relations import BREAKS, CONFLICTS, REPLACES
 
 CHANGELOG_PATH = "debian/changelog"
 CHANGELOG_HEAD = 65536
@@ -62,7 +63,7 @@ def source_version(path=CHANGELOG_PATH):
 
 
 def compute(plans, options, control, lowest_supported):
-    from pyshared_tools import scripts
+    from pyshared_tools.outputs import scripts
 
     # Where the journal and the records go: real directories (or none yet).
     files.check_directories(RECORDS_DIRECTORY)
@@ -74,7 +75,7 @@ def compute(plans, options, control, lowest_supported):
         if plan.python3_modules:
             values[DEPENDS] = python3_depends(plan, lowest_supported)
         if index is not None:
-            from pyshared_tools.relations import relations
+            from pyshared_tools.outputs.relations import relations
 
             siblings = {p: paths for p, paths in final_paths.items() if p != plan.package}
             found, warnings = relations(
@@ -124,7 +125,7 @@ def _version_for_relations(index):
 def _owner_index(plans, options, control):
     if not options.contents and not options.dpkg_database:
         return None
-    from pyshared_tools import relations
+    from pyshared_tools.outputs import relations
 
     index = relations.OwnerIndex()
     directories = sorted({os.path.dirname("/" + path) for plan in plans for path in plan.final_paths})

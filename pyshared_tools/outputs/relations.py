@@ -23,13 +23,13 @@ import os
 import posixpath
 import re
 
+from pyshared_tools.debhelper.control import PACKAGE_NAME
 from pyshared_tools.errors import CollisionError, PysharedError, UsageError
 
 BREAKS = "pyshared:Breaks"
 REPLACES = "pyshared:Replaces"
 CONFLICTS = "pyshared:Conflicts"
 
-PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 VERSION_TAG = re.compile(r"\.cpython-(?P<digits>\d+)(?P<debug>d?)[a-z]*(?:-[^./]+)?\.so$")
 
 # rule -> (substvars it writes, how an owner of each kind is bounded)
@@ -83,7 +83,7 @@ def read_contents(path, directories, siblings, index):
     """
     import io
 
-    from pyshared_tools.archive.compression import open_index
+    from pyshared_tools.indexes import open_index
 
     wanted = {d.lstrip("/") for d in directories}
     what = "Contents index"

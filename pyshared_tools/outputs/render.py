@@ -14,7 +14,7 @@ from pyshared_tools.errors import TreeError
 
 # A checkout, then pip's data_files (setup.cfg), then the Debian package.
 TEMPLATE_DIRECTORIES = (
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates"),
+    os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "templates"),
     os.path.join(sys.prefix, "share", "dh-pyshared", "templates"),
     "/usr/share/dh-pyshared/templates",
 )
@@ -77,7 +77,7 @@ def environment():
 
 
 # Beside the templates: their Jinja2-compiled modules (debian/rules makes them
-# with `python3 -m pyshared_tools.prerender --compiled`), and the Jinja2
+# with `python3 -m pyshared_tools.outputs.prerender --compiled`), and the Jinja2
 # version and template texts they were compiled from.
 COMPILED_DIRECTORY = "compiled-templates"
 COMPILED_STAMP = "stamp.json"
@@ -92,7 +92,7 @@ def compile_templates(directory, template_dir=None):
 
     import jinja2
 
-    from pyshared_tools.prerender import template_sources
+    from pyshared_tools.outputs.prerender import template_sources
 
     template_dir = template_dir or template_directory()
     env = environment().overlay(loader=jinja2.FileSystemLoader(template_dir))
@@ -112,7 +112,7 @@ def compiled_environment():
 
         import jinja2
 
-        from pyshared_tools.prerender import template_sources
+        from pyshared_tools.outputs.prerender import template_sources
 
         directory = template_directory()
         compiled = os.path.join(os.path.dirname(directory), COMPILED_DIRECTORY)

@@ -2,7 +2,7 @@
 
 import json
 
-from .tags import version_text
+from pyshared_tools.rules.tags import version_text
 
 SCHEMA_VERSION = 1
 

@@ -221,7 +221,7 @@ def legacy_path(package):
 def load_legacy(package):
     """The saved record (a regular UTF-8 file holding exactly what to_json()
     writes), or an empty Legacy when there is none."""
-    from .files import read_text
+    from pyshared_tools.files import read_text
 
     path = legacy_path(package)
     text = read_text(path, missing_ok=True)
@@ -230,7 +230,7 @@ def load_legacy(package):
     try:
         return Legacy.from_json(_validated_record(text))
     except _BadRecord as error:
-        from .errors import SourceFileError
+        from pyshared_tools.errors import SourceFileError
 
         raise SourceFileError(
             f"{path} is a record this tool did not write ({error})",
@@ -333,13 +333,13 @@ def needed(template, data):
 def render_snippets(data):
     """{script: text of our block} for the scripts that need one: rendered in
     advance where the data has a shape known when the tool was built
-    (prerender.py), else with Jinja2 now."""
-    from pyshared_tools.prerender import fill
+    (outputs/prerender.py), else with Jinja2 now."""
+    from pyshared_tools.outputs.prerender import fill
 
     def snippet(template):
         text = fill(template, data)
         if text is None:
-            from pyshared_tools.render import render
+            from pyshared_tools.outputs.render import render
 
             text = render(template, **data)
         return text

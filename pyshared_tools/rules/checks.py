@@ -6,8 +6,8 @@ one Result.  A Result whose outcome is "error" is raised by the caller before
 anything changes; a "warning" joins the plan's warnings (an error under
 --strict).  The rules are data: the architecture table below, the libpython
 file name pattern, and the stable ABI of CPython's Misc/stable_abi.toml,
-shipped as pyshared_tools/stable_abi.table (read only when an abi3 extension is
-checked; generated from the abi3info package by stable_abi_generate.py).
+shipped as pyshared_tools/rules/stable_abi.table (read only when an abi3 extension is
+checked; generated from the abi3info package by rules/stable_abi_generate.py).
 
 Why linking libpython is a warning, as measured by tests/test_hosts.py:
 Debian's /usr/bin/python3 is linked statically, so importing such a module
@@ -23,8 +23,8 @@ import os
 import re
 from collections import namedtuple
 
-from .errors import PysharedError
-from .tags import split_module_filename, stable_abi_since, stable_abi_tag, version_text
+from pyshared_tools.errors import PysharedError
+from pyshared_tools.rules.tags import split_module_filename, stable_abi_since, stable_abi_tag, version_text
 
 CHECKS = ("architecture", "init-function", "libpython", "stable-abi")
 OUTCOMES = ("pass", "warning", "fixed", "not-applicable", "error")
@@ -273,7 +273,7 @@ def stable_abi_symbols():
 
 def stable_abi_table(path=None):
     """{symbol: ((major, minor) that added it, "function" or "data", feature macro or None)}:
-    pyshared_tools/stable_abi.table as stable_abi_generate.py writes it from abi3info."""
+    pyshared_tools/rules/stable_abi.table as rules/stable_abi_generate.py writes it from abi3info."""
     path = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), "stable_abi.table")
     try:
         with open(path, encoding="ascii") as handle:

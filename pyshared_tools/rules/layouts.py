@@ -65,7 +65,7 @@ METADATA_PATTERNS = (
 )
 
 # Storage places that only an old helper's farm links or metadata made Python's:
-# without either, no helper made them and their files may be anything (plan.py
+# without either, no helper made them and their files may be anything (engine/placement.py
 # leaves them where they are, pyshared-scan reports unclaimed-pyshared).
 UNCLAIMED_STORAGE_RULES = frozenset({"pyshared", "pyshared-ext"})
 
@@ -225,5 +225,5 @@ def promise_paths():
 
 def promise_line():
     """The PROMISE comment bin/dh_pyshared must carry, as dh reads it.  Regenerate with
-    python3 -c 'from pyshared_tools import layouts; print(layouts.promise_line())'"""
+    python3 -c 'from pyshared_tools.rules import layouts; print(layouts.promise_line())'"""
     return "# PROMISE: DH NOOP WITHOUT " + " ".join(f"tmp({path})" for path in promise_paths())

@@ -226,7 +226,7 @@ def query_interpreters(versions, interpreter_path=default_interpreter_path):
 
             answers[version] = list(EXTENSION_SUFFIXES)
             continue
-        from .commands import output_text, run
+        from pyshared_tools.commands import output_text, run
 
         where = f"while asking {executable} which extension suffixes it imports"
         todo = f"check that {executable} runs, or name the tags with --tag"

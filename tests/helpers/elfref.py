@@ -1,4 +1,4 @@
-"""The reference answers of pyelftools for what pyshared_tools/elf.py reads by hand."""
+"""The reference answers of pyelftools for what pyshared_tools/rules/elf.py reads by hand."""
 
 import io
 

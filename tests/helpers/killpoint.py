@@ -10,7 +10,7 @@ WHERE is one of
 * ``resume:N``: the same, in the replay of the journal an earlier run left.
 
 The tool has no part in this (no hook, no environment variable).  The wrapper puts the checkout
-first on sys.path as bin/dh_pyshared does, wraps pyshared_tools.apply's journal writer
+first on sys.path as bin/dh_pyshared does, wraps pyshared_tools.engine.journal's journal writer
 and its per-step operations, and then runs pyshared_tools.cli.main().  Just before the
 kill it writes ``PHASE STEP STEPS`` (STEPS: the journal's length) to REPORT, created
 with O_EXCL, so the test reads where the kill landed; a run that never reaches WHERE
@@ -67,8 +67,8 @@ def killed_run(root, where, arguments, host):
 
 
 def install(where, report):
-    """Wrap pyshared_tools.apply so that the process kills itself at `where`."""
-    from pyshared_tools import apply as module
+    """Wrap pyshared_tools.engine.journal so that the process kills itself at `where`."""
+    from pyshared_tools.engine import journal as module
 
     phase, target = parse(where)
     state = {"phase": None, "step": 0}

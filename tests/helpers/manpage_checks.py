@@ -8,7 +8,7 @@ import subprocess
 from conftest import TOOL
 
 from pyshared_tools.archive import cli as scan_cli
-from pyshared_tools.options import OPTION_TABLE
+from pyshared_tools.debhelper.options import OPTION_TABLE
 
 TABLE_FLAGS = {flag for spec in OPTION_TABLE for flag in spec.flags}
 
