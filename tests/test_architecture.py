@@ -65,7 +65,7 @@ def imported(path):
             if not target or (len(target) == 1 and target[0] in PACKAGES):
                 # `from pyshared_tools[.package] import name, ...`: each name may be a module
                 for alias in node.names:
-                    yield node.lineno, target + [alias.name]
+                    yield node.lineno, [*target, alias.name]
             else:
                 yield node.lineno, target
 
@@ -110,7 +110,9 @@ def test_the_direction_check_sees_a_wrong_import(tmp_path, monkeypatch):
     fake = tmp_path / "pyshared_tools"
     (fake / "rules").mkdir(parents=True)
     module = fake / "rules" / "bad.py"
-    module.write_text("def f():\n    from ..engine import plan\n    from pyshared_tools.outputs import scripts\n")
+    module.write_text(
+        "def f():\n    from ..engine import plan\n    from pyshared_tools.outputs import scripts\n"
+    )
     monkeypatch.setattr(__import__(__name__), "LIBRARY", fake)
     found = [layer_of(target) for _, target in imported(module)]
     assert found == ["engine", "outputs"]

@@ -24,6 +24,7 @@ from pyshared_tools.archive import cli as scan_cli
 from pyshared_tools.debhelper.options import OPTION_TABLE
 from pyshared_tools.manpages import dh_pyshared as dh_pyshared_page
 from pyshared_tools.manpages import pyshared_scan as pyshared_scan_page
+from pyshared_tools.manpages import roff as roff_source
 
 
 def test_man_page_and_help_list_the_same_options_with_the_same_sentences():
@@ -79,27 +80,24 @@ def test_the_page_has_every_section_and_no_groff_warning(tmp_path):
 
 
 def test_the_date_comes_from_source_date_epoch_only():
-    assert dh_pyshared_page.build_date({"SOURCE_DATE_EPOCH": "1795255200"}) == "2026-11-21"
-    assert dh_pyshared_page.build_date({}) == ""
-    assert dh_pyshared_page.render(dh_pyshared_page.build_date({})) == dh_pyshared_page.render()
+    assert roff_source.build_date({"SOURCE_DATE_EPOCH": "1795255200"}) == "2026-11-21"
+    assert roff_source.build_date({}) == ""
+    assert dh_pyshared_page.render(roff_source.build_date({})) == dh_pyshared_page.render()
 
 
 def test_the_generator_writes_the_file_it_is_given(tmp_path):
     path = tmp_path / "dh_pyshared.1"
     assert dh_pyshared_page.main([str(path)]) == 0
-    assert path.read_text() == dh_pyshared_page.render(dh_pyshared_page.build_date(os.environ))
+    assert path.read_text() == dh_pyshared_page.render(roff_source.build_date(os.environ))
 
 
 def test_code_words_get_minus_signs_and_prose_keeps_hyphens():
-    assert dh_pyshared_page.inline("see --shared-dir and /usr/lib/python3/dist-packages") == (
+    assert roff_source.inline("see --shared-dir and /usr/lib/python3/dist-packages") == (
         "see \\-\\-shared\\-dir and /usr/lib/python3/dist\\-packages"
     )
-    assert (
-        dh_pyshared_page.inline("an architecture-independent package")
-        == "an architecture-independent package"
-    )
-    assert dh_pyshared_page.inline(".hidden request") == "\\&.hidden request"
-    assert dh_pyshared_page.inline("a \\ backslash") == "a \\e backslash"
+    assert roff_source.inline("an architecture-independent package") == "an architecture-independent package"
+    assert roff_source.inline(".hidden request") == "\\&.hidden request"
+    assert roff_source.inline("a \\ backslash") == "a \\e backslash"
 
 
 # pyshared-scan(1), from the argparse parsers of bin/pyshared-scan.
@@ -112,13 +110,13 @@ def test_the_scan_page_has_every_option_of_both_parsers():
     for _subsection, build, _args in SCAN_PARSERS:
         for action in build()._actions:
             for flag in action.option_strings:
-                escaped = dh_pyshared_page.flag(flag)
+                escaped = roff_source.flag(flag)
                 assert escaped in options, flag
                 # Every option but --help, --version and the short -j is in a SYNOPSIS form.
                 if flag not in ("-h", "--help", "--version", "-j"):
                     assert escaped in synopsis, flag
             if action.metavar:
-                assert dh_pyshared_page.placeholder(action.metavar) in options, action.metavar
+                assert roff_source.placeholder(action.metavar) in options, action.metavar
     assert "\n.SY pyshared\\-scan\n\\fBmerge\\fR " in synopsis
     assert synopsis.count("\n.SY pyshared\\-scan\n") == 3
 
@@ -168,7 +166,7 @@ def test_the_scan_page_has_every_section_and_no_groff_warning(tmp_path):
     ):
         assert words in roff, words
     for code in pyshared_scan_page.CODES:
-        assert dh_pyshared_page.flag(code) in roff, code
+        assert roff_source.flag(code) in roff, code
     path = tmp_path / "pyshared-scan.1"
     path.write_text(roff)
     assert groff_warnings(path) == ""
@@ -178,14 +176,14 @@ def test_the_scan_page_is_dated_from_source_date_epoch(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795255200")
     assert pyshared_scan_page.main([str(tmp_path / "pyshared-scan.1")]) == 0
     assert (tmp_path / "pyshared-scan.1").read_text() == pyshared_scan_page.render("2026-11-21")
-    assert pyshared_scan_page.render(dh_pyshared_page.build_date({})) == pyshared_scan_page.render()
+    assert pyshared_scan_page.render(roff_source.build_date({})) == pyshared_scan_page.render()
 
 
 def test_roff_escapes_in_code_lines_and_placeholders():
-    assert dh_pyshared_page.code(".hidden --opt a\\b") == "\\&.hidden \\-\\-opt a\\eb"
-    assert dh_pyshared_page.code("'quoted") == "\\&'quoted"
-    assert dh_pyshared_page.placeholder("X-Y") == "\\fIX\\-Y\\fR"
-    assert dh_pyshared_page.flag("--a\\b") == "\\fB\\-\\-a\\eb\\fR"
-    assert dh_pyshared_page.inline("(--jobs N) with legacy-layout", ("legacy-layout",)) == (
+    assert roff_source.code(".hidden --opt a\\b") == "\\&.hidden \\-\\-opt a\\eb"
+    assert roff_source.code("'quoted") == "\\&'quoted"
+    assert roff_source.placeholder("X-Y") == "\\fIX\\-Y\\fR"
+    assert roff_source.flag("--a\\b") == "\\fB\\-\\-a\\eb\\fR"
+    assert roff_source.inline("(--jobs N) with legacy-layout", ("legacy-layout",)) == (
         "(\\-\\-jobs N) with legacy\\-layout"
     )

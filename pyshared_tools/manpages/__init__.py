@@ -1,7 +1,9 @@
 """The man pages, written at build time from the option table and the argparse parsers.
 
-  dh_pyshared     dh_pyshared(1), with the roff helpers both pages use
+  dh_pyshared     dh_pyshared(1)
   pyshared_scan   pyshared-scan(1)
+  roff            the roff helpers both pages use: escaping, fonts, sections, the date
 
-May import anything: the pages describe both tools.
+May import: the foundation, rules, debhelper (the option table) and archive
+(pyshared-scan's parsers and finding codes).
 """

@@ -16,7 +16,7 @@ import sys
 from pyshared_tools.archive import cli, deb
 from pyshared_tools.archive.codes import CODES, PROGRAM
 from pyshared_tools.archive.store import MAX_LISTED
-from pyshared_tools.manpages.dh_pyshared import (
+from pyshared_tools.manpages.roff import (
     bold,
     code,
     definitions,
