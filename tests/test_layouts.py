@@ -1,19 +1,20 @@
 """Every layout a maintainer may hand the tool, each with a golden result tree.
 
 The golden files (tests/golden/<case>.txt) list the tree after the run, each
-file labelled with the input path its bytes came from.  Regenerate them with
-PYSHARED_UPDATE_GOLDEN=1 and read the diff before committing.
+file labelled with the input path its bytes came from, then stderr, substvars
+and the maintainer-script snippets; a byte-compile snippet that many cases
+share is a reference to its full text in tests/golden/snippets/ (see
+tests/helpers/golden.py).  Regenerate them with PYSHARED_UPDATE_GOLDEN=1 and
+read the diff before committing.
 """
 
 import os
 import re
-from pathlib import Path
 
 import pytest
 from conftest import MULTIARCH, provenance, snapshot
+from helpers import golden
 from helpers.layout_cases import CASES, PY311, REMOVED_ON_PURPOSE, SHARED, upstream_site
-
-GOLDEN = Path(__file__).parent / "golden"
 
 
 def snippet_files(src):
@@ -30,16 +31,6 @@ def snippets_report(src):
     return report
 
 
-def check_golden(name, text):
-    path = GOLDEN / f"{name}.txt"
-    text = text.replace(MULTIARCH, "<MULTIARCH>")
-    if os.environ.get("PYSHARED_UPDATE_GOLDEN"):
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
-    assert path.exists(), f"no golden file {path}; run with PYSHARED_UPDATE_GOLDEN=1"
-    assert text == path.read_text()
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_layout_golden_and_idempotent(make_source, name):
     build, args = CASES[name]
@@ -51,7 +42,7 @@ def test_layout_golden_and_idempotent(make_source, name):
     report = provenance(before, after) + "--- stderr\n" + result.stderr.replace(str(src.root), "<SRC>")
     report += "--- substvars\n" + (src.substvars() or "")
     report += snippets_report(src)
-    check_golden(name, report)
+    golden.check_golden(name, report)
     assert not list((src.root / "debian").glob(".debhelper/pyshared/*.journal")), "journal left behind"
     substvars = src.substvars()
     scripts = snippet_files(src)
@@ -63,6 +54,22 @@ def test_layout_golden_and_idempotent(make_source, name):
     for rel, entry in before.items():
         if entry[0] == "file" and not rel.endswith(REMOVED_ON_PURPOSE):
             assert any(e[0] == "file" and e[1] == entry[1] for e in after.values()), f"lost {rel}"
+
+
+def test_snippet_goldens_are_the_templates_rendered_and_each_is_used():
+    """Fails when a template changed and the goldens were not regenerated, when
+    a stored shape is one no case golden names, or when a case golden is not the
+    form regenerating writes (so regenerating twice changes nothing)."""
+    stored = golden.read_snippets()
+    assert sorted(p.stem for p in golden.SNIPPETS.glob("*.txt")) == sorted(golden.SHAPES)
+    assert stored == golden.rendered_shapes(), "templates changed: run with PYSHARED_UPDATE_GOLDEN=1"
+    named = set()
+    for name in sorted(CASES):
+        text = (golden.GOLDEN / f"{name}.txt").read_text()
+        assert golden.compress(golden.expand(text, stored), stored) == text, name
+        named |= set(re.findall(r"(?m)^@@ (\S+) (\S+)$", text))
+    assert named == set(stored)
+    assert sorted(p.stem for p in golden.GOLDEN.glob("*.txt")) == sorted(CASES)
 
 
 def test_already_correct_tree_is_byte_for_byte_unchanged(source):
