@@ -55,7 +55,7 @@ def masked(text):
 
 def rendered_shapes():
     """{(template, shape): (values as JSON, text)}, rendered from templates/ now."""
-    from pyshared_tools.render import render
+    from pyshared_tools.outputs.render import render
 
     shapes = {}
     for template, by_shape in SHAPES.items():
