@@ -24,8 +24,8 @@ from helpers.scan_debs import TOOL as SCAN_TOOL
 
 from pyshared_tools.archive import contents as scan_contents
 from pyshared_tools.archive import report
-from pyshared_tools.archive.codes import Finding
 from pyshared_tools.archive.compression import decompressed_blocks
+from pyshared_tools.archive.model import Finding
 from pyshared_tools.archive.store import Store
 
 __all__ = ["objects", "private_cache"]  # fixtures from helpers/scan_debs.py

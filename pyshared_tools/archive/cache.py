@@ -13,7 +13,8 @@ import os
 
 from .. import __version__, tags
 from ..errors import UsageError
-from .codes import PROGRAM, escaped
+from .codes import PROGRAM
+from .model import escaped
 
 DEFAULT_MAX_MIB = 512
 _COLUMNS = ("sha256", "key", "record", "used")

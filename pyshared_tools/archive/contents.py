@@ -19,9 +19,10 @@ import threading
 
 from .. import checks, layouts, relations, tags
 from ..errors import TagError, UsageError
-from .codes import Owner, error_text, finding_of, legacy_detail
+from .codes import legacy_detail
 from .compression import decompressed_blocks, open_index
 from .judge import place_of, version_tag_problem
+from .model import Owner, error_text, finding_of
 from .store import clash_detail, collision_details
 
 BLOCK = 1 << 20

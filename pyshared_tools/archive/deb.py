@@ -28,9 +28,10 @@ import struct
 import tarfile
 import zlib
 
-from .codes import DEFAULT_MAX_MEMBER_BYTES, control_of, escaped
+from .codes import DEFAULT_MAX_MEMBER_BYTES
 from .compression import READ_CHUNK, CorruptStream, Forward, zstd_stream
 from .judge import Judge, RecordTooLarge, member_path, unreadable_record
+from .model import control_of, escaped
 
 HASH_CHUNK = 1024 * 1024
 # Sane maxima for what dpkg-deb writes: a control.tar of a package with 100 000 files holds a few MiB.

@@ -9,8 +9,8 @@ import posixpath
 from collections import namedtuple
 
 from ..errors import UsageError
-from .codes import control_of, error_text, escaped
 from .compression import open_index
+from .model import control_of, error_text, escaped
 from .tree import is_tree
 
 # kind: "deb", "tree", or "missing" (problem says why); sha256: the Packages index's, else None;

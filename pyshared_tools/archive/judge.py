@@ -12,15 +12,8 @@ import functools
 
 from .. import checks, elf, layouts, tags
 from ..errors import TagError, TreeError
-from .codes import (
-    DEFAULT_MAX_MEMBER_BYTES,
-    Owner,
-    error_text,
-    escaped,
-    finding_of,
-    legacy_detail,
-    unclaimed_detail,
-)
+from .codes import DEFAULT_MAX_MEMBER_BYTES, legacy_detail, unclaimed_detail
+from .model import Owner, error_text, escaped, finding_of
 
 # The bytes of paths and findings one record may keep (the names a hostile .deb can make up are
 # otherwise bounded only by its inflated size).

@@ -12,7 +12,8 @@ import os
 from .. import tags
 from ..errors import UsageError
 from .cache import tool_version
-from .codes import CODES, PROGRAM, escaped
+from .codes import CODES, PROGRAM
+from .model import escaped
 
 RECORDS_KIND = "pyshared-scan-records"
 RECORDS_SCHEMA = 1

@@ -13,7 +13,8 @@ import tempfile
 
 from .. import relations
 from ..errors import PysharedError
-from .codes import PROBLEM_CODES, Finding, Owner, declared_to_dpkg, finding_of
+from .codes import PROBLEM_CODES
+from .model import Finding, Owner, declared_to_dpkg, finding_of
 
 _SCHEMA = (
     "CREATE TABLE debs (idx INTEGER PRIMARY KEY, deb TEXT, package TEXT, version TEXT, source TEXT,"

@@ -8,8 +8,9 @@ opened with O_NOFOLLOW, so nothing outside the tree is ever read.
 import os
 import stat
 
-from .codes import DEFAULT_MAX_MEMBER_BYTES, control_of, escaped
+from .codes import DEFAULT_MAX_MEMBER_BYTES
 from .judge import Judge, RecordTooLarge, unreadable_record
+from .model import control_of, escaped
 
 CONTROL = os.path.join("DEBIAN", "control")
 
