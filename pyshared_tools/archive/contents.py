@@ -22,7 +22,7 @@ from ..errors import TagError, UsageError
 from .codes import legacy_detail
 from .compression import decompressed_blocks, open_index
 from .judge import place_of, version_tag_problem
-from .model import Owner, error_text, finding_of
+from .model import ScannedPackage, error_text, finding_of
 from .store import clash_detail, collision_details
 
 BLOCK = 1 << 20
@@ -134,7 +134,7 @@ def _lines_in(data, end):
 
 
 class ContentsScan:
-    """Findings of one Contents index, into a store.  `owners` maps package -> Control from a
+    """Findings of one Contents index, into a store.  `owners` maps package -> DebControl from a
     Packages index (version, source, relations); without it they are empty.
 
     The cross-package checks need no store here: a line lists every package shipping its path
@@ -155,8 +155,8 @@ class ContentsScan:
     def owner(self, package):
         control = self.owners.get(package)
         if control is None:
-            return Owner(package, "", "", self.filename)
-        return Owner(
+            return ScannedPackage(package, "", "", self.filename)
+        return ScannedPackage(
             package, control.version, control.source, self.filename, control.declared, control.provides
         )
 

@@ -1,25 +1,33 @@
-"""The records pyshared-scan passes between its modules: a package's control, who ships a
-path, a finding; and the text of names and errors as they are stored.
+"""The records pyshared-scan passes between its modules: one binary package's control
+fields, a scanned package as the cross-package checks keep it, a finding; and the text of
+names and errors as they are stored.
 
-Control, Owner and Finding are namedtuples; the functions here build them from
-control fields and compare two owners' relation fields.  Nothing about which
-finding codes exist: that is codes.py.
+DebControl, ScannedPackage and Finding are namedtuples; the functions here build them
+from control fields and compare two packages' relation fields.  The names are not
+dh_pyshared's: control.Control is a source package's debian/control, relations.Owner
+one entry of the owner index its relations are computed from.  Which finding codes
+exist is codes.py's.
 """
 
 import functools
 import re
 from collections import namedtuple
 
+# One finding: `path` in the package, or the .deb's file name for unreadable-deb; `deb`: where
+# the package was read (a .deb, a tree, a Contents index).
 Finding = namedtuple("Finding", ("package", "version", "source", "path", "code", "detail", "deb"))
-# Who ships a path: what the cross-package checks keep of one package.  `declared`: the names
-# its Conflicts and Replaces fields name; `provides`: the names its Provides field gives.
-Owner = namedtuple(
-    "Owner",
+# A scanned package, who ships a path: what the cross-package checks keep of it.  `deb`: where
+# it was read; `declared`: the names its Conflicts and Replaces fields name; `provides`: the
+# names its Provides field gives.
+ScannedPackage = namedtuple(
+    "ScannedPackage",
     ("package", "version", "source", "deb", "declared", "provides"),
     defaults=(frozenset(), frozenset()),
 )
-Control = namedtuple(
-    "Control",
+# The control fields of one binary package (a .deb's control.tar, a tree's DEBIAN/control, a
+# Packages paragraph), as deb_control_of checks and reduces them.
+DebControl = namedtuple(
+    "DebControl",
     ("package", "version", "architecture", "source", "declared", "provides"),
     defaults=(frozenset(), frozenset()),
 )
@@ -52,8 +60,8 @@ _PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+\Z")
 _VERSION = re.compile(r"[A-Za-z0-9.+~:-]+\Z")
 
 
-def control_of(fields):
-    """A Control from control fields (a .deb's, a tree's DEBIAN/control, a Packages paragraph):
+def deb_control_of(fields):
+    """A DebControl from control fields (a .deb's, a tree's DEBIAN/control, a Packages paragraph):
     the source is Source without its '(version)', else the package.  ValueError when Package,
     Source or Version is not one Debian allows (they are written in line-oriented outputs)."""
     package = fields.get("Package", "")
@@ -71,7 +79,7 @@ def control_of(fields):
             raise ValueError(f"the {name} field {escaped(value)!r} is not a Debian {name.lower()}")
     declared = relation_names(fields.get("Conflicts", "")) | relation_names(fields.get("Replaces", ""))
     provides = relation_names(fields.get("Provides", ""))
-    return Control(
+    return DebControl(
         package, fields.get("Version", ""), fields.get("Architecture", ""), source, declared, provides
     )
 
