@@ -1,11 +1,11 @@
 """What pyshared-scan reports, as data: the finding codes and what goes with them.
 
 CODES gives each code its severity, whether a rebuild of the source fixes it
-and its meaning (docs/scan-schema.md and the man page repeat the table);
-PROBLEM_CODES are those that make the exit status 1; the detail text of the
-per-place codes; and the names the outputs carry: the program, the --json
-schema number, the severities, the huge-member limit.  The records findings
-travel in are model.py's.
+and its meaning (docs/scan-schema.md repeats the table, the man page is made
+from it); PROBLEM_CODES are those that make the exit status 1; then the detail
+text of the per-place codes, and the names the outputs carry: the program, the
+--json schema number, the severities, the huge-member limit.  The records
+findings travel in are model.py's.
 """
 
 PROGRAM = "pyshared-scan"
