@@ -1,5 +1,10 @@
 """Open an index file (Packages, Contents) whatever its compression: by its magic bytes.
 
+open_index gives the stream, decompressed_blocks large blocks of it; dh_pyshared's
+--contents reads through here too.  The forward-only stream (Forward) and the
+zstd decoder (zstd_stream) are shared with deb.py, which picks a member's
+decompressor by its name, as dpkg does.
+
 gzip, xz, bzip2 and plain text are read with the standard library; lz4 (how
 apt-file stores Contents files in /var/lib/apt/lists) with python3-lz4 and
 zstd with python3-zstandard, imported only when such a file is given.

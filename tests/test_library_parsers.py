@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import CHECKOUT
 
-from pyshared_tools.archive import cli, codes
+from pyshared_tools.archive import cli, model
 from pyshared_tools.errors import UsageError
 from pyshared_tools.outputs import relations
 
@@ -39,13 +39,13 @@ def test_a_version_that_is_not_debian_s_is_refused(version):
 
 def test_relation_names_are_python_debian_s():
     text = "a (<< 1), b | c:any [amd64] <!nocheck>, d(>=2)"
-    assert codes.relation_names(text) == {"a", "b", "c", "d"}
-    assert codes.relation_names("") == frozenset()
-    assert codes.relation_names(" , ") == frozenset()
+    assert model.relation_names(text) == {"a", "b", "c", "d"}
+    assert model.relation_names("") == frozenset()
+    assert model.relation_names(" , ") == frozenset()
 
 
 def test_an_unparsable_relation_writes_nothing_on_stderr():
-    code = "from pyshared_tools.archive import codes; print(sorted(codes.relation_names('a, b (<< ,')))"
+    code = "from pyshared_tools.archive import model; print(sorted(model.relation_names('a, b (<< ,')))"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=CHECKOUT, capture_output=True, text=True, check=True
     )

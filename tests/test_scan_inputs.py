@@ -24,7 +24,7 @@ from helpers.scan_debs import TOOL as SCAN_TOOL
 
 from pyshared_tools.archive import contents as scan_contents
 from pyshared_tools.archive import report
-from pyshared_tools.archive.codes import Finding
+from pyshared_tools.archive.model import Finding
 from pyshared_tools.archive.store import Store
 from pyshared_tools.indexes import decompressed_blocks
 
@@ -618,11 +618,11 @@ def test_version_is_the_one_records_carry(tmp_path, objects):
 
 
 def test_the_packages_help_names_every_compression_the_reader_reads():
-    from pyshared_tools import indexes
+    from pyshared_tools import indexes as compression
     from pyshared_tools.archive import cli
 
     (action,) = [a for a in cli.build_parser()._actions if "--packages" in a.option_strings]
-    for _magic, name in indexes._MAGIC:
+    for _magic, name in compression._MAGIC:
         assert name in action.help, name
 
 

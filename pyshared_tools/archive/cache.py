@@ -15,7 +15,8 @@ from pyshared_tools import __version__
 from pyshared_tools.errors import UsageError
 from pyshared_tools.rules import tags
 
-from .codes import PROGRAM, escaped
+from .codes import PROGRAM
+from .model import escaped
 
 DEFAULT_MAX_MIB = 512
 _COLUMNS = ("sha256", "key", "record", "used")
@@ -23,7 +24,7 @@ _COLUMNS = ("sha256", "key", "record", "used")
 
 @functools.lru_cache(maxsize=1)
 def tool_version():
-    """The package version and a digest of the library's sources (pyshared_tools/ and this package)."""
+    """The package version and a digest of the library's sources (every .py below pyshared_tools/)."""
     digest = hashlib.sha256()
     library = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for directory, subdirectories, names in os.walk(library):

@@ -22,8 +22,9 @@ from pyshared_tools.indexes import decompressed_blocks, open_index
 from pyshared_tools.outputs import relations
 from pyshared_tools.rules import checks, layouts, tags
 
-from .codes import Owner, error_text, finding_of, legacy_detail
+from .codes import legacy_detail
 from .judge import place_of, version_tag_problem
+from .model import ScannedPackage, error_text, finding_of
 from .store import clash_detail, collision_details
 
 BLOCK = 1 << 20
@@ -135,7 +136,7 @@ def _lines_in(data, end):
 
 
 class ContentsScan:
-    """Findings of one Contents index, into a store.  `owners` maps package -> Control from a
+    """Findings of one Contents index, into a store.  `owners` maps package -> DebControl from a
     Packages index (version, source, relations); without it they are empty.
 
     The cross-package checks need no store here: a line lists every package shipping its path
@@ -156,8 +157,8 @@ class ContentsScan:
     def owner(self, package):
         control = self.owners.get(package)
         if control is None:
-            return Owner(package, "", "", self.filename)
-        return Owner(
+            return ScannedPackage(package, "", "", self.filename)
+        return ScannedPackage(
             package, control.version, control.source, self.filename, control.declared, control.provides
         )
 

@@ -30,8 +30,9 @@ import zlib
 
 from pyshared_tools.indexes import READ_CHUNK, CorruptStream, Forward, zstd_stream
 
-from .codes import DEFAULT_MAX_MEMBER_BYTES, control_of, escaped
+from .codes import DEFAULT_MAX_MEMBER_BYTES
 from .judge import Judge, RecordTooLarge, member_path, unreadable_record
+from .model import deb_control_of, escaped
 
 HASH_CHUNK = 1024 * 1024
 # Sane maxima for what dpkg-deb writes: a control.tar of a package with 100 000 files holds a few MiB.
@@ -320,8 +321,8 @@ def drain(stream, limit=None, what=None):
 # --- control and data -----------------------------------------------------------------------------
 
 
-def read_control(member):
-    """The Control of a control.tar member, read within the caps."""
+def read_deb_control(member):
+    """The DebControl of a control.tar member, read within the caps."""
     from pyshared_tools.lazy import deb822
 
     Deb822 = deb822().Deb822
@@ -347,7 +348,7 @@ def read_control(member):
     if text is None:
         raise DebReadError(f"no control file in {member.name}")
     fields = Deb822(text.decode("utf-8"))
-    return control_of(fields)
+    return deb_control_of(fields)
 
 
 def read_deb(
@@ -361,7 +362,7 @@ def read_deb(
 ):
     """The record of one .deb (judge.Judge.record).  With `digest`, its sha256 is hashed from the
     descriptor that is then read; `expected_sha256` (from a Packages index) must then match.
-    `hint` (a Control from the index) names the package when the .deb cannot be read.  A .deb that
+    `hint` (a DebControl from the index) names the package when the .deb cannot be read.  A .deb that
     cannot be read whole is one unreadable-deb finding, nothing judged from a part of it."""
     control = sha = None
     try:
@@ -374,7 +375,7 @@ def read_deb(
                     index, filename, None, hint, f"sha256 {sha} is not the Packages index's {expected_sha256}"
                 )
             control_member, data_member = ar_members(stream)
-            control = read_control(control_member)
+            control = read_deb_control(control_member)
             if data_member.short is not None:
                 raise data_member.short
             judge = Judge(control, filename, supported, max_member_bytes)

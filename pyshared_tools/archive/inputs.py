@@ -11,11 +11,11 @@ from collections import namedtuple
 from pyshared_tools.errors import UsageError
 from pyshared_tools.indexes import open_index
 
-from .codes import control_of, error_text, escaped
+from .model import deb_control_of, error_text, escaped
 from .tree import is_tree
 
 # kind: "deb", "tree", or "missing" (problem says why); sha256: the Packages index's, else None;
-# hint: a Control from the Packages index, else None.
+# hint: a DebControl from the Packages index, else None.
 Task = namedtuple(
     "Task", ("index", "kind", "location", "sha256", "hint", "problem"), defaults=(None, None, None)
 )
@@ -155,7 +155,7 @@ def _paragraphs(index_filename, fields):
 def _index_task(paragraph, mirror):
     filename = paragraph.get("Filename", "")
     try:
-        hint = control_of(paragraph)
+        hint = deb_control_of(paragraph)
     except ValueError as error:
         return ("missing", escaped(filename), None, None, f"{error}: not read")
     parts = [part for part in filename.split("/") if part not in ("", ".")]
@@ -177,12 +177,12 @@ def all_tasks(inputs, indexes=(), mirror=None):
 
 
 def index_owners(index_filename):
-    """{package: Control} of a Packages index, for naming what a Contents index lists."""
+    """{package: DebControl} of a Packages index, for naming what a Contents index lists."""
     fields = ["Package", "Version", "Source", "Conflicts", "Replaces", "Provides"]
     owners = {}
     for paragraph in _paragraphs(index_filename, fields):
         try:
-            control = control_of(paragraph)
+            control = deb_control_of(paragraph)
         except ValueError:  # a name no Contents index line can hold: not one to name
             continue
         owners[control.package] = control

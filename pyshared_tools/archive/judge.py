@@ -13,15 +13,8 @@ import functools
 from pyshared_tools.errors import TagError, TreeError
 from pyshared_tools.rules import checks, elf, layouts, tags
 
-from .codes import (
-    DEFAULT_MAX_MEMBER_BYTES,
-    Owner,
-    error_text,
-    escaped,
-    finding_of,
-    legacy_detail,
-    unclaimed_detail,
-)
+from .codes import DEFAULT_MAX_MEMBER_BYTES, legacy_detail, unclaimed_detail
+from .model import ScannedPackage, error_text, escaped, finding_of
 
 # The bytes of paths and findings one record may keep (the names a hostile .deb can make up are
 # otherwise bounded only by its inflated size).
@@ -81,7 +74,7 @@ class Judge:
     def __init__(self, control, origin, supported, max_member_bytes=DEFAULT_MAX_MEMBER_BYTES):
         self.control = control
         self.origin = escaped(origin)
-        self.owner = Owner(
+        self.owner = ScannedPackage(
             control.package, control.version, control.source, self.origin, control.declared, control.provides
         )
         self.supported = [tuple(version) for version in supported]

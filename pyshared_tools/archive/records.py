@@ -13,7 +13,8 @@ from pyshared_tools.errors import UsageError
 from pyshared_tools.rules import tags
 
 from .cache import tool_version
-from .codes import CODES, PROGRAM, escaped
+from .codes import CODES, PROGRAM
+from .model import escaped
 
 RECORDS_KIND = "pyshared-scan-records"
 RECORDS_SCHEMA = 1

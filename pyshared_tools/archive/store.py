@@ -14,7 +14,8 @@ import tempfile
 from pyshared_tools.errors import PysharedError
 from pyshared_tools.outputs import relations
 
-from .codes import PROBLEM_CODES, Finding, Owner, declared_to_dpkg, finding_of
+from .codes import PROBLEM_CODES
+from .model import Finding, ScannedPackage, declared_to_dpkg, finding_of
 
 _SCHEMA = (
     "CREATE TABLE debs (idx INTEGER PRIMARY KEY, deb TEXT, package TEXT, version TEXT, source TEXT,"
@@ -56,7 +57,7 @@ class Store:
         index, deb = record["index"], record["deb"]
         relations_of = (frozenset(record.get(name, ())) for name in ("declared", "provides"))
         self.add_package(
-            index, Owner(record["package"], record["version"], record["source"], deb, *relations_of)
+            index, ScannedPackage(record["package"], record["version"], record["source"], deb, *relations_of)
         )
         self.add_paths((index, path) for path in record["paths"])
         self.connection.executemany(
@@ -140,7 +141,7 @@ class Store:
 
     def _owners(self, path):
         return [
-            Owner(*row[:4], frozenset(row[4].split()), frozenset(row[5].split()))
+            ScannedPackage(*row[:4], frozenset(row[4].split()), frozenset(row[5].split()))
             for row in self.connection.execute(
                 "SELECT package, version, source, deb, declared, provides FROM paths JOIN debs USING (idx)"
                 " WHERE path = ? ORDER BY idx",

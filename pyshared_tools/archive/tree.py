@@ -8,8 +8,9 @@ opened with O_NOFOLLOW, so nothing outside the tree is ever read.
 import os
 import stat
 
-from .codes import DEFAULT_MAX_MEMBER_BYTES, control_of, escaped
+from .codes import DEFAULT_MAX_MEMBER_BYTES
 from .judge import Judge, RecordTooLarge, unreadable_record
+from .model import deb_control_of, escaped
 
 CONTROL = os.path.join("DEBIAN", "control")
 
@@ -26,8 +27,8 @@ def is_tree(directory):
         return False
 
 
-def read_control(directory):
-    """The Control of DEBIAN/control: a regular file (never a link), UTF-8, at most MAX_CONTROL_BYTES."""
+def read_deb_control(directory):
+    """The DebControl of DEBIAN/control: a regular file (never a link), UTF-8, at most MAX_CONTROL_BYTES."""
     from debian.deb822 import Deb822
 
     from .deb import MAX_CONTROL_BYTES
@@ -42,13 +43,13 @@ def read_control(directory):
     fields = Deb822(text.decode("utf-8"))
     if not fields.get("Package"):
         raise ValueError("DEBIAN/control has no Package field")
-    return control_of(fields)
+    return deb_control_of(fields)
 
 
 def read_tree(directory, supported, max_member_bytes=DEFAULT_MAX_MEMBER_BYTES, index=0):
     """The record of one unpacked tree (judge.Judge.record), sha256 None: trees are not cached."""
     try:
-        control = read_control(directory)
+        control = read_deb_control(directory)
     except (OSError, ValueError) as error:
         return unreadable_record(index, directory, None, None, error)
     judge = Judge(control, directory, supported, max_member_bytes)
