@@ -597,6 +597,52 @@ def test_the_pre_rendered_table_is_made_from_the_templates_the_wheel_ships(debia
     assert "pyshared_tools.prerendered" in report["files"] and "jinja2" not in report["files"]
 
 
+def test_a_wheel_built_from_the_sdist_has_the_compiled_templates(tmp_path):
+    """The sdist carries the build step (MANIFEST.in): a wheel built from it, by
+    /usr/bin/python3's setuptools and Jinja2 without isolation, holds the compiled
+    templates (stamped with that Jinja2) beside the templates, and the table."""
+    import zipfile
+
+    import jinja2
+
+    copy = tmp_path / "dh-pyshared"
+    shutil.copytree(CHECKOUT, copy, symlinks=True, ignore=NOT_COPIED)
+    backend = (
+        "import sys\nfrom setuptools import build_meta\nprint(getattr(build_meta, sys.argv[1])(sys.argv[2]))"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_"))}
+
+    def build(hook, source, output):
+        result = subprocess.run(
+            [PYTHON, "-c", backend, hook, str(output)],
+            cwd=source,
+            capture_output=True,
+            text=True,
+            env=environment,
+        )
+        assert result.returncode == 0, result.stderr
+        return output / result.stdout.split()[-1]
+
+    sdist = build("build_sdist", copy, tmp_path / "dist")
+    (tmp_path / "unpacked").mkdir()
+    subprocess.run(["tar", "-xzf", str(sdist), "-C", str(tmp_path / "unpacked")], check=True)
+    (unpacked,) = (tmp_path / "unpacked").iterdir()
+    assert (unpacked / "setup_build.py").is_file()
+    wheel = build("build_wheel", unpacked, tmp_path / "wheel")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        data = next(n.split("/data/")[0] for n in names if "/data/share/dh-pyshared/templates/" in n)
+        share = f"{data}/data/share/dh-pyshared"
+        stamp = json.loads(archive.read(f"{share}/compiled-templates/stamp.json"))
+        prerendered = archive.read("pyshared_tools/prerendered.py").decode()
+    assert stamp["jinja2"] == jinja2.__version__
+    templates = sorted(n.rsplit("/", 1)[1] for n in names if n.startswith(f"{share}/templates/"))
+    assert sorted(stamp["sources"]) == [name for name in templates if name != "README.md"]
+    compiled = [n for n in names if n.startswith(f"{share}/compiled-templates/tmpl_") and n.endswith(".py")]
+    assert len(compiled) == len(stamp["sources"])
+    assert prerendered == (CHECKOUT / "pyshared_tools/prerendered.py").read_text()
+
+
 # --- pyshared-scan ------------------------------------------------------------------------------
 
 
