@@ -76,7 +76,20 @@ def main():
     parser.add_argument("--packages", nargs="*", help="only these pinned packages")
     parser.add_argument("--no-pip", action="store_true", help="leave out the pip venv variant")
     parser.add_argument("--checkout", action="store_true", help="also time bin/dh_pyshared of the checkout")
+    parser.add_argument(
+        "--tool",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="also time this dh_pyshared as NAME (a venv of another commit, say), interleaved",
+    )
     arguments = parser.parse_args()
+    extra = {}
+    for tool in arguments.tool:
+        name, _, path = tool.partition("=")
+        if not name or not path or name in ("dh_python3", "deb", "deb --tag", "pip", "checkout", *extra):
+            parser.error(f"--tool {tool}: give NAME=PATH, a NAME of its own")
+        extra[name] = [path]
 
     env = tool_environment()
     multiarch = env["DEB_HOST_MULTIARCH"]
@@ -94,6 +107,7 @@ def main():
             tools["pip"] = [str(pip_venv(workdir / "venv") / "bin" / "dh_pyshared")]
         if arguments.checkout:
             tools["checkout"] = [str(CHECKOUT / "bin" / "dh_pyshared")]
+        tools.update(extra)
         inputs = build_inputs(workdir / "inputs", arguments.packages)
         inputs["farm-era"] = farm_input(workdir / "inputs" / "farm-era")
         usable, refused = check_inputs(inputs, tools, workdir / "work", env)
