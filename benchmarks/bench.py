@@ -76,7 +76,20 @@ def main():
     parser.add_argument("--packages", nargs="*", help="only these pinned packages")
     parser.add_argument("--no-pip", action="store_true", help="leave out the pip venv variant")
     parser.add_argument("--checkout", action="store_true", help="also time bin/dh_pyshared of the checkout")
+    parser.add_argument(
+        "--tool",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="also time this dh_pyshared as NAME (a venv of another commit, say), interleaved",
+    )
     arguments = parser.parse_args()
+    extra = {}
+    for tool in arguments.tool:
+        name, _, path = tool.partition("=")
+        if not name or not path or name in ("dh_python3", "deb", "deb --tag", "pip", "checkout", *extra):
+            parser.error(f"--tool {tool}: give NAME=PATH, a NAME of its own")
+        extra[name] = [path]
 
     env = tool_environment()
     multiarch = env["DEB_HOST_MULTIARCH"]
@@ -94,6 +107,7 @@ def main():
             tools["pip"] = [str(pip_venv(workdir / "venv") / "bin" / "dh_pyshared")]
         if arguments.checkout:
             tools["checkout"] = [str(CHECKOUT / "bin" / "dh_pyshared")]
+        tools.update(extra)
         inputs = build_inputs(workdir / "inputs", arguments.packages)
         inputs["farm-era"] = farm_input(workdir / "inputs" / "farm-era")
         usable, refused = check_inputs(inputs, tools, workdir / "work", env)
@@ -384,17 +398,18 @@ def print_results(times, tools, refused, runs, versions, load_before, load_after
         )
         print(f"  {variant:<10} {total:.2f} s = {total / cpu_base:.2f}x, worst {worst:.2f}x ({worst_name})")
     if "farm-era" in medians:
-        row = medians["farm-era"]
+        row, cpu_row = medians["farm-era"], cpu["farm-era"]
         print(
             f"\nfarm-era {FARM_PACKAGE} (templates rendered at run time): dh_python3 "
-            f"{row['dh_python3'] * 1000:.0f} ms"
+            f"{row['dh_python3'] * 1000:.0f} ms, CPU {cpu_row['dh_python3'] * 1000:.0f} ms"
         )
         for variant in variants:
             ratio = row[variant] / row["dh_python3"]
             met = "met" if ratio <= FARM_TARGET else "MISSED"
             print(
                 f"  {variant:<10} {row[variant] * 1000:.0f} ms = {ratio:.2f}x"
-                f"  [target <= {FARM_TARGET}: {met}]"
+                f"  [target <= {FARM_TARGET}: {met}]; CPU {cpu_row[variant] * 1000:.0f} ms"
+                f" = {cpu_row[variant] / cpu_row['dh_python3']:.2f}x"
             )
     for name, reason in sorted(refused.items()):
         print(f"left out {name}: {reason}")

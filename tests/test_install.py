@@ -62,18 +62,32 @@ NOT_COPIED = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__py
 # Runs a script like its #! line would, and writes where every module it
 # imported came from (and the template directory it rendered from) to
 # $PYSHARED_TEST_IMPORTS when it exits.  The modules named in
-# $PYSHARED_TEST_ABSENT cannot be imported (as if not installed).
+# $PYSHARED_TEST_ABSENT cannot be imported (as if not installed).  With
+# $PYSHARED_TEST_JINJA2 set, Jinja2 is imported first and every template it
+# compiles from source is recorded ("from_source"), with the directories of
+# the compiled templates render.py loaded ("compiled").
 RECORDING = """\
 import atexit, json, os, runpy, sys
 out = os.environ.pop("PYSHARED_TEST_IMPORTS")
 for name in os.environ.pop("PYSHARED_TEST_ABSENT").split():
     sys.modules[name] = None
+from_source = []
+if os.environ.pop("PYSHARED_TEST_JINJA2", None):
+    import jinja2
+    compile_source = jinja2.Environment.compile
+    def compile_recorded(self, source, name=None, *arguments, **keywords):
+        from_source.append(name)
+        return compile_source(self, source, name, *arguments, **keywords)
+    jinja2.Environment.compile = compile_recorded
 def record():
     render = sys.modules.get("pyshared_tools.outputs.render")
+    compiled = getattr(render, "_COMPILED", None)
     report = {
         "path": sys.path,
         "files": {name: getattr(module, "__file__", None) for name, module in list(sys.modules.items())},
         "templates": render.template_directory() if render else None,
+        "from_source": from_source,
+        "compiled": list(compiled.loader.module.__path__) if compiled else None,
     }
     with open(out, "w") as handle:
         json.dump(report, handle)
@@ -134,13 +148,15 @@ class Venv:
             env={**self.environment(export_arch), **(env or {})},
         )
 
-    def recorded(self, tool, *args, cwd, scratch, export_arch=True, absent=()):
-        """Run `tool` in the venv's python, recording its imports: (result, report)."""
+    def recorded(self, tool, *args, cwd, scratch, export_arch=True, absent=(), jinja2=False):
+        """Run `tool` in the venv's python, recording its imports (and with `jinja2`,
+        what Jinja2 compiled from source): (result, report)."""
         out = Path(scratch) / "imports.json"
         environment = {
             **self.environment(export_arch),
             "PYSHARED_TEST_IMPORTS": str(out),
             "PYSHARED_TEST_ABSENT": " ".join(absent),
+            **({"PYSHARED_TEST_JINJA2": "1"} if jinja2 else {}),
         }
         result = subprocess.run(
             [str(self.python), "-c", RECORDING, str(self.bin / tool), *args],
@@ -166,6 +182,30 @@ def venv(tmp_path_factory):
     target = f"{source}[{extras}]" if extras else str(source)
     venv.pip("install", "--upgrade", "--upgrade-strategy", "eager", target, cwd=where)
     return venv
+
+
+# Appended to a template in the tree pip builds from (as a patch would change it).
+EDITED = "# edited in the tree pip builds from\n"
+
+
+@pytest.fixture(scope="module")
+def debian_jinja2_venv(tmp_path_factory):
+    """A venv that sees Debian's packages (jinja2 3.1.2, python-debian, sh) with
+    `pip install --no-deps` of a copy of the checkout whose postinst-pyshared
+    template was edited: pip's isolated build takes the index's newest jinja2,
+    not the one the tool then runs with, and the checkout's prerendered.py was
+    made from other templates.  (venv, the copy)."""
+    where = tmp_path_factory.mktemp("pip-venv-debian")
+    subprocess.run(
+        [PYTHON, "-m", "venv", "--system-site-packages", str(where / "venv")], check=True, capture_output=True
+    )
+    source = where / "dh-pyshared"
+    shutil.copytree(CHECKOUT, source, symlinks=True, ignore=NOT_COPIED)
+    with (source / "templates" / "postinst-pyshared").open("a") as handle:
+        handle.write(EDITED)
+    venv = Venv(where / "venv")
+    venv.pip("install", "--no-deps", str(source), cwd=where)
+    return venv, source
 
 
 def setup_cfg():
@@ -446,6 +486,161 @@ def test_several_real_packages_in_one_source_package(venv, tmp_path):
     expected = reference.run("-a", "-v", export_arch=False)
     assert result.stdout == expected.stdout
     assert not differences(snapshot(reference.root), snapshot(src.root))
+
+
+def farm_source(root):
+    """A python-support package of Python 3 (storage in /usr/share/pyshared, a
+    .public file): its snippets set aside and clean up the links the old helper
+    made, a shape not rendered in advance, so Jinja2 renders them at run time."""
+    source = SourcePackage(root)
+    source.write("usr/share/pyshared/foo/__init__.py", "")
+    source.write("usr/share/pyshared/foo/core.py", "VALUE = 1\n")
+    source.write("usr/share/pyshared/foo/sub/mod.py", "M = 1\n")
+    source.write("usr/share/python-support/python3-demo.public", "pyversions=3.11-\n")
+    return source
+
+
+def run_copy(copy, source, *args):
+    """The copy pip built from, run as a checkout under /usr/bin/python3 with Debian's packages."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+    return subprocess.run(
+        [PYTHON, str(copy / "bin" / "dh_pyshared"), *args],
+        cwd=source.root,
+        capture_output=True,
+        text=True,
+        env={**environment, **HOST},
+        check=True,
+    )
+
+
+def jinja2_version(venv):
+    return subprocess.run(
+        [str(venv.python), "-c", "import jinja2; print(jinja2.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=venv.environment(True),
+    ).stdout.strip()
+
+
+def compiled_stamp(venv):
+    return json.loads((venv.root / "share/dh-pyshared/compiled-templates/stamp.json").read_text())
+
+
+def assert_farm_snippets(source):
+    snippets = {path.name: path.read_text() for path in (source.root / "debian").glob("*.*.debhelper")}
+    farm = [name for name, text in snippets.items() if "pyshared_farm_link" in text]
+    scripts = ("postinst", "postrm", "preinst")
+    assert sorted(farm) == [f"python3-demo.{script}.debhelper" for script in scripts], snippets
+    return snippets
+
+
+def test_a_farm_era_run_renders_with_the_templates_compiled_when_the_wheel_was_built(venv, tmp_path):
+    """The wheel's build step compiles the templates with Jinja2, as debian/rules does,
+    beside the templates pip installs (share/dh-pyshared); a farm-era package's
+    snippets come from those modules, not from compiling the sources, and are the
+    bytes the checkout gives (its templates compiled from source)."""
+    share = venv.root / "share/dh-pyshared"
+    stamp = compiled_stamp(venv)
+    assert stamp["jinja2"] == jinja2_version(venv)
+    templates = {p.name: p.read_text() for p in (CHECKOUT / "templates").iterdir() if p.name != "README.md"}
+    assert stamp["sources"] == templates
+    ours, reference = farm_source(tmp_path / "venv"), farm_source(tmp_path / "checkout")
+    result, report = venv.recorded("dh_pyshared", "-v", cwd=ours.root, scratch=tmp_path, jinja2=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    expected = reference.run("-v")
+    assert result.stdout == expected.stdout
+    assert snapshot(ours.root) == snapshot(reference.root)
+    assert_farm_snippets(ours)
+    assert report["templates"] == str(share / "templates")
+    assert report["compiled"] == [str(share / "compiled-templates")]
+    assert report["from_source"] == []
+    assert_imported_from_the_venv(venv, report, {"pyshared_tools", "jinja2", "debian"})
+
+
+def test_templates_compiled_by_another_jinja2_are_compiled_again_from_source(debian_jinja2_venv, tmp_path):
+    """pip's isolated build compiled the templates with the index's Jinja2; the
+    tool runs with Debian's: render.py refuses the compiled modules and Jinja2
+    compiles the installed templates, the bytes the built tree gives run from source."""
+    venv, copy = debian_jinja2_venv
+    assert compiled_stamp(venv)["jinja2"] != jinja2_version(venv) == metadata.version("jinja2")
+    ours, reference = farm_source(tmp_path / "venv"), farm_source(tmp_path / "copy")
+    result, report = venv.recorded("dh_pyshared", "-v", cwd=ours.root, scratch=tmp_path, jinja2=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    expected = run_copy(copy, reference, "-v")
+    assert result.stdout == expected.stdout
+    assert snapshot(ours.root) == snapshot(reference.root)
+    snippets = assert_farm_snippets(ours)
+    assert snippets["python3-demo.postinst.debhelper"].count(EDITED) == 1
+    assert report["compiled"] is None
+    compiled_from_source = set(report["from_source"])
+    assert {"postinst-pyshared-farm", "postinst-pyshared"} <= compiled_from_source, compiled_from_source
+    assert report["files"]["jinja2"].startswith("/usr/lib/python3/dist-packages/")
+
+
+def test_the_pre_rendered_table_is_made_from_the_templates_the_wheel_ships(debian_jinja2_venv, tmp_path):
+    """The wheel's build step pre-renders the snippets from the templates it ships
+    (one edited after the checkout's table was made): a plain package's snippets
+    come from that table, without Jinja2, and are the bytes Jinja2 renders."""
+    venv, copy = debian_jinja2_venv
+    ours, reference = SourcePackage(tmp_path / "venv"), SourcePackage(tmp_path / "copy")
+    for source in (ours, reference):
+        source.write("usr/lib/python3.11/site-packages/foo/__init__.py", "")
+        source.write("usr/lib/python3.11/site-packages/foo/core.py", "VALUE = 1\n")
+    result, report = venv.recorded("dh_pyshared", "-v", cwd=ours.root, scratch=tmp_path)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    expected = run_copy(copy, reference, "-v")
+    assert result.stdout == expected.stdout
+    assert snapshot(ours.root) == snapshot(reference.root)
+    postinst = (ours.root / "debian" / "python3-demo.postinst.debhelper").read_text()
+    assert postinst.count(EDITED) == 1 and "py3compile -p python3-demo" in postinst
+    assert "pyshared_tools.outputs.prerendered" in report["files"] and "jinja2" not in report["files"]
+
+
+def test_a_wheel_built_from_the_sdist_has_the_compiled_templates(tmp_path):
+    """The sdist carries the build step (MANIFEST.in): a wheel built from it, by
+    /usr/bin/python3's setuptools and Jinja2 without isolation, holds the compiled
+    templates (stamped with that Jinja2) beside the templates, and the table."""
+    import zipfile
+
+    import jinja2
+
+    copy = tmp_path / "dh-pyshared"
+    shutil.copytree(CHECKOUT, copy, symlinks=True, ignore=NOT_COPIED)
+    backend = (
+        "import sys\nfrom setuptools import build_meta\nprint(getattr(build_meta, sys.argv[1])(sys.argv[2]))"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_"))}
+
+    def build(hook, source, output):
+        result = subprocess.run(
+            [PYTHON, "-c", backend, hook, str(output)],
+            cwd=source,
+            capture_output=True,
+            text=True,
+            env=environment,
+        )
+        assert result.returncode == 0, result.stderr
+        return output / result.stdout.split()[-1]
+
+    sdist = build("build_sdist", copy, tmp_path / "dist")
+    (tmp_path / "unpacked").mkdir()
+    subprocess.run(["tar", "-xzf", str(sdist), "-C", str(tmp_path / "unpacked")], check=True)
+    (unpacked,) = (tmp_path / "unpacked").iterdir()
+    assert (unpacked / "setup_build.py").is_file()
+    wheel = build("build_wheel", unpacked, tmp_path / "wheel")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        data = next(n.split("/data/")[0] for n in names if "/data/share/dh-pyshared/templates/" in n)
+        share = f"{data}/data/share/dh-pyshared"
+        stamp = json.loads(archive.read(f"{share}/compiled-templates/stamp.json"))
+        prerendered = archive.read("pyshared_tools/outputs/prerendered.py").decode()
+    assert stamp["jinja2"] == jinja2.__version__
+    templates = sorted(n.rsplit("/", 1)[1] for n in names if n.startswith(f"{share}/templates/"))
+    assert sorted(stamp["sources"]) == [name for name in templates if name != "README.md"]
+    compiled = [n for n in names if n.startswith(f"{share}/compiled-templates/tmpl_") and n.endswith(".py")]
+    assert len(compiled) == len(stamp["sources"])
+    assert prerendered == (CHECKOUT / "pyshared_tools/outputs/prerendered.py").read_text()
 
 
 # --- pyshared-scan ------------------------------------------------------------------------------
