@@ -563,9 +563,11 @@ def test_tool_version_changes_with_the_sources(tmp_path, monkeypatch, changed):
     assert version.startswith(__version__ + "+")
     real = Path(scan_cache.__file__).parent.parent
     library = tmp_path / "pyshared_tools"
-    (library / "archive").mkdir(parents=True)
-    for source in [*real.glob("*.py"), *real.glob("archive/*.py")]:
+    for source in real.rglob("*.py"):
+        (library / source.relative_to(real)).parent.mkdir(parents=True, exist_ok=True)
         (library / source.relative_to(real)).write_bytes(source.read_bytes())
+    (library / "rules" / "__pycache__").mkdir(exist_ok=True)
+    (library / "rules" / "__pycache__" / "checks.cpython-311.pyc").write_bytes(b"not a source")
     monkeypatch.setattr(scan_cache, "__file__", str(library / "archive" / "cache.py"))
     scan_cache.tool_version.cache_clear()
     try:

@@ -834,7 +834,7 @@ def test_the_example_package_builds_with_the_venvs_dh_pyshared(venv, tmp_path):
 def test_the_venv_ships_the_stable_abi_table_and_refuses_a_violation(venv, tmp_path):
     """pip installs pyshared_tools/rules/stable_abi.table; the abi3 check finds a symbol outside
     the stable ABI with it, without importing abi3info."""
-    table = venv.site / "pyshared_tools" / "stable_abi.table"
+    table = venv.site / "pyshared_tools" / "rules" / "stable_abi.table"
     assert table.read_bytes() == (CHECKOUT / "pyshared_tools/rules/stable_abi.table").read_bytes()
     bad = SourcePackage(tmp_path / "bad", source_fields="X-Python3-Version: >= 3.11\n")
     bad.extension(
