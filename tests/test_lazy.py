@@ -121,3 +121,43 @@ def test_the_changelog_is_read_as_the_plain_import_reads_it_without_email_or_soc
     assert lean["loaded"] == []
     assert lean["versions"] == plain["versions"]
     assert lean["versions"][:3] == ["1:2.0~rc1-3+deb12u1", "2.0", "1.0-1"]
+
+
+def relation_warning(import_line):
+    """What deb822 writes to stderr for a relation it cannot parse, and whether
+    logging was imported before and after that warning."""
+    script = (
+        "import json, sys\n"
+        f"{import_line}\n"
+        "before = 'logging' in sys.modules\n"
+        "parsed = deb822.PkgRelation.parse_relations('python3 (>> !!)')\n"
+        "print(json.dumps({'before': before, 'after': type(sys.modules.get('logging')).__name__,\n"
+        "                  'parsed': parsed}))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    result = subprocess.run(
+        ["/usr/bin/python3", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=True
+    )
+    return json.loads(result.stdout), result.stderr
+
+
+def test_logging_is_imported_only_when_deb822_warns_and_the_warning_is_the_same():
+    (plain, plain_stderr) = relation_warning("import debian.deb822 as deb822")
+    (lean, lean_stderr) = relation_warning("from pyshared_tools.lazy import deb822 as lean; deb822 = lean()")
+    assert plain["before"] and not lean["before"]
+    assert lean["after"] == plain["after"] == "module"
+    assert lean["parsed"] == plain["parsed"]
+    assert "cannot parse package relationship" in plain_stderr
+    assert lean_stderr == plain_stderr
+
+
+def test_a_plain_run_does_not_import_logging(make_source):
+    src = make_source()
+    src.write("usr/lib/python3.11/site-packages/demo/__init__.py", "")
+    src.write("usr/lib/python3.11/site-packages/demo/core.py", "VALUE = 1\n")
+    result = src.run(env={"PYTHONPROFILEIMPORTTIME": "1"})
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    # deb822 itself comes through importlib.import_module, which -X importtime
+    # does not list; the modules it imports are listed.
+    assert "debian.debian_support" in imported
+    assert "logging" not in imported
