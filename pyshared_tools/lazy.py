@@ -3,15 +3,16 @@
 python-debian's deb822 imports chardet, email.utils, socket, subprocess,
 datetime and debian.changelog at module level, and tries apt_pkg, for
 features that reading debian/control never touches: about 40 ms of its 60 ms
-import, on every package build.  It also imports logging (with threading,
-traceback, string and weakref, ~3 ms) only to ask logging.getLogger for the
-logger it warns through: the stub's getLogger returns a logger that imports
-logging when it is first used.  While it is imported, those names are bound
+import, on every package build.  It also imports debian.debian_support only
+to build Version objects, which reading debian/control never asks for, and
+logging (with threading, traceback and string) only to ask logging.getLogger
+for the logger it warns through.  While it is imported, those names are bound
 to forwarding stubs that import the real module on first attribute access, so
-nothing is lost if a later python-debian does use one; apt_pkg is reported
-missing, which python-debian handles by using its own parser (the one
-use_apt_pkg=False selects anyway).  Afterwards sys.modules is as it was, so a
-later ``import chardet`` anywhere gets the real module.
+nothing is lost if a later python-debian does use one (the logging stub's
+getLogger returns a logger that imports logging when it is first used);
+apt_pkg is reported missing, which python-debian handles by using its own
+parser (the one use_apt_pkg=False selects anyway).  Afterwards sys.modules is
+as it was, so a later ``import chardet`` anywhere gets the real module.
 """
 
 import importlib
@@ -92,6 +93,7 @@ def deb822():
             "subprocess",
             "datetime",
             "debian.changelog",
+            "debian.debian_support",
             "logging",
         ),
         missing=("apt_pkg",),

@@ -151,7 +151,7 @@ def test_logging_is_imported_only_when_deb822_warns_and_the_warning_is_the_same(
     assert lean_stderr == plain_stderr
 
 
-def test_a_plain_run_does_not_import_logging(make_source):
+def test_a_plain_run_imports_neither_logging_nor_debian_support(make_source):
     src = make_source()
     src.write("usr/lib/python3.11/site-packages/demo/__init__.py", "")
     src.write("usr/lib/python3.11/site-packages/demo/core.py", "VALUE = 1\n")
@@ -159,5 +159,29 @@ def test_a_plain_run_does_not_import_logging(make_source):
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
     # deb822 itself comes through importlib.import_module, which -X importtime
     # does not list; the modules it imports are listed.
-    assert "debian.debian_support" in imported
-    assert "logging" not in imported
+    assert "debian._util" in imported
+    assert not {"logging", "debian.debian_support"} & imported
+    assert "python3-demo" in (src.root / "debian" / "control").read_text()
+
+
+def test_deb822_versions_still_come_from_debian_support():
+    results = run_python(
+        "import json, sys\n"
+        "from pyshared_tools.lazy import deb822 as lean\n"
+        "deb822 = lean()\n"
+        "before = 'debian.debian_support' in sys.modules\n"
+        "version = deb822.Packages({'Package': 'x', 'Version': '1:2.0~rc1-1'}).get_version()\n"
+        "import debian.debian_support\n"
+        "print(json.dumps({'before': before, 'version': str(version), 'epoch': version.epoch,\n"
+        "                  'newer': version > debian.debian_support.Version('1:1.9'),\n"
+        "                  'type': type(version).__module__,\n"
+        "                  'real': type(sys.modules['debian.debian_support']).__name__}))\n"
+    )
+    assert results == {
+        "before": False,
+        "version": "1:2.0~rc1-1",
+        "epoch": "1",
+        "newer": True,
+        "type": "debian.debian_support",
+        "real": "module",
+    }
