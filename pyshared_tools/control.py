@@ -9,13 +9,14 @@ from types import MappingProxyType
 from pyshared_tools import TOOL_NAME, files
 from pyshared_tools.buildenv import HostFacts, arch_matches
 from pyshared_tools.errors import ControlError, UsageError
+from pyshared_tools.lazy import pattern
 from pyshared_tools.options import Options
 from pyshared_tools.relations import PACKAGE_NAME
 
 CONTROL_PATH = "debian/control"
 FIELD_LINE = re.compile(r"([^\s:]+):")
-BUILD_PROFILE_FORMULA = re.compile(r"(?:<[^<>]*>\s*)+")
-BUILD_PROFILE_GROUP = re.compile(r"<([^<>]*)>")
+BUILD_PROFILE_FORMULA = pattern(r"(?:<[^<>]*>\s*)+")
+BUILD_PROFILE_GROUP = pattern(r"<([^<>]*)>")
 
 
 class BinaryPackage(namedtuple("BinaryPackage", ("name", "architecture", "fields"))):
@@ -184,7 +185,7 @@ def _check_known(control, names, how):
             )
 
 
-COMPAT_BUILD_DEPENDS = re.compile(r"(?:^|,)\s*debhelper-compat\s*\(\s*=\s*(\d+)\s*\)")
+COMPAT_BUILD_DEPENDS = pattern(r"(?:^|,)\s*debhelper-compat\s*\(\s*=\s*(\d+)\s*\)")
 COMPAT_PATH = "debian/compat"
 
 

@@ -98,3 +98,26 @@ def deb822():
         ),
         missing=("apt_pkg",),
     )
+
+
+class pattern:
+    """re.compile(text, flags), compiled when first used: for the module-level
+    patterns that a plain run never uses (build profiles, Contents lines,
+    dh_python3's snippet calls...), whose compilation at import every run
+    would pay.  After the first use the compiled pattern's methods are
+    attributes of this object, looked up as quickly as the pattern's own."""
+
+    _METHODS = ("match", "fullmatch", "search", "findall", "finditer", "sub", "subn", "split")
+
+    def __init__(self, text, flags=0):
+        self._text = text
+        self._flags = flags
+
+    def __getattr__(self, name):
+        compiled = self.__dict__.get("_compiled")
+        if compiled is None:
+            import re
+
+            compiled = self._compiled = re.compile(self._text, self._flags)
+            self.__dict__.update({method: getattr(compiled, method) for method in self._METHODS})
+        return getattr(compiled, name)

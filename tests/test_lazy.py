@@ -5,6 +5,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from conftest import HOST
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("chardet", "email.utils", "socket", "subprocess", "datetime", "debian.changelog")
 
@@ -185,3 +187,43 @@ def test_deb822_versions_still_come_from_debian_support():
         "type": "debian.debian_support",
         "real": "module",
     }
+
+
+UNUSED_ON_A_PLAIN_RUN = {
+    "buildenv": ("LINUX_ARCH_ALIAS",),
+    "control": ("BUILD_PROFILE_FORMULA", "BUILD_PROFILE_GROUP", "COMPAT_BUILD_DEPENDS"),
+    "plan": ("_METADATA_DIR", "_PYSUPPORT_FIELD", "_PYCENTRAL_FIELD", "_VERSION_NUMBER"),
+    "relations": ("VERSION_TAG", "CONTENTS_LINE", "CONTENTS_HEADER_END"),
+    "scripts": ("_DH_PYTHON3_CALL",),
+    "tags": ("_SUFFIX_SHAPE",),
+}
+
+
+def test_a_plain_run_compiles_no_pattern_it_does_not_use(make_source):
+    """Patterns for build profiles, Contents lines, dh_python3's snippet calls,
+    python-support metadata... are compiled when first used, not at import."""
+    src = make_source()
+    src.write("usr/lib/python3.11/site-packages/demo/__init__.py", "")
+    script = (
+        "import json, os, sys\n"
+        "import re._compiler\n"
+        "compiled, real = [], re._compiler.compile\n"
+        "re._compiler.compile = lambda p, flags=0: compiled.append(p) or real(p, flags)\n"
+        f"sys.path.insert(0, {str(REPO_ROOT)!r})\n"
+        "from pyshared_tools import cli\n"
+        "status = cli.main([])\n"
+        "re._compiler.compile = real\n"
+        "import importlib\n"
+        f"texts = {{m + '.' + n: getattr(importlib.import_module('pyshared_tools.' + m), n).pattern\n"
+        f"         for m, names in {UNUSED_ON_A_PLAIN_RUN!r}.items() for n in names}}\n"
+        "found = sorted(k for k, t in texts.items() if t in compiled)\n"
+        "print(json.dumps({'status': status, 'compiled': found}))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+    environment.update(HOST)
+    result = subprocess.run(
+        ["/usr/bin/python3", "-c", script], cwd=src.root, env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"status": 0, "compiled": []}
+    assert (src.root / "debian" / "python3-demo.postinst.debhelper").exists()
