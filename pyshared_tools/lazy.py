@@ -3,12 +3,16 @@
 python-debian's deb822 imports chardet, email.utils, socket, subprocess,
 datetime and debian.changelog at module level, and tries apt_pkg, for
 features that reading debian/control never touches: about 40 ms of its 60 ms
-import, on every package build.  While it is imported, those names are bound
+import, on every package build.  It also imports debian.debian_support only
+to build Version objects, which reading debian/control never asks for, and
+logging (with threading, traceback and string) only to ask logging.getLogger
+for the logger it warns through.  While it is imported, those names are bound
 to forwarding stubs that import the real module on first attribute access, so
-nothing is lost if a later python-debian does use one; apt_pkg is reported
-missing, which python-debian handles by using its own parser (the one
-use_apt_pkg=False selects anyway).  Afterwards sys.modules is as it was, so a
-later ``import chardet`` anywhere gets the real module.
+nothing is lost if a later python-debian does use one (the logging stub's
+getLogger returns a logger that imports logging when it is first used);
+apt_pkg is reported missing, which python-debian handles by using its own
+parser (the one use_apt_pkg=False selects anyway).  Afterwards sys.modules is
+as it was, so a later ``import chardet`` anywhere gets the real module.
 """
 
 import importlib
@@ -16,15 +20,38 @@ import sys
 import types
 
 
+def _real(name):
+    """The module `name`, imported now if a stub (or nothing) stands in for it."""
+    real = sys.modules.get(name)
+    if real is None or isinstance(real, _Deferred):
+        sys.modules.pop(name, None)
+        real = importlib.import_module(name)
+    return real
+
+
 class _Deferred(types.ModuleType):
     """Stands in for a module; the first attribute looked up imports it."""
 
     def __getattr__(self, attribute):
-        real = sys.modules.get(self.__name__)
-        if real is None or real is self:
-            sys.modules.pop(self.__name__, None)
-            real = importlib.import_module(self.__name__)
-        return getattr(real, attribute)
+        return getattr(_real(self.__name__), attribute)
+
+
+class _DeferredLogger:
+    """What the logging stub's getLogger(name) returns: the first attribute looked
+    up imports logging and answers for logging.getLogger(name)."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, attribute):
+        return getattr(_real("logging").getLogger(self._name), attribute)
+
+
+class _DeferredLogging(_Deferred):
+    """logging, whose getLogger (called at import, as deb822 does) defers too."""
+
+    def getLogger(self, name=None):
+        return _DeferredLogger(name)
 
 
 def import_deferring(module_name, deferred=(), missing=()):
@@ -34,7 +61,7 @@ def import_deferring(module_name, deferred=(), missing=()):
     installed = {}
     for name in deferred:
         if name not in sys.modules:
-            installed[name] = _Deferred(name)
+            installed[name] = (_DeferredLogging if name == "logging" else _Deferred)(name)
     for name in missing:
         if name not in sys.modules:
             installed[name] = None
@@ -59,6 +86,38 @@ def deb822():
     use_apt_pkg=False or from a string, so apt_pkg is reported missing."""
     return import_deferring(
         "debian.deb822",
-        deferred=("chardet", "email.utils", "socket", "subprocess", "datetime", "debian.changelog"),
+        deferred=(
+            "chardet",
+            "email.utils",
+            "socket",
+            "subprocess",
+            "datetime",
+            "debian.changelog",
+            "debian.debian_support",
+            "logging",
+        ),
         missing=("apt_pkg",),
     )
+
+
+class pattern:
+    """re.compile(text, flags), compiled when first used: for the module-level
+    patterns that a plain run never uses (build profiles, Contents lines,
+    dh_python3's snippet calls...), whose compilation at import every run
+    would pay.  After the first use the compiled pattern's methods are
+    attributes of this object, looked up as quickly as the pattern's own."""
+
+    _METHODS = ("match", "fullmatch", "search", "findall", "finditer", "sub", "subn", "split")
+
+    def __init__(self, text, flags=0):
+        self._text = text
+        self._flags = flags
+
+    def __getattr__(self, name):
+        compiled = self.__dict__.get("_compiled")
+        if compiled is None:
+            import re
+
+            compiled = self._compiled = re.compile(self._text, self._flags)
+            self.__dict__.update({method: getattr(compiled, method) for method in self._METHODS})
+        return getattr(compiled, name)

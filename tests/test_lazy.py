@@ -5,6 +5,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from conftest import HOST
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("chardet", "email.utils", "socket", "subprocess", "datetime", "debian.changelog")
 
@@ -123,3 +125,107 @@ def test_the_changelog_is_read_as_the_plain_import_reads_it_without_email_or_soc
     assert lean["loaded"] == []
     assert lean["versions"] == plain["versions"]
     assert lean["versions"][:3] == ["1:2.0~rc1-3+deb12u1", "2.0", "1.0-1"]
+
+
+def relation_warning(import_line):
+    """What deb822 writes to stderr for a relation it cannot parse, and whether
+    logging was imported before and after that warning."""
+    script = (
+        "import json, sys\n"
+        f"{import_line}\n"
+        "before = 'logging' in sys.modules\n"
+        "parsed = deb822.PkgRelation.parse_relations('python3 (>> !!)')\n"
+        "print(json.dumps({'before': before, 'after': type(sys.modules.get('logging')).__name__,\n"
+        "                  'parsed': parsed}))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    result = subprocess.run(
+        ["/usr/bin/python3", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=True
+    )
+    return json.loads(result.stdout), result.stderr
+
+
+def test_logging_is_imported_only_when_deb822_warns_and_the_warning_is_the_same():
+    (plain, plain_stderr) = relation_warning("import debian.deb822 as deb822")
+    (lean, lean_stderr) = relation_warning("from pyshared_tools.lazy import deb822 as lean; deb822 = lean()")
+    assert plain["before"] and not lean["before"]
+    assert lean["after"] == plain["after"] == "module"
+    assert lean["parsed"] == plain["parsed"]
+    assert "cannot parse package relationship" in plain_stderr
+    assert lean_stderr == plain_stderr
+
+
+def test_a_plain_run_imports_neither_logging_nor_debian_support(make_source):
+    src = make_source()
+    src.write("usr/lib/python3.11/site-packages/demo/__init__.py", "")
+    src.write("usr/lib/python3.11/site-packages/demo/core.py", "VALUE = 1\n")
+    result = src.run(env={"PYTHONPROFILEIMPORTTIME": "1"})
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    # deb822 itself comes through importlib.import_module, which -X importtime
+    # does not list; the modules it imports are listed.
+    assert "debian._util" in imported
+    assert not {"logging", "debian.debian_support"} & imported
+    assert "python3-demo" in (src.root / "debian" / "control").read_text()
+
+
+def test_deb822_versions_still_come_from_debian_support():
+    results = run_python(
+        "import json, sys\n"
+        "from pyshared_tools.lazy import deb822 as lean\n"
+        "deb822 = lean()\n"
+        "before = 'debian.debian_support' in sys.modules\n"
+        "version = deb822.Packages({'Package': 'x', 'Version': '1:2.0~rc1-1'}).get_version()\n"
+        "import debian.debian_support\n"
+        "print(json.dumps({'before': before, 'version': str(version), 'epoch': version.epoch,\n"
+        "                  'newer': version > debian.debian_support.Version('1:1.9'),\n"
+        "                  'type': type(version).__module__,\n"
+        "                  'real': type(sys.modules['debian.debian_support']).__name__}))\n"
+    )
+    assert results == {
+        "before": False,
+        "version": "1:2.0~rc1-1",
+        "epoch": "1",
+        "newer": True,
+        "type": "debian.debian_support",
+        "real": "module",
+    }
+
+
+UNUSED_ON_A_PLAIN_RUN = {
+    "debhelper.buildenv": ("LINUX_ARCH_ALIAS",),
+    "debhelper.control": ("BUILD_PROFILE_FORMULA", "BUILD_PROFILE_GROUP", "COMPAT_BUILD_DEPENDS"),
+    "engine.placement": ("_METADATA_DIR", "_PYSUPPORT_FIELD", "_PYCENTRAL_FIELD", "_VERSION_NUMBER"),
+    "outputs.relations": ("VERSION_TAG", "CONTENTS_LINE", "CONTENTS_HEADER_END"),
+    "outputs.scripts": ("_DH_PYTHON3_CALL",),
+    "rules.tags": ("_SUFFIX_SHAPE",),
+}
+
+
+def test_a_plain_run_compiles_no_pattern_it_does_not_use(make_source):
+    """Patterns for build profiles, Contents lines, dh_python3's snippet calls,
+    python-support metadata... are compiled when first used, not at import."""
+    src = make_source()
+    src.write("usr/lib/python3.11/site-packages/demo/__init__.py", "")
+    script = (
+        "import json, os, sys\n"
+        "import re._compiler\n"
+        "compiled, real = [], re._compiler.compile\n"
+        "re._compiler.compile = lambda p, flags=0: compiled.append(p) or real(p, flags)\n"
+        f"sys.path.insert(0, {str(REPO_ROOT)!r})\n"
+        "from pyshared_tools import cli\n"
+        "status = cli.main([])\n"
+        "re._compiler.compile = real\n"
+        "import importlib\n"
+        f"texts = {{m + '.' + n: getattr(importlib.import_module('pyshared_tools.' + m), n).pattern\n"
+        f"         for m, names in {UNUSED_ON_A_PLAIN_RUN!r}.items() for n in names}}\n"
+        "found = sorted(k for k, t in texts.items() if t in compiled)\n"
+        "print(json.dumps({'status': status, 'compiled': found}))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+    environment.update(HOST)
+    result = subprocess.run(
+        ["/usr/bin/python3", "-c", script], cwd=src.root, env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"status": 0, "compiled": []}
+    assert (src.root / "debian" / "python3-demo.postinst.debhelper").exists()

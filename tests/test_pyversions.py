@@ -164,3 +164,64 @@ def test_real_defaults_agree_with_py3versions():
         tuple(int(part) for part in word.split(".")) for word in supported
     )
     assert default_version(DEFAULTS_PATH, {}) == tuple(int(part) for part in default.split("."))
+
+
+# debian_defaults read without configparser when it has the plain shape
+
+DEFAULTS_SHAPES = [
+    "[DEFAULT]\ndefault-version = python3.11\nsupported-versions = python3.11, python3.12\n",
+    "# head\n\n[DEFAULT]\n; c\nDefault-Version=python3.12  \n\n\nsupported-versions :  python3.12\n",
+    "[DEFAULT]\nsupported-versions = a = b : c\nx: y = z\nempty =\n",
+    "[DEFAULT]\nsupported-versions = python3.11,\n  python3.12\n",
+    "[DEFAULT]\nsupported-versions = python3.11\n\n   continued after a blank line\n",
+    "[DEFAULT]\nsupported-versions = python3.11\n   # an indented comment\nold-versions = python3.9\n",
+    "[DEFAULT]\nsupported-versions = python3.11\nSUPPORTED-versions = python3.12\n",
+    "[DEFAULT]\nsupported-versions = python3.11\n[other]\nx = 1\n",
+    "[DEFAULT] \nsupported-versions = python3.11\n",
+    "[DEFAULT]\n= python3.11\n",
+    "[DEFAULT]\nsupported-versions\n",
+    "supported-versions = python3.11\n",
+    "\n# only comments\n",
+    "[DEFAULT]\nsupported-versions = python3.11\x0cpython3.12\r\n",
+    "[DEFAULT]\nsupported-versions = python3.11 # not a comment\n",
+]
+
+
+def configparser_reading(path):
+    from configparser import ConfigParser, Error
+
+    parser = ConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except Error as error:
+        return f"cannot read the Python defaults: {error}"
+    return dict(parser["DEFAULT"])
+
+
+@pytest.mark.parametrize("content", DEFAULTS_SHAPES)
+def test_defaults_are_read_as_configparser_reads_them(tmp_path, content):
+    from pyshared_tools.rules import pyversions
+
+    path = tmp_path / "debian_defaults"
+    path.write_bytes(content.encode())
+    expected = configparser_reading(path)
+    try:
+        ours = pyversions._read_defaults(str(path))
+    except PysharedError as error:
+        ours = error.what
+    assert ours == expected
+
+
+def test_the_plain_defaults_file_is_read_without_importing_configparser(defaults):
+    code = (
+        "import sys\n"
+        "from pyshared_tools.rules.pyversions import default_version, supported_versions\n"
+        f"print(default_version({defaults!r}, {{}}), supported_versions(None, {defaults!r}, {{}}),\n"
+        "      'configparser' in sys.modules)\n"
+    )
+    checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=checkout, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["(3,", "12)", "[(3,", "11),", "(3,", "12),", "(3,", "13)]", "False"]

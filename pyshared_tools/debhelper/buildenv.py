@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 
 from pyshared_tools.errors import ExternalToolError, UsageError
+from pyshared_tools.lazy import pattern
 
 DPKG_ARCHITECTURE = "dpkg-architecture"
 HOST_ARCH = "DEB_HOST_ARCH"
@@ -21,7 +22,7 @@ _VALUE_SHAPES = {
 }
 
 # dpkg's Dpkg::Arch reads "linux-<arch>" as "<arch>" when it is no wildcard.
-LINUX_ARCH_ALIAS = re.compile(r"linux-([^-]*)")
+LINUX_ARCH_ALIAS = pattern(r"linux-([^-]*)")
 
 
 class HostFacts:

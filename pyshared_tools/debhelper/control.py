@@ -10,13 +10,14 @@ from pyshared_tools import TOOL_NAME, files
 from pyshared_tools.debhelper.buildenv import HostFacts, arch_matches
 from pyshared_tools.debhelper.options import Options
 from pyshared_tools.errors import ControlError, UsageError
+from pyshared_tools.lazy import pattern
 
 CONTROL_PATH = "debian/control"
 # Policy 5.6.1: a binary or source package name.
 PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 FIELD_LINE = re.compile(r"([^\s:]+):")
-BUILD_PROFILE_FORMULA = re.compile(r"(?:<[^<>]*>\s*)+")
-BUILD_PROFILE_GROUP = re.compile(r"<([^<>]*)>")
+BUILD_PROFILE_FORMULA = pattern(r"(?:<[^<>]*>\s*)+")
+BUILD_PROFILE_GROUP = pattern(r"<([^<>]*)>")
 
 
 class BinaryPackage(namedtuple("BinaryPackage", ("name", "architecture", "fields"))):
@@ -185,7 +186,7 @@ def _check_known(control, names, how):
             )
 
 
-COMPAT_BUILD_DEPENDS = re.compile(r"(?:^|,)\s*debhelper-compat\s*\(\s*=\s*(\d+)\s*\)")
+COMPAT_BUILD_DEPENDS = pattern(r"(?:^|,)\s*debhelper-compat\s*\(\s*=\s*(\d+)\s*\)")
 COMPAT_PATH = "debian/compat"
 
 

@@ -13,6 +13,7 @@ from collections import namedtuple
 
 from pyshared_tools.engine.views import build_views
 from pyshared_tools.errors import AbiError, CollisionError, TagError
+from pyshared_tools.lazy import pattern
 from pyshared_tools.rules import checks, layouts, tags
 from pyshared_tools.rules.tags import version_text
 
@@ -21,10 +22,10 @@ _BYTECODE = re.compile(r"(^|/)__pycache__(/|$)|\.py[co]$")
 GENERATED_METADATA = frozenset(
     {"RECORD", "WHEEL", "INSTALLER", "REQUESTED", "direct_url.json", "SOURCES.txt", "installed-files.txt"}
 )
-_METADATA_DIR = re.compile(r"[^/]+\.(?:egg|dist)-info")
-_PYSUPPORT_FIELD = re.compile(r"pyversions?=(?P<versions>.*)")
-_PYCENTRAL_FIELD = re.compile(r"python-version\s*=(?P<versions>.*)")
-_VERSION_NUMBER = re.compile(r"(?P<major>\d+)\.\d+")
+_METADATA_DIR = pattern(r"[^/]+\.(?:egg|dist)-info")
+_PYSUPPORT_FIELD = pattern(r"pyversions?=(?P<versions>.*)")
+_PYCENTRAL_FIELD = pattern(r"python-version\s*=(?P<versions>.*)")
+_VERSION_NUMBER = pattern(r"(?P<major>\d+)\.\d+")
 PYSUPPORT_METADATA_LIMIT = 1 << 20
 
 

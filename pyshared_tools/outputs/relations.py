@@ -21,16 +21,16 @@ Debian's syntax: commas, newlines, spaces) is refused, never written.
 
 import os
 import posixpath
-import re
 
 from pyshared_tools.debhelper.control import PACKAGE_NAME
 from pyshared_tools.errors import CollisionError, PysharedError, UsageError
+from pyshared_tools.lazy import pattern
 
 BREAKS = "pyshared:Breaks"
 REPLACES = "pyshared:Replaces"
 CONFLICTS = "pyshared:Conflicts"
 
-VERSION_TAG = re.compile(r"\.cpython-(?P<digits>\d+)(?P<debug>d?)[a-z]*(?:-[^./]+)?\.so$")
+VERSION_TAG = pattern(r"\.cpython-(?P<digits>\d+)(?P<debug>d?)[a-z]*(?:-[^./]+)?\.so$")
 
 # rule -> (substvars it writes, how an owner of each kind is bounded)
 RULES = {
@@ -66,9 +66,9 @@ class OwnerIndex:
 
 # A Contents line: the path, whitespace, then [AREA/]SECTION/PACKAGE[,...].
 _LOCATION = r"[^\s,/]+(?:/[^\s,/]+)+"
-CONTENTS_LINE = re.compile(rf"\S.*?[ \t]+{_LOCATION}(?:,{_LOCATION})*")
+CONTENTS_LINE = pattern(rf"\S.*?[ \t]+{_LOCATION}(?:,{_LOCATION})*")
 # Old Contents files began with free text up to this line.
-CONTENTS_HEADER_END = re.compile(r"FILE[ \t]+LOCATION")
+CONTENTS_HEADER_END = pattern(r"FILE[ \t]+LOCATION")
 CONTENTS_HEADER_LINES = 64
 
 

@@ -6,9 +6,9 @@ Nothing here touches the tree; the links read are read before apply.
 
 import os
 import posixpath
-import re
 
 from pyshared_tools import SHARED_DIR
+from pyshared_tools.lazy import pattern
 
 DEFAULT_SHARED_DIR = SHARED_DIR
 
@@ -47,9 +47,7 @@ DH_PYTHON3_END = "# End automatically added section"
 # Its public-directory calls: `py3compile -p PKG[:ARCH] [-V RANGE]` (no -p with
 # --compile-all) and `py3clean -p PKG[:ARCH]`; a private directory is an
 # argument starting with "/" and does not count.
-_DH_PYTHON3_CALL = re.compile(
-    r"[ \t]*(py3compile|py3clean)(?:[ \t]+-p[ \t]+(\S+))?(?:[ \t]+-V[ \t]+\S+)?[ \t]*"
-)
+_DH_PYTHON3_CALL = pattern(r"[ \t]*(py3compile|py3clean)(?:[ \t]+-p[ \t]+(\S+))?(?:[ \t]+-V[ \t]+\S+)?[ \t]*")
 
 
 class FarmLink:

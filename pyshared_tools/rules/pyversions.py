@@ -28,19 +28,54 @@ def parse_version(text: str) -> Version:
 
 
 def _read_defaults(defaults_path: str) -> dict[str, str] | None:
+    try:
+        with open(defaults_path, encoding="utf-8") as defaults_file:
+            text = defaults_file.read()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PysharedError(
+            f"cannot read the Python defaults: {error}", defaults_path, "reinstall the python3 package"
+        ) from None
+    defaults = _plain_defaults(text)
+    if defaults is not None:
+        return defaults
     from configparser import ConfigParser, Error
 
     parser = ConfigParser(interpolation=None)
     try:
-        with open(defaults_path, encoding="utf-8") as defaults_file:
-            parser.read_file(defaults_file)
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError, Error) as error:
+        parser.read_string(text, defaults_path)
+    except Error as error:
         raise PysharedError(
             f"cannot read the Python defaults: {error}", defaults_path, "reinstall the python3 package"
         ) from None
     return dict(parser["DEFAULT"])
+
+
+def _plain_defaults(text):
+    """The DEFAULT section as ConfigParser(interpolation=None) reads it, for the
+    shape python3's debian_defaults has: `[DEFAULT]` first, then only blank
+    lines, whole-line comments and unindented `key = value` lines with distinct
+    keys.  None for anything else (continuation lines, other sections, a line
+    without a delimiter...), which configparser then reads, and judges (saves
+    importing it, ~1 ms, on every run)."""
+    lines = text.split("\n")  # as configparser iterates them (not str.splitlines)
+    header = next((i for i, line in enumerate(lines) if line.strip() and line.strip()[0] not in "#;"), None)
+    if header is None or lines[header] != "[DEFAULT]":
+        return None
+    defaults = {}
+    for line in lines[header + 1 :]:
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        if line[0].isspace() or stripped[0] == "[":
+            return None
+        delimiter = min((i for i in (line.find("="), line.find(":")) if i >= 0), default=-1)
+        key = line[:delimiter].strip().lower()
+        if delimiter <= 0 or not key or key in defaults:
+            return None
+        defaults[key] = line[delimiter + 1 :].strip()
+    return defaults
 
 
 def _defaults_value(defaults_path, key, environ, override_variable):

@@ -13,6 +13,7 @@ import re
 from collections import namedtuple
 
 from pyshared_tools.errors import ExternalToolError, TagError
+from pyshared_tools.lazy import pattern
 
 _MULTIARCH = r"[a-z0-9_]+(?:-[a-z0-9_]+)+"
 _CPYTHON_TAG = re.compile(rf"cpython-(?P<digits>\d+)(?P<flags>t?d?m?u?)(?:-(?P<multiarch>{_MULTIARCH}))?")
@@ -20,7 +21,7 @@ _CPYTHON_TAG = re.compile(rf"cpython-(?P<digits>\d+)(?P<flags>t?d?m?u?)(?:-(?P<m
 _ABI3_TAG = re.compile(rf"abi3(?P<flags>t?)(?:-(?P<multiarch>{_MULTIARCH}))?")
 _TAG_SHAPE = re.compile(r"[A-Za-z0-9_-]+")
 # What an interpreter may answer as an import suffix: each becomes the end of a file name.
-_SUFFIX_SHAPE = re.compile(r"(?:\.[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*)?\.so|module\.so")
+_SUFFIX_SHAPE = pattern(r"(?:\.[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*)?\.so|module\.so")
 _PYTHON2 = (2, 7)
 _TAG_SYNTAX = "cpython-<major><minor>[flags][-<multiarch>], abi3 or abi3t, e.g. cpython-311-x86_64-linux-gnu"
 
