@@ -134,10 +134,30 @@ def test_pyshared_without_farm_or_metadata_is_an_error_with_strict(source):
     assert snapshot(source.tree()) == before
 
 
-def test_python2_code_is_never_placed_where_python3_compiles_it(source):
-    source.write("usr/lib/python3.11/site-packages/chewing/__init__.py", CHEWING)
+def test_python2_code_from_shared_storage_is_never_placed_where_python3_compiles_it(source):
+    """python-central's storage serves Python 2 and 3: its files are compiled before they
+    are placed for Python 3, --strict or not."""
+    source.write("usr/share/pyshared/chewing/__init__.py", CHEWING)
+    source.write("usr/share/pyshared-data/python3-demo", "[python-package]\npython-version=3.11\n")
     before = snapshot(source.tree())
     result = source.run(check=False)
+    assert result.returncode != 0
+    assert result.stderr.startswith("dh_pyshared: error: not Python 3 code (SyntaxError line 3: "), (
+        result.stderr
+    )
+    assert "usr/share/pyshared/chewing/__init__.py (for usr/lib/python3/dist-packages/chewing/" in (
+        result.stderr
+    )
+    assert len(result.stderr.splitlines()) == 1
+    assert snapshot(source.tree()) == before
+
+
+def test_a_python3_install_is_compiled_before_the_move_only_with_strict(source):
+    """A file a Python 3 build installed into python3.X/site-packages moves between Python 3
+    directories, as dh_python3 moves it: compiled first (an error naming it) with --strict."""
+    source.write("usr/lib/python3.11/site-packages/chewing/__init__.py", CHEWING)
+    before = snapshot(source.tree())
+    result = source.run("--strict", check=False)
     assert result.returncode != 0
     assert result.stderr.startswith("dh_pyshared: error: not Python 3 code (SyntaxError line 3: "), (
         result.stderr
@@ -146,8 +166,9 @@ def test_python2_code_is_never_placed_where_python3_compiles_it(source):
         "usr/lib/python3.11/site-packages/chewing/__init__.py (for usr/lib/python3/dist-packages/chewing/"
         in (result.stderr)
     )
-    assert len(result.stderr.splitlines()) == 1
     assert snapshot(source.tree()) == before
+    source.run()
+    assert f"{SHARED}/chewing/__init__.py" in snapshot(source.tree())
 
 
 def test_python2_code_of_a_python2_farm_stays_python2(source):

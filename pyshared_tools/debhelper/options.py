@@ -235,7 +235,8 @@ OPTION_TABLE = (
         dest="strict",
         action="store_true",
         group=TOOL_GROUP,
-        help="Treat every warning as an error.",
+        help="Treat every warning as an error, and compile every placed .py file as Python 3 "
+        "before the move (by default only those from outside a Python 3 install).",
     ),
     OptionSpec(
         flags=("-h", "--help"),

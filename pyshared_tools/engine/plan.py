@@ -227,7 +227,7 @@ def _copies_and_moves(moving, sources_staying, removed):
 def _checked_extensions(inventory, context, chosen, plan):
     """The ABI checks (they raise or warn) and Multi-Arch: same checks; the --fix-libpython
     actions they call for."""
-    _check_python3_sources(inventory, chosen)
+    _check_python3_sources(inventory, chosen, context.strict)
     checked = {d: p for d, p in chosen.items() if not p.excluded}
     plan.checks = _check_extensions(inventory, context, checked, plan.warnings)
     if (context.multi_arch(inventory.package) or "").strip() == "same":
@@ -449,20 +449,26 @@ def _rewritten_record(inventory, module, dest, new_paths):
     return output.getvalue()
 
 
-def _check_python3_sources(inventory, chosen):
+def _check_python3_sources(inventory, chosen, strict=False):
     """Every .py file the plan places where Python 3 byte-compiles it (at
-    install time, py3compile) is compiled first here, in this interpreter,
-    with compile() (no spawn): one that is not Python 3 is an error naming it."""
+    install time, py3compile) for the first time is compiled first here, in
+    this interpreter, with compile() (no spawn): one that is not Python 3 is an
+    error naming it.  A file a Python 3 build installed for Python 3
+    (layouts.installed_for_python3) is compiled only with --strict: compiling
+    every file of a large tree costs several times a whole dh_python3 run."""
     import warnings
 
     from pyshared_tools import files
     from pyshared_tools.files import read_problem
 
+    places = Places(inventory.places)
     for dest, placement in sorted(chosen.items()):
         module = placement.module
         if not dest.endswith(".py") or isinstance(module, KeptLink) or module.source == dest:
             continue
         if dest.startswith("usr/lib/python2."):
+            continue
+        if not strict and layouts.installed_for_python3(places.containing(module.source)):
             continue
         path = os.path.join(inventory.root, module.source)
         problem = read_problem(path)

@@ -69,6 +69,19 @@ METADATA_PATTERNS = (
 # leaves them where they are, pyshared-scan reports unclaimed-pyshared).
 UNCLAIMED_STORAGE_RULES = frozenset({"pyshared", "pyshared-ext"})
 
+# Places whose files a Python 3 build installed for Python 3 (an upstream install, or
+# Debian's directory itself): moving such a file to another Python 3 directory does not
+# expose it to py3compile for the first time, so it is compiled before the move only
+# with --strict.  Files from every other place (storage shared with Python 2, farm-era
+# trees, unversioned places) are always compiled first.
+PYTHON3_INSTALL_RULES = frozenset({"python3-shared", "python3-versioned", "local"})
+
+
+def installed_for_python3(place):
+    """Whether `place` (a Place or None) holds files a Python 3 build installed there."""
+    return place is not None and place.rule.name in PYTHON3_INSTALL_RULES and place.major == 3
+
+
 # Directories never removed even when emptied by the move.
 KEEP_DIRECTORIES = frozenset({"", "usr", "usr/lib", "usr/share", "var", "var/lib"})
 
