@@ -31,8 +31,9 @@ class BuildPy(build_py):
         self.mkpath(compiled)
         for name in os.listdir(compiled):  # a stale one from an earlier build of other templates
             os.unlink(os.path.join(compiled, name))
-        # In this process, from the source tree being built (setup.py's directory
-        # is first on sys.path); no bytecode is written into it.
+        # In this process, from the source tree being built (put first on
+        # sys.path: the build backend does not); no bytecode is written into it.
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         from pyshared_tools.outputs import prerender
 
         keep, sys.dont_write_bytecode = sys.dont_write_bytecode, True

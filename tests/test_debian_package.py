@@ -85,10 +85,8 @@ def test_the_tool_package_installs_in_debian_places(tool):
     library = "/usr/share/dh-pyshared/pyshared_tools"
     packaged = {p[len(library) + 1 :] for p in files if p.startswith(library + "/") and p.endswith(".py")}
     sources = CHECKOUT / "pyshared_tools"
-    assert packaged == {
-        p.relative_to(sources).as_posix() for p in (*sources.glob("*.py"), *sources.glob("archive/*.py"))
-    }
-    assert files[f"{library}/stable_abi.table"][0] == "-rw-r--r--"
+    assert packaged == {p.relative_to(sources).as_posix() for p in sources.rglob("*.py")}
+    assert files[f"{library}/rules/stable_abi.table"][0] == "-rw-r--r--"
     templates = {Path(p).name for p in files if p.startswith("/usr/share/dh-pyshared/templates/")}
     assert templates == {p.name for p in (CHECKOUT / "templates").iterdir()} - {"README.md"}
     for path in (
