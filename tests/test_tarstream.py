@@ -3,6 +3,7 @@ of real (pinned) .debs and of crafted tar streams must be tarfile's, read throug
 BoundedTarInfo as the scan read them before it had its own header parser."""
 
 import bz2
+import functools
 import hashlib
 import io
 import lzma
@@ -242,6 +243,7 @@ def crafted():
     # Long name headers: too large, several, not followed by a header.
     cases["long name above the cap"] = patched(GNU_LONG, 0, 124, b"%011o\0" % (MAX_HEADER_BYTES + 1))
     cases["long name at the cap"] = long_name_of_size(MAX_HEADER_BYTES)
+    cases["long name above the cap, whole"] = long_name_of_size(MAX_HEADER_BYTES + 1)
     cases["long name of a NUL-less block"] = patched(GNU_LONG, 0, 124, b"%011o\0" % 90)
     cases["two long names"] = GNU_LONG[:1024] + GNU_LONG
     cases["long link, then long name"] = LINKED_DIRECTORY  # tarfile's order, and GNU tar's
@@ -316,6 +318,7 @@ TARFILE_READS = {
     "GNU sparse",
     "GNU volume header",
     "long name above the cap",
+    "long name above the cap, whole",
     "two long names",
     "long link, then long name",
     "long name, then long link",
@@ -334,7 +337,8 @@ def test_crafted_cases_cover_what_they_name():
     assert "bad checksum" in results["bad checksum, second header"][-1]
     assert "bad checksum" in results["bad checksum after a long name"][-1]
     assert "sparse" in results["GNU sparse"][-1] and "sparse" in results["pax sparse"][-1]
-    assert f"extended header of {MAX_HEADER_BYTES + 1} bytes" in results["long name above the cap"][-1]
+    for case in ("long name above the cap", "long name above the cap, whole"):
+        assert f"extended header of {MAX_HEADER_BYTES + 1} bytes" in results[case][-1]
     assert results["base-256 size"][1][0][3] == 1200 and results["base-256 size"][-1] == "end"
     assert results["size with spaces"][-1] == results["signed checksum"][-1] == "end"
     assert results["pax path, linkpath, size"][1][0][0] == LONG + "/a.py"
@@ -371,12 +375,13 @@ def test_chunk_stream_reads_peeks_and_skips_like_a_file():
     data = rng.randbytes(300_000)
     for _ in range(20):
         sizes = iter(rng.choice((1, 7, 512, 4096, 65536)) for _ in range(10**6))
-        position = 0
+        position, ended = 0, False
 
         def next_chunk(sizes=sizes):
-            nonlocal position
-            size = next(sizes)
-            chunk, position = data[position : position + size], position + size
+            nonlocal position, ended
+            assert not ended, "asked for a chunk after the end"
+            chunk = data[position : position + next(sizes)]
+            position, ended = position + len(chunk), not chunk
             return chunk
 
         stream, reference = ChunkStream(next_chunk), io.BytesIO(data)
@@ -395,8 +400,17 @@ def test_chunk_stream_reads_peeks_and_skips_like_a_file():
             stream.seek(0)
 
 
-def compressed_cases(compress, magic_garbage):
+def compressed_cases(compress, magic_garbage, padding):
     one, two = compress(b"first " * 5000), compress(b"second " * 3000)
+    # Streams ending `padding` bytes before a read of the compressed stream ends: the garbage
+    # after them is refused with the next read (not ignored, as it is when it comes whole).
+    noise = random.Random(15).randbytes(20000)
+    first = compress(noise[:7600])
+    before_boundary = next(
+        first + second
+        for n in range(1, 3000)
+        if (len(first) + len(second := compress(noise[7600 : 7600 + n]))) % 8192 == 8192 - padding
+    )
     return {
         "one stream": one,
         "two streams": one + two,
@@ -407,20 +421,22 @@ def compressed_cases(compress, magic_garbage):
         "cut in the second stream": one + two[: len(two) // 2],
         "empty": b"",
         "not compressed": b"plain text" * 100,
-        "garbage across a read boundary": one + b"x" * (8192 - len(one) % 8192 - 2) + b"yyyyyyyy",
+        "garbage across a read boundary": before_boundary + magic_garbage,
     }
 
 
 @pytest.mark.parametrize(
     ("kind", "opener", "cases"),
     [
-        ("xz", lzma.LZMAFile, compressed_cases(lzma.compress, b"\xfd7zXZ\0" + b"x" * 100)),
+        ("xz", lzma.LZMAFile, compressed_cases(lzma.compress, b"\xfd7zXY" + b"x" * 100, 4)),
         (
             "lzma",
             lzma.LZMAFile,
-            compressed_cases(lambda d: lzma.compress(d, lzma.FORMAT_ALONE), b"]\0\0\x80"),
+            compressed_cases(
+                functools.partial(lzma.compress, format=lzma.FORMAT_ALONE), b"]\0\0\x80" + b"x" * 100, 2
+            ),
         ),
-        ("bz2", bz2.BZ2File, compressed_cases(bz2.compress, b"BZh9" + b"x" * 100)),
+        ("bz2", bz2.BZ2File, compressed_cases(bz2.compress, b"BZh" + b"x" * 100, 1)),
     ],
 )
 def test_decompressed_chunks_are_what_the_standard_library_reads(tmp_path, kind, opener, cases):

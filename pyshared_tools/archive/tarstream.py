@@ -82,9 +82,8 @@ def _text(field):
 def _number(field):
     """tarfile's nti() of an octal field, or None for a field this parser leaves to tarfile (a
     base-256 number, or one that nti() refuses).  int() of the bytes accepts a subset of what nti()
-    accepts (only ASCII spaces around the digits, not an empty field), with the same value."""
-    if field[0] in (0o200, 0o377):
-        return None
+    accepts (only ASCII spaces around the digits, not an empty field, no byte above 127: not the
+    0o200 or 0o377 of base-256), with the same value."""
     end = field.find(0)
     if end >= 0:
         field = field[:end]
@@ -260,8 +259,8 @@ class TarReader:
         used = BLOCK
         long_name = None
         if kind in _LONG:
-            # One long name or link, then the header it is for; tarfile nests the patching of
-            # several (in an order that changes the name) and reads them itself.
+            # One long name or link, then the header it is for (not another long one: tarfile
+            # nests the patching of several, in an order that changes the name, and reads them).
             if size > MAX_HEADER_BYTES:
                 return None
             group = stream.peek(used + _padded(size) + BLOCK)
@@ -273,7 +272,7 @@ class TarReader:
             block = group[used:]
             used += BLOCK
             parsed = _header(block)
-            if parsed is None or parsed[0] in _LONG:
+            if parsed is None:
                 return None
             kind, size = parsed
         regular = kind in _REGULAR
