@@ -14,6 +14,7 @@ import pytest
 from helpers.abi_packages import ABI3_PACKAGES, LIBPYTHON_PACKAGES
 from helpers.archive import fetch_debs
 from helpers.archive_trees import DEB_CACHE_NAME, PACKAGES
+from helpers.scan_debs import ar_deb
 
 from pyshared_tools.archive import deb as scan_deb
 from pyshared_tools.archive.codes import error_text
@@ -358,6 +359,21 @@ def test_truncated_tars_are_refused_as_tarfile_refuses_them(case):
     expected = by_tarfile(io.BytesIO(data))
     for size in (100, 1 << 20):
         assert by_reader(chunked(data, size))[0] == expected, size
+
+
+def test_a_chain_of_long_names_is_refused_not_a_crash(tmp_path):
+    """Four hundred GNU long names in a row: tarfile nests a call per header and raises
+    RecursionError (which the scan would not catch); here a tar error, and an unreadable .deb."""
+    data = GNU_LONG[:1024] * 400 + GNU_LONG
+    with pytest.raises(RecursionError):
+        by_tarfile(io.BytesIO(data))
+    listing, took_over = by_reader(chunked(data, 1 << 20))
+    assert took_over and listing == [
+        "HeaderError: tar headers nested too deep (a chain of long name or pax headers)"
+    ]
+    deb = ar_deb(tmp_path / "chain.deb", "data.tar.xz", lzma.compress(data))
+    record = scan_deb.read_deb(str(deb), [(3, 11)])
+    assert [finding[4:] for finding in record["findings"]] == [["unreadable-deb", listing[0]]]
 
 
 def test_a_member_read_past_the_end_of_the_stream_is_tarfiles_error():

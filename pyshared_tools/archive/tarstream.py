@@ -117,6 +117,17 @@ def _padded(size):
     return -(-size // BLOCK) * BLOCK
 
 
+def _bounded_recursion(function, *args, **kwargs):
+    """tarfile reads a long name or pax header and the header after it by recursion: a few hundred
+    in a row (dpkg-deb lists them) exhaust Python's stack.  Refused as a tar error, not a crash."""
+    try:
+        return function(*args, **kwargs)
+    except RecursionError:
+        raise tarfile.HeaderError(
+            "tar headers nested too deep (a chain of long name or pax headers)"
+        ) from None
+
+
 class ChunkStream:
     """A forward-only stream of the chunks next_chunk() returns (b"" at the end): read, peek, tell,
     forward seek, what tarfile and TarReader need.  The chunks are kept as they come, sliced, never
@@ -215,7 +226,8 @@ class TarReader:
                 return
             if member is None:
                 self.by_tarfile = True
-                self._tar = tarfile.open(  # noqa: SIM115 - the stream is closed by its owner
+                self._tar = _bounded_recursion(
+                    tarfile.open,
                     fileobj=self.stream,
                     mode="r:",
                     tarinfo=BoundedTarInfo,
@@ -224,7 +236,7 @@ class TarReader:
                 )
                 break
             yield member
-        while (info := self._tar.next()) is not None:
+        while (info := _bounded_recursion(self._tar.next)) is not None:
             self._tar.members.clear()
             if info.sparse is not None:  # BoundedTarInfo refuses them all; read() ignores maps
                 raise tarfile.HeaderError("a sparse tar member")
