@@ -243,7 +243,8 @@ class TarReader:
             yield info.name, info.isdir(), info.isreg(), info.size, info.offset_data
 
     def read(self, member, limit):
-        """tarfile's extractfile(member).read(limit) of a regular member."""
+        """tarfile's extractfile(member).read(limit) of a regular member, where limit > its size
+        (as the scan reads: below it, tarfile's buffered reader reads on, and may fail, past it)."""
         _, _, _, size, offset = member
         length = min(limit, size)
         if length <= 0:
