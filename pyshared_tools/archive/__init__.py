@@ -5,6 +5,7 @@ The pipeline, one module per job:
   inputs       the command line's .debs, unpacked trees and Packages indexes -> tasks
   workers      tasks read in worker processes (deb, tree), with the cache and a progress bar
   deb, tree    one package's members -> judge
+  tarstream    data.tar headers read as dpkg-deb writes them (tarfile for any other)
   judge        one package's findings and module paths, by the library's rules
   contents     a Contents index, names only, in one streamed pass
   store        findings and paths in a temporary SQLite file (memory flat in the number

@@ -4,9 +4,11 @@ Every byte is hostile and memory stays bounded whatever the .deb claims: the ar
 headers are read one at a time (in dpkg's order: debian-binary, `_` members,
 control.tar, data.tar) and a member must lie inside the file; control.tar is
 capped before it is decompressed (its size in the ar header) and while it is
-(MAX_CONTROL_TAR_BYTES, MAX_CONTROL_BYTES for the control file); tar headers
-that tarfile would read whole (pax, GNU long names) are capped and sparse
-members refused; the number of members and the bytes of names kept are capped.
+(MAX_CONTROL_TAR_BYTES, MAX_CONTROL_BYTES for the control file); the tars are
+listed by tarstream.TarReader (the headers dpkg-deb writes parsed there, any
+other by tarfile), tar headers that tarfile would read whole (pax, GNU long
+names) are capped and sparse members refused; the number of members and the
+bytes of names kept are capped.
 Every compressed stream is read to its end, so a .deb missing its last bytes
 is unreadable, never judged from what could be read.  zstd is streamed with
 python3-zstandard, else through a pipe from `zstd -dc` (bounded by the pipe).
@@ -33,13 +35,14 @@ from pyshared_tools.indexes import READ_CHUNK, CorruptStream, Forward, zstd_stre
 from .codes import DEFAULT_MAX_MEMBER_BYTES
 from .judge import Judge, RecordTooLarge, member_path, unreadable_record
 from .model import deb_control_of, escaped
+from .tarstream import MAX_HEADER_BYTES, ChunkStream, TarReader  # noqa: F401 - MAX_HEADER_BYTES: manpages/pyshared_scan
 
 HASH_CHUNK = 1024 * 1024
+RAW_CHUNK = 8192  # compressed bytes read at a time (_compression.BUFFER_SIZE, as LZMAFile reads)
 # Sane maxima for what dpkg-deb writes: a control.tar of a package with 100 000 files holds a few MiB.
 MAX_CONTROL_MEMBER_BYTES = 64 * 1024 * 1024  # the compressed control.tar member
 MAX_CONTROL_TAR_BYTES = 256 * 1024 * 1024  # control.tar decompressed
 MAX_CONTROL_BYTES = 16 * 1024 * 1024  # the control file in it
-MAX_HEADER_BYTES = 1024 * 1024  # one pax header or GNU long name
 MAX_MEMBERS = 2_000_000  # data.tar members
 
 
@@ -196,16 +199,49 @@ def decompressed(member):
     if extension == "gz":
         return gzip.GzipFile(fileobj=source, mode="rb")
     if extension in ("xz", "lzma"):
-        return lzma.LZMAFile(source)
+        return ChunkStream(_decompressed_chunks(source, lzma.LZMADecompressor, lzma.LZMAError))
     if extension == "bz2":
-        return bz2.BZ2File(source)
+        return ChunkStream(_decompressed_chunks(source, bz2.BZ2Decompressor, OSError))
     if extension == "zst":
         try:
             import zstandard
         except ImportError:
             return _zstd_command(source)
         return zstd_stream(source, zstandard)
-    return Forward(functools.partial(source.read, READ_CHUNK))
+    return ChunkStream(functools.partial(source.read, READ_CHUNK))
+
+
+def _decompressed_chunks(source, decompressor_type, trailing_error):
+    """The chunks lzma.LZMAFile (bz2.BZ2File) reads, as the decompressor gives them, without their
+    copy into a buffer: the loop of the standard library's _compression.DecompressReader.read(),
+    with its reads of RAW_CHUNK compressed bytes, so that a stream that ends early raises the same
+    EOFError and concatenated streams and trailing bytes are taken alike."""
+    decompressor = decompressor_type()
+
+    def next_chunk():
+        nonlocal decompressor
+        while True:
+            if decompressor.eof:
+                raw = decompressor.unused_data or source.read(RAW_CHUNK)
+                if not raw:
+                    return b""
+                decompressor = decompressor_type()  # the next concatenated stream
+                try:
+                    data = decompressor.decompress(raw, READ_CHUNK)
+                except trailing_error:
+                    return b""  # trailing bytes that are no stream: ignored
+            else:
+                if decompressor.needs_input:
+                    raw = source.read(RAW_CHUNK)
+                    if not raw:
+                        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+                else:
+                    raw = b""
+                data = decompressor.decompress(raw, READ_CHUNK)
+            if data:
+                return data
+
+    return next_chunk
 
 
 def _zstd_command(source):
@@ -259,56 +295,12 @@ def _zstd_command(source):
 # --- tar ------------------------------------------------------------------------------------------
 
 
-_EXTENDED = (
-    tarfile.GNUTYPE_LONGNAME,
-    tarfile.GNUTYPE_LONGLINK,
-    tarfile.XHDTYPE,
-    tarfile.XGLTYPE,
-    tarfile.SOLARIS_XHDTYPE,
-)
-
-
-class _BoundedTarInfo(tarfile.TarInfo):
-    """tarfile reads a pax header or GNU long name whole, and any number of sparse maps: capped,
-    and sparse members (which dpkg-deb never writes) refused.  A corrupt or missing header after
-    the first ends tarfile's listing silently: here it is an error, like a truncated archive."""
-
-    @classmethod
-    def fromtarfile(cls, tarfile_):
-        try:
-            return super().fromtarfile(tarfile_)
-        except (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError, tarfile.InvalidHeaderError) as error:
-            raise tarfile.HeaderError(f"corrupt or truncated tar archive ({error})") from None
-
-    def _proc_member(self, tarfile_):
-        if self.type in _EXTENDED:
-            if self.size > MAX_HEADER_BYTES:
-                raise tarfile.HeaderError(f"a tar extended header of {self.size} bytes")
-        elif self.type == tarfile.GNUTYPE_SPARSE:
-            raise tarfile.HeaderError("a sparse tar member")
-        return super()._proc_member(tarfile_)
-
-    def _proc_gnusparse_00(self, *args):
-        raise tarfile.HeaderError("a sparse tar member")
-
-    _proc_gnusparse_01 = _proc_gnusparse_10 = _proc_gnusparse_00
-
-
-def open_tar(stream):
-    return tarfile.open(
-        fileobj=stream, mode="r:", tarinfo=_BoundedTarInfo, encoding="utf-8", errors="surrogateescape"
-    )
-
-
-def tar_entries(tar):
-    """The members of an open tar, one at a time; tarfile's list of them is emptied as it goes."""
-    count = 0
-    while (info := tar.next()) is not None:
-        tar.members.clear()
-        count += 1
+def tar_entries(reader):
+    """The members of a TarReader (name, is_dir, is_regular, size, data offset), counted."""
+    for count, member in enumerate(reader, 1):
         if count > MAX_MEMBERS:
             raise DebReadError(f"more than {MAX_MEMBERS} data.tar members")
-        yield info
+        yield member
 
 
 def drain(stream, limit=None, what=None):
@@ -329,22 +321,21 @@ def read_deb_control(member):
 
     if member.size > MAX_CONTROL_MEMBER_BYTES:
         raise DebReadError(f"{member.name} is {member.size} bytes, above {MAX_CONTROL_MEMBER_BYTES}")
-    stream = decompressed(member)
+    reader = TarReader(decompressed(member))
     try:
         text = None
-        tar = open_tar(stream)
-        for info in tar_entries(tar):
-            is_control = text is None and info.isreg() and info.name in ("control", "./control")
-            if is_control and info.size > MAX_CONTROL_BYTES:
-                raise DebReadError(f"the control file is {info.size} bytes, above {MAX_CONTROL_BYTES}")
-            if info.offset_data + info.size > MAX_CONTROL_TAR_BYTES:
+        for entry in tar_entries(reader):
+            name, _, is_regular, size, offset = entry
+            is_control = text is None and is_regular and name in ("control", "./control")
+            if is_control and size > MAX_CONTROL_BYTES:
+                raise DebReadError(f"the control file is {size} bytes, above {MAX_CONTROL_BYTES}")
+            if offset + size > MAX_CONTROL_TAR_BYTES:
                 raise DebReadError(f"{member.name} inflates to more than {MAX_CONTROL_TAR_BYTES} bytes")
             if is_control:
-                with tar.extractfile(info) as control:
-                    text = control.read(MAX_CONTROL_BYTES + 1)
-        drain(stream, MAX_CONTROL_TAR_BYTES, member.name)
+                text = reader.read(entry, MAX_CONTROL_BYTES + 1)
+        drain(reader.stream, MAX_CONTROL_TAR_BYTES, member.name)
     finally:
-        stream.close()
+        reader.stream.close()
     if text is None:
         raise DebReadError(f"no control file in {member.name}")
     fields = Deb822(text.decode("utf-8"))
@@ -379,27 +370,23 @@ def read_deb(
             if data_member.short is not None:
                 raise data_member.short
             judge = Judge(control, filename, supported, max_member_bytes)
-            data = decompressed(data_member)
+            reader = TarReader(decompressed(data_member))
             try:
-                _judge_members(open_tar(data), judge)
-                drain(data)
+                _judge_members(reader, judge)
+                drain(reader.stream)
             finally:
-                data.close()
+                reader.stream.close()
     except READ_ERRORS as error:
         return unreadable_record(index, filename, sha, control or hint, error)
     judge.finish()
     return judge.record(index, filename, sha)
 
 
-def _judge_members(tar, judge):
-    for info in tar_entries(tar):
-        path, unsafe = member_path(info.name)
+def _judge_members(reader, judge):
+    for entry in tar_entries(reader):
+        name, is_dir, is_regular, size, _ = entry
+        path, unsafe = member_path(name)
         if unsafe:
-            judge.unsafe(info.name, unsafe)
+            judge.unsafe(name, unsafe)
             continue
-        judge.entry(path, info.isdir(), info.isreg(), info.size, functools.partial(_read_member, tar, info))
-
-
-def _read_member(tar, info, limit):
-    with tar.extractfile(info) as member:
-        return member.read(limit)
+        judge.entry(path, is_dir, is_regular, size, functools.partial(reader.read, entry))
