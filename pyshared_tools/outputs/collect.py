@@ -33,11 +33,15 @@ class Outputs:
 @functools.cache
 def _changelog_module():
     """python-debian's changelog without email.utils and socket (about 7 ms),
-    which it imports for dates and the maintainer's address, never to read a
-    version (see pyshared_tools/lazy.py)."""
+    which it imports for dates and the maintainer's address, logging, which it
+    asks only for a logger, and apt_pkg (7 ms where python3-apt is installed),
+    which debian_support would compare versions with: reading one version
+    needs none of them (see pyshared_tools/lazy.py)."""
     from pyshared_tools.lazy import import_deferring
 
-    return import_deferring("debian.changelog", deferred=("email.utils", "socket"))
+    return import_deferring(
+        "debian.changelog", deferred=("email.utils", "socket", "logging"), missing=("apt_pkg",)
+    )
 
 
 def source_version(path=CHANGELOG_PATH):
