@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 from conftest import HOST
+from helpers.importtime import plain_run_imports
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("chardet", "email.utils", "socket", "subprocess", "datetime", "debian.changelog")
@@ -157,11 +158,7 @@ def test_logging_is_imported_only_when_deb822_warns_and_the_warning_is_the_same(
 
 
 def test_a_plain_run_imports_neither_logging_nor_debian_support(make_source):
-    src = make_source()
-    src.write("usr/lib/python3.11/site-packages/demo/__init__.py", "")
-    src.write("usr/lib/python3.11/site-packages/demo/core.py", "VALUE = 1\n")
-    result = src.run(env={"PYTHONPROFILEIMPORTTIME": "1"})
-    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    imported, src = plain_run_imports(make_source)
     # deb822 itself comes through importlib.import_module, which -X importtime
     # does not list; the modules it imports are listed.
     assert "debian._util" in imported

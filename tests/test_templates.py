@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jinja2
 import pytest
+from helpers.importtime import plain_run_imports
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jinja2 import nodes
@@ -560,11 +561,7 @@ def test_a_changed_template_is_rendered_by_jinja2_not_from_the_stale_table(tmp_p
 
 
 def test_a_plain_package_is_converted_without_importing_jinja2_or_sh(make_source):
-    src = make_source()
-    src.write("usr/lib/python3.11/site-packages/demo/__init__.py", "")
-    src.write("usr/lib/python3.11/site-packages/demo/core.py", "VALUE = 1\n")
-    result = src.run(env={"PYTHONPROFILEIMPORTTIME": "1"})
-    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    imported, src = plain_run_imports(make_source)
     assert "pyshared_tools.outputs.prerendered" in imported
     assert not {"jinja2", "sh"} & imported
     postinst = (src.root / "debian" / "python3-demo.postinst.debhelper").read_text()
