@@ -241,7 +241,7 @@ def decide(inventory, context):
 def _renamed_with_target(inventory, link, rel, extensions):
     """A moved link named like the extension it reaches is renamed as that
     extension is: ``_foo.so -> foo/_foo.so`` becomes
-    ``_foo.cpython-311-<multiarch>.so`` (its target is retargeted in engine/plan.py)."""
+    ``_foo.cpython-311-<multiarch>.so`` (its target is retargeted in engine/retarget.py)."""
     resolution = inventory.resolutions.get(link.origin)
     if resolution is None or not resolution.is_file or resolution.path not in extensions:
         return rel
