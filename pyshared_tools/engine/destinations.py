@@ -7,6 +7,7 @@ Reads the tree (lstat, listdir), changes nothing.
 
 import os
 import stat
+from collections import namedtuple
 
 from pyshared_tools.engine.actions import Action
 from pyshared_tools.engine.placement import same_content
@@ -47,9 +48,18 @@ def _collision(inventory, first, other):
     )
 
 
+Sources = namedtuple(
+    "Sources",
+    (
+        "staying",  # {dest}: files that stay where they are
+        "replaced_links",  # {path}: links of the package a file replaces
+        "moving",  # {source: [dest, ...]}: where each source is copied or moved to, sorted
+    ),
+)
+
+
 def sources(chosen):
-    """(files that stay where they are, package links a file replaces, source -> the
-    destinations it is copied or moved to, sorted)."""
+    """Where the kept files come from (Sources)."""
     files = {d: p.module for d, p in chosen.items() if not isinstance(p.module, KeptLink)}
     sources_staying = {d for d, module in files.items() if module.source == d}
     replaced_links = {module.origin for d, module in files.items() if module.origin == d != module.source}
@@ -59,10 +69,13 @@ def sources(chosen):
         if isinstance(module, KeptLink) or module.source == dest:
             continue
         moving.setdefault(module.source, []).append(dest)
-    return sources_staying, replaced_links, moving
+    return Sources(sources_staying, replaced_links, moving)
 
 
-def validate(inventory, chosen, staying, replaced_links, home_dir_links, moving):
+def validate(inventory, chosen, sources, home_dir_links):
+    """Every destination against the tree: no link on the way (but a directory link in a
+    home, which goes first) or at it (but a link a file replaces), no directory or other
+    file at it, a real directory wherever one is needed."""
     root = inventory.root
     # A parent directory already looked at: True (a real directory, go on) or
     # False (absent, or a link the move goes through: stop), so that the files
@@ -84,7 +97,7 @@ def validate(inventory, chosen, staying, replaced_links, home_dir_links, moving)
                     parents[partial] = False
                 break
             if stat.S_ISLNK(mode):
-                if partial in home_dir_links or (last and partial in replaced_links):
+                if partial in home_dir_links or (last and partial in sources.replaced_links):
                     if not last:
                         parents[partial] = False
                     break
@@ -100,7 +113,7 @@ def validate(inventory, chosen, staying, replaced_links, home_dir_links, moving)
                         f"{dest} in {inventory.package}",
                         "rename one of them in the build",
                     )
-                if dest not in staying:
+                if dest not in sources.staying:
                     raise CollisionError(
                         "destination already holds another file",
                         f"{dest} in {inventory.package}",
@@ -136,12 +149,12 @@ def directories_to_make(root, chosen, home_dir_links):
     return missing
 
 
-def copies_and_moves(moving, sources_staying, removed):
+def copies_and_moves(sources, removed):
     """A source going to several destinations is copied to all but the last, moved there
     (copied to every one when it also stays); a moved source joins `removed`."""
     actions = []
-    for source, dests in sorted(moving.items()):
-        final = [] if source in sources_staying else dests[-1:]
+    for source, dests in sorted(sources.moving.items()):
+        final = [] if source in sources.staying else dests[-1:]
         actions += [Action("copy", d, source=source) for d in dests if d not in final]
         actions += [Action("move", d, source=source) for d in final]
         if final:

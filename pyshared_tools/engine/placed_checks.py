@@ -8,6 +8,7 @@ Python.
 
 import os
 import stat
+from collections import namedtuple
 
 from pyshared_tools.engine.actions import PATCHELF, Action
 from pyshared_tools.engine.views import KeptLink, Places
@@ -16,6 +17,31 @@ from pyshared_tools.rules import checks, layouts
 from pyshared_tools.rules.tags import parse_tag, split_module_filename, version_text
 
 PYTHON_SOURCE_LIMIT = 64 << 20
+
+Checked = namedtuple(
+    "Checked",
+    (
+        "results",  # extension path -> (checks.Result, ...), one per check in checks.CHECKS
+        "architecture_qualifier",  # ":amd64" for a Multi-Arch: same package, else ""
+        "warnings",  # [str]: the checks' warnings, then the Multi-Arch: same problems
+        "fixes",  # [Action]: the drop-needed actions of --fix-libpython
+    ),
+)
+
+
+def check_placed(inventory, context, chosen):
+    """Every check on what is placed, in order: the Python 3 sources, the ABI
+    checks (an error raises), Multi-Arch: same; the --fix-libpython actions
+    they call for."""
+    check_python3_sources(inventory, chosen, context.strict)
+    warnings = []
+    checked = {d: p for d, p in chosen.items() if not p.excluded}
+    results = check_extensions(inventory, context, checked, warnings)
+    qualifier = ""
+    if (context.multi_arch(inventory.package) or "").strip() == "same":
+        qualifier = f":{context.host_arch()}"
+        warnings += multi_arch_same_problems(inventory, context, chosen)
+    return Checked(results, qualifier, warnings, libpython_fixes(chosen, results))
 
 
 def check_python3_sources(inventory, chosen, strict=False):
@@ -168,22 +194,26 @@ def libpython_fixes(chosen, results):
     return fixes
 
 
-def stale_tag_warnings(plan, context):
-    versions = [v for _, v in plan.extensions if v is not None]
+def stale_tag_warnings(package, extensions, context):
+    """Warnings for a --tag of a Python the package does not support, and for
+    every extension tagged for one (`extensions`: (path, version or None))."""
+    warnings = []
+    versions = [v for _, v in extensions if v is not None]
     if not versions:
-        return
+        return warnings
     supported = set(context.supported_versions())
     supported_text = ", ".join(version_text(v) for v in sorted(supported))
     for version in sorted(set(context.resolver.tagged_versions()) - supported):
-        plan.warnings.append(
+        warnings.append(
             f"--tag for Python {version_text(version)}, which the package does not support "
-            f"({supported_text}), in {plan.package}, "
+            f"({supported_text}), in {package}, "
             "drop that --tag or widen X-Python3-Version"
         )
-    for path, version in sorted(plan.extensions, key=lambda e: e[0]):
+    for path, version in sorted(extensions, key=lambda e: e[0]):
         if version is not None and version not in supported:
-            plan.warnings.append(
+            warnings.append(
                 f"stale tag: extension for Python {version_text(version)}, which the package does not "
-                f"support ({supported_text}), {path} in {plan.package}, "
+                f"support ({supported_text}), {path} in {package}, "
                 "drop it from the build or widen X-Python3-Version"
             )
+    return warnings

@@ -168,8 +168,7 @@ def unclaimed_storage(inventory):
         return []
     touched = set()
     for link, resolution in inventory.resolutions.items():
-        text = os.readlink(os.path.join(inventory.root, link))
-        for path in (link, link_target_in_tree(link, text), resolution.path):
+        for path in (link, link_target_in_tree(link, inventory.link_texts[link]), resolution.path):
             for place in candidates:
                 if path is not None and (path == place.path or path.startswith(place.path + "/")):
                     touched.add(place.path)

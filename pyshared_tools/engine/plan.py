@@ -9,7 +9,8 @@ the extension ABI checks (rules/checks.py) included.
 The steps live in modules of their own: destinations (grouping, validation,
 directories), placed_checks (the checks on what is placed), dist_info
 (RECORD files), removals, retarget (links that move or point at what moves)
-and farm (what the scripts need of the old farm).
+and farm (what the scripts need of the old farm); build_plan runs them in
+order and makes the Plan from what they return.
 """
 
 from pyshared_tools.engine import destinations, dist_info, farm, placed_checks, removals, retarget
@@ -24,6 +25,7 @@ class Plan:
         "actions",
         "architecture_qualifier",
         "checks",
+        "directory_links",
         "extensions",
         "final_paths",
         "helpers",
@@ -48,107 +50,119 @@ class Plan:
         python3_pure=False,
         python3_modules=False,
         python2_modules=False,
+        *,
+        architecture_qualifier="",
+        stable_abi_needs=None,
+        checks=None,
+        final_paths=None,
+        leftovers=None,
     ):
         self.package = package  # str
         # ":amd64" for a Multi-Arch: same package (its scripts name it so), else ""
-        self.architecture_qualifier = ""
+        self.architecture_qualifier = architecture_qualifier
         self.root = root  # str
         self.actions = [] if actions is None else actions
         self.warnings = [] if warnings is None else warnings
         self.extensions = [] if extensions is None else extensions  # (path, version or None for abi3)
         # abi3 extension path -> checks.stable_abi_needs(): the version it loads from, or None
-        self.stable_abi_needs = {}
-        self.checks = {}  # extension path -> (checks.Result, ...), one per check in checks.CHECKS
+        self.stable_abi_needs = {} if stable_abi_needs is None else stable_abi_needs
+        # extension path -> (checks.Result, ...), one per check in checks.CHECKS
+        self.checks = {} if checks is None else checks
         self.python3_pure = python3_pure
         self.python3_modules = python3_modules
         self.python2_modules = python2_modules
-        self.final_paths = []  # tree-relative module paths of the final tree, sorted
-        # (storage rule name, storage place, rel) of files no shipped link
-        # pointed at: an old helper linked them at install time.
-        self.runtime_farm = []
-        self.helpers = frozenset()  # old helpers whose metadata the tree held
-        # (storage place, tree-relative .py file) moved out of a storage place:
-        # the old package shipped it there, and root's imports wrote bytecode
-        # next to it that dpkg will not remove.
-        self.storage_sources = []
+        self.final_paths = [] if final_paths is None else final_paths  # tree-relative, sorted
+        # What the old helpers' farm left, for the maintainer scripts (farm.Leftovers).
+        leftovers = leftovers or farm.Leftovers([], [], frozenset(), [])
+        self.runtime_farm = leftovers.runtime_farm
+        self.storage_sources = leftovers.storage_sources
+        self.helpers = leftovers.helpers
+        self.directory_links = leftovers.directory_links
 
 
 def build_plan(inventory, context):
     """The Plan of one package: its placements grouped by destination and validated, then
     the actions in apply order, each check raising before anything is changed."""
     decisions = decide(inventory, context)
-    plan = Plan(inventory.package, inventory.root, warnings=list(decisions.warnings))
     views = decisions.views
     by_dest, chosen = destinations.choose(inventory, decisions.placements)
-    for dest, placement in chosen.items():
-        _note_module(plan, dest, placement)
+    placed = _what_is_placed(chosen)
     home_dir_links = set(views.home_dir_links)
-    sources_staying, replaced_links, moving = destinations.sources(chosen)
+    sources = destinations.sources(chosen)
 
     # Directory farm links in a home go first: their paths become real directories.
     removed = set(home_dir_links)
     actions = [Action("unlink", p, reason=DIRECTORY_FARM_LINK) for p in sorted(home_dir_links)]
-    destinations.validate(inventory, chosen, sources_staying, replaced_links, home_dir_links, moving)
+    destinations.validate(inventory, chosen, sources, home_dir_links)
     new_dirs = destinations.directories_to_make(inventory.root, chosen, home_dir_links)
     actions += [Action("mkdir", d) for d in new_dirs]
-    actions += destinations.copies_and_moves(moving, sources_staying, removed)
+    actions += destinations.copies_and_moves(sources, removed)
     moved_links_at = len(actions)  # their targets are known once every move is
     drop_records, record_actions = dist_info.records(inventory, context, chosen, decisions)
     actions += record_actions
-    actions += _checked_extensions(inventory, context, chosen, plan)
+    checked = placed_checks.check_placed(inventory, context, chosen)
+    actions += checked.fixes
 
-    unlinks = [
-        *removals.module_removals(views, decisions, by_dest, context, removed, sources_staying, moving),
-        *removals.link_removals(inventory, views, context, chosen, replaced_links),
-        *removals.metadata_removals(inventory, context, drop_records),
-    ]
-    actions += removals.first_removals(unlinks, chosen, removed)
+    actions += removals.unlinks(
+        inventory, decisions, by_dest, context, chosen, sources, drop_records, removed
+    )
     emptied = destinations.emptied_directories(inventory, removed, chosen, new_dirs)
     left = tuple(f"{place}/" for place in decisions.unclaimed)
     actions += [Action("rmdir", d) for d in emptied if not f"{d}/".startswith(left)]
-    retarget.moved_links(inventory, context, views, chosen, actions, moved_links_at, plan.warnings)
+    moved_links, retargeted, link_warnings = retarget.moved_links(inventory, context, views, chosen, actions)
+    actions[moved_links_at:moved_links_at] = moved_links
+    actions += retargeted
 
-    plan.actions = actions
-    plan.final_paths = sorted(chosen)
-    plan.helpers = frozenset(helper for _, helper in inventory.metadata)
-    plan.runtime_farm, plan.storage_sources = farm.storage_files(inventory, views)
-    placed_checks.stale_tag_warnings(plan, context)
-    _check_strict(plan, inventory, context)
-    return plan
-
-
-def _note_module(plan, dest, placement):
-    """The plan's extensions (and abi3 needs) and which Pythons it has modules for."""
-    if placement.extension:
-        plan.extensions.append((dest, placement.extension.version))
-        if placement.extension.version is None:
-            plan.stable_abi_needs[dest] = checks.stable_abi_needs(
-                placement.extension.name, placement.extension.facts
-            )
-    if dest.startswith("usr/lib/python2."):
-        plan.python2_modules = True
-    else:
-        plan.python3_modules = True
-        if dest.endswith(".py"):
-            plan.python3_pure = True
+    warnings = [
+        *decisions.warnings,
+        *checked.warnings,
+        *link_warnings,
+        *placed_checks.stale_tag_warnings(inventory.package, placed["extensions"], context),
+    ]
+    _check_strict(warnings, inventory, context)
+    final_paths = sorted(chosen)
+    return Plan(
+        inventory.package,
+        inventory.root,
+        actions,
+        warnings,
+        architecture_qualifier=checked.architecture_qualifier,
+        checks=checked.results,
+        final_paths=final_paths,
+        leftovers=farm.leftovers(inventory, views, actions, final_paths),
+        **placed,
+    )
 
 
-def _checked_extensions(inventory, context, chosen, plan):
-    """The ABI checks (they raise or warn) and Multi-Arch: same checks; the --fix-libpython
-    actions they call for."""
-    placed_checks.check_python3_sources(inventory, chosen, context.strict)
-    checked = {d: p for d, p in chosen.items() if not p.excluded}
-    plan.checks = placed_checks.check_extensions(inventory, context, checked, plan.warnings)
-    if (context.multi_arch(inventory.package) or "").strip() == "same":
-        plan.architecture_qualifier = f":{context.host_arch()}"
-        plan.warnings += placed_checks.multi_arch_same_problems(inventory, context, chosen)
-    return placed_checks.libpython_fixes(chosen, plan.checks)
+def _what_is_placed(chosen):
+    """The Plan's fields on what it places: its extensions (path, version or None
+    for abi3), what each abi3 one needs, which Pythons it has modules for."""
+    extensions, needs = [], {}
+    python2 = python3 = pure = False
+    for dest, placement in chosen.items():
+        extension = placement.extension
+        if extension:
+            extensions.append((dest, extension.version))
+            if extension.version is None:
+                needs[dest] = checks.stable_abi_needs(extension.name, extension.facts)
+        if dest.startswith("usr/lib/python2."):
+            python2 = True
+        else:
+            python3 = True
+            pure = pure or dest.endswith(".py")
+    return {
+        "extensions": extensions,
+        "stable_abi_needs": needs,
+        "python2_modules": python2,
+        "python3_modules": python3,
+        "python3_pure": pure,
+    }
 
 
-def _check_strict(plan, inventory, context):
-    if context.strict and plan.warnings:
+def _check_strict(warnings, inventory, context):
+    if context.strict and warnings:
         raise LeftoverError(
-            f"{len(plan.warnings)} leftover(s) with --strict: " + "; ".join(plan.warnings),
+            f"{len(warnings)} leftover(s) with --strict: " + "; ".join(warnings),
             f"in {inventory.package}",
             "fix the build, or drop --strict",
         )

@@ -160,21 +160,22 @@ def new_targets(root, links, relocation, package):
     return retargets, warnings
 
 
-def moved_links(inventory, context, views, chosen, actions, moved_links_at, warnings):
-    """Kept links that move are made at `moved_links_at` (after every move), pointing where
-    their targets went; links of the package onto moved files are retargeted at the end."""
+def moved_links(inventory, context, views, chosen, actions):
+    """(symlink actions of the kept links that move, pointing where their targets
+    went; symlink actions retargeting the package's links onto what moves; the
+    warnings of links that cannot follow), once `actions` hold every move."""
     moved = sorted((d, p.module) for d, p in chosen.items() if isinstance(p.module, KeptLink))
     relocation = _relocation(inventory, actions, moved)
     if relocation is None:
-        return
-    actions[moved_links_at:moved_links_at] = [
-        Action("symlink", dest, target=_moved_target(relocation, link, dest)) for dest, link in moved
-    ]
-    actions += [
+        return [], [], []
+    made = [Action("symlink", dest, target=_moved_target(relocation, link, dest)) for dest, link in moved]
+    warnings = []
+    retargeted = [
         action
         for action in _retargeted_links(inventory, views, relocation, warnings)
         if not context.excluded(action.path)
     ]
+    return made, retargeted, warnings
 
 
 def _relocation(inventory, actions, moved):
