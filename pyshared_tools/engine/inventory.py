@@ -1,8 +1,8 @@
 """Scan: list the Python places of one package tree and everything in them.
 
 Nothing here follows a symlink or changes the tree.  Links are recorded with
-their lexical resolution (links.resolve), so later stages never need to ask
-the kernel to follow one.
+their text and their lexical resolution (links.resolve), so later stages
+never need to ask the kernel to follow or read one.
 """
 
 import os
@@ -34,15 +34,19 @@ class Entry(
 
 
 class Inventory:
-    __slots__ = ("entries", "metadata", "package", "places", "resolutions", "root")
+    __slots__ = ("entries", "link_texts", "metadata", "package", "places", "resolutions", "root")
 
-    def __init__(self, root, package, places=None, entries=None, metadata=None, resolutions=None):
+    def __init__(
+        self, root, package, places=None, entries=None, metadata=None, resolutions=None, link_texts=None
+    ):
         self.root = root  # str
         self.package = package  # str
         self.places = [] if places is None else places
         self.entries = [] if entries is None else entries  # files and links (and dirs, for emptiness)
         self.metadata = [] if metadata is None else metadata  # (path, helper)
         self.resolutions = {} if resolutions is None else resolutions  # link path -> links.Resolution
+        # link path -> its text (os.readlink), read once here for every later stage
+        self.link_texts = {} if link_texts is None else link_texts
 
     @property
     def has_python(self):
@@ -145,6 +149,7 @@ def take_inventory(root, package, shared_dir=SHARED_DIR):
             inventory.metadata.append((path, helper))
     for entry in inventory.entries:
         if entry.kind == "link":
+            inventory.link_texts[entry.path] = os.readlink(os.path.join(root, entry.path))
             inventory.resolutions[entry.path] = resolve_lenient(root, entry.path, package)
     return inventory
 

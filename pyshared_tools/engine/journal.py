@@ -11,7 +11,7 @@ import os
 import stat
 
 from pyshared_tools import files, log
-from pyshared_tools.engine.plan import DIRECTORY_FARM_LINK, PATCHELF
+from pyshared_tools.engine.actions import DIRECTORY_FARM_LINK, PATCHELF
 from pyshared_tools.errors import ExternalToolError, TreeError
 
 JOURNAL_VERSION = 1

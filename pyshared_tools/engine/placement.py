@@ -168,8 +168,7 @@ def unclaimed_storage(inventory):
         return []
     touched = set()
     for link, resolution in inventory.resolutions.items():
-        text = os.readlink(os.path.join(inventory.root, link))
-        for path in (link, link_target_in_tree(link, text), resolution.path):
+        for path in (link, link_target_in_tree(link, inventory.link_texts[link]), resolution.path):
             for place in candidates:
                 if path is not None and (path == place.path or path.startswith(place.path + "/")):
                     touched.add(place.path)
@@ -241,7 +240,7 @@ def decide(inventory, context):
 def _renamed_with_target(inventory, link, rel, extensions):
     """A moved link named like the extension it reaches is renamed as that
     extension is: ``_foo.so -> foo/_foo.so`` becomes
-    ``_foo.cpython-311-<multiarch>.so`` (its target is retargeted in engine/plan.py)."""
+    ``_foo.cpython-311-<multiarch>.so`` (its target is retargeted in engine/retarget.py)."""
     resolution = inventory.resolutions.get(link.origin)
     if resolution is None or not resolution.is_file or resolution.path not in extensions:
         return rel

@@ -6,12 +6,17 @@ outside the module places (and every link inside them the plan leaves alone)
 whose target lies in a moved file or a dissolved directory is pointed at the
 new place: a relative link stays relative, an absolute one absolute.  Targets
 are read lexically (links.link_target_in_tree); nothing is followed.
+
+A link of the package that moves itself (views.KeptLink) is made again at
+its destination, naming where its target went (moved_links).
 """
 
 import os
 import stat
 
+from pyshared_tools.engine.actions import Action
 from pyshared_tools.engine.links import MAXIMUM_LINK_DEPTH
+from pyshared_tools.engine.views import KeptLink
 
 
 def package_links(root, skipped_directories):
@@ -153,3 +158,57 @@ def new_targets(root, links, relocation, package):
         new_text = "/" + new if text.startswith("/") else os.path.relpath(new, os.path.dirname(link) or ".")
         retargets.append((link, new_text))
     return retargets, warnings
+
+
+def moved_links(inventory, context, views, chosen, actions):
+    """(symlink actions of the kept links that move, pointing where their targets
+    went; symlink actions retargeting the package's links onto what moves; the
+    warnings of links that cannot follow), once `actions` hold every move."""
+    moved = sorted((d, p.module) for d, p in chosen.items() if isinstance(p.module, KeptLink))
+    relocation = _relocation(inventory, actions, moved)
+    if relocation is None:
+        return [], [], []
+    made = [Action("symlink", dest, target=_moved_target(relocation, link, dest)) for dest, link in moved]
+    warnings = []
+    retargeted = [
+        action
+        for action in _retargeted_links(inventory, views, relocation, warnings)
+        if not context.excluded(action.path)
+    ]
+    return made, retargeted, warnings
+
+
+def _relocation(inventory, actions, moved):
+    """Where every moved file, moved link and dissolved directory goes
+    (Relocation), or None when nothing moves."""
+    if not moved and not any(action.op == "move" for action in actions):
+        return None
+    relocation = Relocation(actions, inventory.resolutions)
+    for dest, link in moved:
+        relocation.add_moved_link(link.origin, dest)
+    return relocation
+
+
+def _moved_target(relocation, link, dest):
+    """The text of a moved link at `dest`: it names where its target went, or,
+    when the target does not move (another package's path, a missing file), the
+    same absolute path as before; relative or absolute as it was."""
+    from pyshared_tools.engine.links import named_path
+
+    target = named_path(link.origin, link.target)
+    new, _ = relocation.new_path(target, near=dest)
+    new = target if new is None else new
+    if new == target and os.path.dirname(dest) == os.path.dirname(link.origin):
+        return link.target
+    if link.target.startswith("/"):
+        return "/" + new
+    return os.path.relpath(new or ".", os.path.dirname(dest) or ".")
+
+
+def _retargeted_links(inventory, views, relocation, warnings):
+    """symlink actions for the package's other links into what moves (new_targets)."""
+    walked = {place.path for place in inventory.places}
+    links = package_links(inventory.root, walked) + list(views.untouched_links)
+    retargets, problems = new_targets(inventory.root, links, relocation, inventory.package)
+    warnings.extend(problems)
+    return [Action("symlink", link, target=text, reason="retarget") for link, text in retargets]

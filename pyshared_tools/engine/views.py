@@ -128,8 +128,7 @@ class _Builder:
         final = self.places.containing(resolution.path) if resolution.exists else None
         if final is not None and final.home and not place.home:
             return "conflict"
-        text = os.readlink(os.path.join(self.root, link_path))
-        target = link_target_in_tree(link_path, text)
+        target = link_target_in_tree(link_path, self._text(link_path))
         target_place = self.places.containing(target) if target is not None else None
         if target_place is not None and target_place.path != place.path and not target_place.home:
             return "farm"
@@ -147,7 +146,7 @@ class _Builder:
             self._moved(place, rel, link_path)
             return
         resolution = self.inventory.resolutions[link_path]
-        first_hop = link_target_in_tree(link_path, os.readlink(os.path.join(self.root, link_path)))
+        first_hop = link_target_in_tree(link_path, self._text(link_path))
         hop_place = self.places.containing(first_hop)
         if (
             not place.home
@@ -230,12 +229,18 @@ class _Builder:
             children = sorted((child.name, child.stat(follow_symlinks=False).st_mode) for child in it)
         return iter([(f"{rel}/{name}", f"{target_dir}/{name}", mode, depth) for name, mode in children])
 
+    def _text(self, link_path):
+        """The link's text: as the inventory read it, or read now for a link below a
+        linked directory that lies in no place."""
+        text = self.inventory.link_texts.get(link_path)
+        return os.readlink(os.path.join(self.root, link_path)) if text is None else text
+
     def _moved(self, place, rel, link_path):
-        target = os.readlink(os.path.join(self.root, link_path))
+        target = self._text(link_path)
         self.views.kept_links.append(KeptLink(place.major, place.version, rel, target, link_path))
 
     def _unreadable_farm_link(self, link_path, resolution):
-        target = os.readlink(os.path.join(self.root, link_path))
+        target = self._text(link_path)
         if resolution.problem is not None and resolution.problem.what == "symlink loop":
             raise resolution.problem
         if resolution.problem is not None:

@@ -94,9 +94,7 @@ def compute(plans, options, control, lowest_supported):
         if text is not None:
             outputs.substvar_writes[substvars_path(plan.package)] = text
 
-        found = scripts.Legacy(
-            plan.runtime_farm, plan.helpers, scripts.directory_links(plan.root, plan), plan.storage_sources
-        )
+        found = scripts.Legacy(plan.runtime_farm, plan.helpers, plan.directory_links, plan.storage_sources)
         saved = scripts.load_legacy(plan.package)
         legacy = saved.merged(found)
         record = legacy.to_json()

@@ -1,7 +1,8 @@
 """What each maintainer script of a package needs, from its plan: the data
 the templates are rendered with, and the rendered snippets.
 
-Nothing here touches the tree; the links read are read before apply.
+Nothing here touches or reads the package tree: the plan carries what the
+scripts need of it (engine/farm.py), the directory links with their text.
 """
 
 import os
@@ -151,25 +152,6 @@ def farm_locations(runtime_farm, helpers):
         ordered = sorted(directories, key=lambda d: (-d.count("/"), d))
         locations.append(FarmLocation(kind, links, ordered))
     return locations
-
-
-def directory_links(root, plan):
-    """(absolute path, link text) of every directory link the plan removes
-    where the final tree has a real directory: dpkg would keep the link."""
-    final_directories = set()
-    for path in plan.final_paths:
-        parent = posixpath.dirname(path)
-        while parent and parent not in final_directories:
-            final_directories.add(parent)
-            parent = posixpath.dirname(parent)
-    found = []
-    for action in plan.actions:
-        if action.op != "unlink" or action.path not in final_directories:
-            continue
-        full = os.path.join(root, action.path)
-        if os.path.islink(full):
-            found.append(("/" + action.path, os.readlink(full)))
-    return found
 
 
 class Legacy:
