@@ -54,10 +54,14 @@ class _DeferredLogging(_Deferred):
         return _DeferredLogger(name)
 
 
-def import_deferring(module_name, deferred=(), missing=()):
-    """import_module(module_name) with `deferred` stubbed and `missing` absent."""
+def import_deferring(module_name, deferred=(), missing=(), transient=()):
+    """import_module(module_name) with `deferred` stubbed and `missing` absent;
+    a module of `transient` that this import loads (one that a missing module
+    made smaller) is dropped from sys.modules afterwards, so that a later
+    import of it loads it whole."""
     if module_name in sys.modules:
         return sys.modules[module_name]
+    transient = [name for name in transient if name not in sys.modules]
     installed = {}
     for name in deferred:
         if name not in sys.modules:
@@ -78,6 +82,8 @@ def import_deferring(module_name, deferred=(), missing=()):
         for name, stub in installed.items():
             if sys.modules.get(name) is stub:
                 del sys.modules[name]
+        for name in transient:
+            sys.modules.pop(name, None)
 
 
 def deb822():
@@ -121,3 +127,18 @@ class pattern:
             compiled = self._compiled = re.compile(self._text, self._flags)
             self.__dict__.update({method: getattr(compiled, method) for method in self._METHODS})
         return getattr(compiled, name)
+
+
+def jinja2():
+    """Jinja2 without what rendering our templates (compiled or from source)
+    never needs: its bytecode cache's tempfile (with shutil, bz2, lzma) and
+    fnmatch, PackageLoader's importlib.util, and OpenSSL's _hashlib, about 4 ms
+    of its import.  hashlib is then built from Python's own sha1, which gives
+    ModuleLoader the same digest of a template name; it is dropped from
+    sys.modules afterwards, so a later ``import hashlib`` gets OpenSSL's."""
+    return import_deferring(
+        "jinja2",
+        deferred=("tempfile", "fnmatch", "importlib.util"),
+        missing=("_hashlib",),
+        transient=("hashlib",),
+    )

@@ -230,3 +230,57 @@ def test_a_plain_run_compiles_no_pattern_it_does_not_use(make_source):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"status": 0, "compiled": []}
     assert (src.root / "debian" / "python3-demo.postinst.debhelper").exists()
+
+
+JINJA2_UNUSED = ("tempfile", "shutil", "fnmatch", "importlib.util", "_hashlib", "hashlib")
+
+
+def jinja2_facts(import_line):
+    return run_python(
+        "import json, sys\n"
+        f"{import_line}\n"
+        f"loaded = [m for m in {JINJA2_UNUSED!r} if m in sys.modules]\n"
+        "key = jinja2.ModuleLoader.get_template_key('postinst-pyshared-farm')\n"
+        "source = '{{ x }}-{% for i in y %}{{ i }}{% endfor %}'\n"
+        "env = jinja2.Environment(loader=jinja2.DictLoader({'t': source}))\n"
+        "text = env.get_template('t').render(x='a', y=[1, 2])\n"
+        "cache_directory = jinja2.FileSystemBytecodeCache()._get_default_cache_dir()\n"
+        "import hashlib\n"
+        "print(json.dumps({'loaded': loaded, 'key': key, 'text': text, 'cache': cache_directory,\n"
+        "                  'sha1': hashlib.sha1.__name__,\n"
+        "                  'real': [type(sys.modules[m]).__name__ for m in ('tempfile', 'fnmatch')]}))\n"
+    )
+
+
+def test_jinja2_is_imported_without_its_bytecode_cache_modules_or_openssl_and_renders_alike():
+    plain = jinja2_facts("import jinja2")
+    lean = jinja2_facts("from pyshared_tools.lazy import jinja2 as lean; jinja2 = lean()")
+    assert set(plain["loaded"]) == set(JINJA2_UNUSED)
+    assert lean["loaded"] == []
+    # ModuleLoader names the compiled templates by this digest; the bytecode
+    # cache (tempfile, fnmatch) still works when asked for.
+    assert lean["key"] == plain["key"] == "tmpl_" + hashlib_sha1("postinst-pyshared-farm")
+    assert lean["text"] == plain["text"] == "a-12"
+    assert lean["cache"] == plain["cache"]
+    assert lean["real"] == plain["real"] == ["module", "module"]
+    # a later import of hashlib gets OpenSSL's, as without the deferred import
+    assert lean["sha1"] == plain["sha1"] == "openssl_sha1"
+
+
+def hashlib_sha1(text):
+    import hashlib
+
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def test_a_farm_run_renders_with_jinja2_without_tempfile_shutil_or_fnmatch(make_source):
+    src = make_source()
+    src.write("usr/share/pyshared/demo/__init__.py", "")
+    src.write("usr/share/pyshared/demo/core.py", "VALUE = 1\n")
+    src.write("usr/share/python-support/python3-demo.public", "pyversions=3.11-\n")
+    result = src.run(env={"PYTHONPROFILEIMPORTTIME": "1"})
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert "jinja2.environment" in imported
+    assert not {"tempfile", "shutil", "fnmatch", "importlib.util"} & imported
+    postinst = (src.root / "debian" / "python3-demo.postinst.debhelper").read_text()
+    assert 'pyshared_farm_link "$pyshared_dir"/demo/core.py /usr/share/pyshared/demo/core.py' in postinst
