@@ -284,3 +284,42 @@ def test_a_farm_run_renders_with_jinja2_without_tempfile_shutil_or_fnmatch(make_
     assert not {"tempfile", "shutil", "fnmatch", "importlib.util"} & imported
     postinst = (src.root / "debian" / "python3-demo.postinst.debhelper").read_text()
     assert 'pyshared_farm_link "$pyshared_dir"/demo/core.py /usr/share/pyshared/demo/core.py' in postinst
+
+
+def compiled_in_a_run(root):
+    """The pattern texts compiled by a whole dh_pyshared run in `root` (its exit status first)."""
+    script = (
+        "import json, sys\n"
+        "import re._compiler\n"
+        "compiled, real = [], re._compiler.compile\n"
+        "re._compiler.compile = lambda p, flags=0: compiled.append(p) or real(p, flags)\n"
+        f"sys.path.insert(0, {str(REPO_ROOT)!r})\n"
+        "from pyshared_tools import cli\n"
+        "status = cli.main([])\n"
+        "print(json.dumps([status, [p for p in compiled if isinstance(p, str)]]))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+    environment.update(HOST)
+    result = subprocess.run(
+        ["/usr/bin/python3", "-c", script], cwd=root, env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_run_compiles_the_place_patterns_only_up_to_the_one_that_matches(make_source):
+    """match_place tries the rules in order: an upstream install matches
+    python3-versioned, and the rules after it, and the farm metadata patterns,
+    are never compiled."""
+    from pyshared_tools.rules import layouts
+
+    src = make_source()
+    src.write("usr/lib/python3.11/site-packages/demo/__init__.py", "")
+    status, compiled = compiled_in_a_run(src.root)
+    assert status == 0
+    names = [rule.name for rule in layouts.RULES]
+    later = [rule.pattern for rule in layouts.RULES[names.index("python3-versioned") + 1 :]]
+    metadata = [text for text, _ in layouts.METADATA_PATTERNS]
+    assert layouts.RULES[names.index("python3-versioned")].pattern in compiled
+    assert [text for text in later + metadata if text in compiled] == []
+    assert (src.root / "debian" / "python3-demo.postinst.debhelper").exists()
