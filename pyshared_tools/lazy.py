@@ -132,13 +132,15 @@ class pattern:
 def jinja2():
     """Jinja2 without what rendering our templates (compiled or from source)
     never needs: its bytecode cache's tempfile (with shutil, bz2, lzma) and
-    fnmatch, PackageLoader's importlib.util, and OpenSSL's _hashlib, about 4 ms
-    of its import.  hashlib is then built from Python's own sha1, which gives
-    ModuleLoader the same digest of a template name; it is dropped from
-    sys.modules afterwards, so a later ``import hashlib`` gets OpenSSL's."""
+    fnmatch, PackageLoader's importlib.util, inspect's linecache, tokenize and
+    token (for reading source code), urllib.parse's ipaddress (for bracketed
+    hosts in URLs), and OpenSSL's _hashlib: about 6 ms of its import.  hashlib
+    is then built from Python's own sha1, which gives ModuleLoader the same
+    digest of a template name; it is dropped from sys.modules afterwards, so a
+    later ``import hashlib`` gets OpenSSL's."""
     return import_deferring(
         "jinja2",
-        deferred=("tempfile", "fnmatch", "importlib.util"),
+        deferred=("tempfile", "fnmatch", "importlib.util", "linecache", "tokenize", "token", "ipaddress"),
         missing=("_hashlib",),
         transient=("hashlib",),
     )

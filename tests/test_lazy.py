@@ -232,7 +232,18 @@ def test_a_plain_run_compiles_no_pattern_it_does_not_use(make_source):
     assert (src.root / "debian" / "python3-demo.postinst.debhelper").exists()
 
 
-JINJA2_UNUSED = ("tempfile", "shutil", "fnmatch", "importlib.util", "_hashlib", "hashlib")
+JINJA2_UNUSED = (
+    "tempfile",
+    "shutil",
+    "fnmatch",
+    "importlib.util",
+    "linecache",
+    "tokenize",
+    "token",
+    "ipaddress",
+    "_hashlib",
+    "hashlib",
+)
 
 
 def jinja2_facts(import_line):
@@ -245,10 +256,15 @@ def jinja2_facts(import_line):
         "env = jinja2.Environment(loader=jinja2.DictLoader({'t': source}))\n"
         "text = env.get_template('t').render(x='a', y=[1, 2])\n"
         "cache_directory = jinja2.FileSystemBytecodeCache()._get_default_cache_dir()\n"
+        "source_lines = jinja2.nodes.inspect.getsource(jinja2.utils.pass_context).splitlines()[0]\n"
+        "import urllib.parse\n"
+        "split = urllib.parse.urlsplit('http://[::1]:8000/x').hostname\n"
         "import hashlib\n"
         "print(json.dumps({'loaded': loaded, 'key': key, 'text': text, 'cache': cache_directory,\n"
+        "                  'source': source_lines, 'host': split,\n"
         "                  'sha1': hashlib.sha1.__name__,\n"
-        "                  'real': [type(sys.modules[m]).__name__ for m in ('tempfile', 'fnmatch')]}))\n"
+        "                  'real': [type(sys.modules[m]).__name__\n"
+        "                           for m in ('tempfile', 'fnmatch', 'linecache')]}))\n"
     )
 
 
@@ -262,7 +278,10 @@ def test_jinja2_is_imported_without_its_bytecode_cache_modules_or_openssl_and_re
     assert lean["key"] == plain["key"] == "tmpl_" + hashlib_sha1("postinst-pyshared-farm")
     assert lean["text"] == plain["text"] == "a-12"
     assert lean["cache"] == plain["cache"]
-    assert lean["real"] == plain["real"] == ["module", "module"]
+    assert lean["real"] == plain["real"] == ["module", "module", "module"]
+    # inspect still reads source (linecache, tokenize), urllib.parse still checks an IPv6 host
+    assert lean["source"] == plain["source"] == "def pass_context(f: F) -> F:"
+    assert lean["host"] == plain["host"] == "::1"
     # a later import of hashlib gets OpenSSL's, as without the deferred import
     assert lean["sha1"] == plain["sha1"] == "openssl_sha1"
 
