@@ -54,13 +54,20 @@ class _DeferredLogging(_Deferred):
         return _DeferredLogger(name)
 
 
-def import_deferring(module_name, deferred=(), missing=(), transient=()):
+def import_deferring(module_name, deferred=(), missing=(), transient=(), lazy_patterns=()):
     """import_module(module_name) with `deferred` stubbed and `missing` absent;
     a module of `transient` that this import loads (one that a missing module
     made smaller) is dropped from sys.modules afterwards, so that a later
-    import of it loads it whole."""
+    import of it loads it whole.  The modules named in `lazy_patterns` get a
+    `pattern` (compiled on first use) from each re.compile they call while
+    they are imported: for libraries that compile at import many patterns
+    they use only through their methods, most of them never on our path."""
     if module_name in sys.modules:
         return sys.modules[module_name]
+    if lazy_patterns:
+        return _with_lazy_patterns(
+            frozenset(lazy_patterns), import_deferring, module_name, deferred, missing, transient
+        )
     transient = [name for name in transient if name not in sys.modules]
     installed = {}
     for name in deferred:
@@ -86,6 +93,23 @@ def import_deferring(module_name, deferred=(), missing=(), transient=()):
             sys.modules.pop(name, None)
 
 
+def _with_lazy_patterns(modules, function, *arguments):
+    import re
+
+    real_compile = re.compile
+
+    def lazy_compile(text, flags=0):
+        if isinstance(text, str | bytes) and sys._getframe(1).f_globals.get("__name__") in modules:
+            return pattern(text, flags)
+        return real_compile(text, flags)
+
+    re.compile = lazy_compile
+    try:
+        return function(*arguments)
+    finally:
+        re.compile = real_compile
+
+
 def deb822():
     """python-debian's deb822 without what neither debian/control, a .deb's control file,
     a Packages index nor the dpkg status file needs; every caller parses with
@@ -103,6 +127,7 @@ def deb822():
             "logging",
         ),
         missing=("apt_pkg",),
+        lazy_patterns=("debian.deb822",),
     )
 
 

@@ -342,3 +342,68 @@ def test_a_run_compiles_the_place_patterns_only_up_to_the_one_that_matches(make_
     assert layouts.RULES[names.index("python3-versioned")].pattern in compiled
     assert [text for text in later + metadata if text in compiled] == []
     assert (src.root / "debian" / "python3-demo.postinst.debhelper").exists()
+
+
+def compiled_while(import_line, use):
+    """The pattern texts compiled by `import_line` and then `use`, and what `use` printed."""
+    return run_python(
+        "import json, sys\n"
+        "import re._compiler\n"
+        "compiled, real = [], re._compiler.compile\n"
+        "re._compiler.compile = lambda p, flags=0: compiled.append(p) or real(p, flags)\n"
+        f"{import_line}\n"
+        f"result = {use}\n"
+        "texts = [p.decode('latin-1') if isinstance(p, bytes) else p for p in compiled]\n"
+        "print(json.dumps({'compiled': texts, 'result': result}))\n"
+    )
+
+
+def test_python_debian_compiles_only_the_patterns_a_version_or_debian_control_needs():
+    head = CHANGELOG_HEADS[0]
+    plain = compiled_while(
+        "import debian.changelog as changelog",
+        f"str(changelog.Changelog({head!r}, max_blocks=1, strict=True).version)",
+    )
+    lean = compiled_while(
+        "from pyshared_tools.outputs import collect; changelog = collect._changelog_module()",
+        f"str(changelog.Changelog({head!r}, max_blocks=1, strict=True).version)",
+    )
+    assert lean["result"] == plain["result"] == "1:2.0~rc1-3+deb12u1"
+    import debian.changelog
+
+    unused = [debian.changelog.old_format_re1.pattern, debian.changelog.vim_variables.pattern]
+    assert all(text in plain["compiled"] for text in unused)
+    assert [text for text in unused if text in lean["compiled"]] == []
+    assert debian.changelog.topline.pattern in lean["compiled"]
+    assert len(lean["compiled"]) < len(plain["compiled"]) / 2
+
+    parse = f"[dict(p) for p in deb822.Deb822.iter_paragraphs({CONTROL!r}.splitlines(True))]"
+    plain = compiled_while("import debian.deb822 as deb822", parse)
+    lean = compiled_while("from pyshared_tools.lazy import deb822 as lean; deb822 = lean()", parse)
+    assert lean["result"] == plain["result"]
+    import debian.deb822
+
+    relation = debian.deb822.PkgRelation._PkgRelation__dep_RE.pattern
+    assert relation in plain["compiled"] and relation not in lean["compiled"]
+
+
+def test_a_lazy_pattern_of_python_debian_is_compiled_when_used_and_re_compile_is_restored():
+    results = run_python(
+        "import json, re\n"
+        "real = re.compile\n"
+        "from pyshared_tools.lazy import deb822 as lean\n"
+        "deb822 = lean()\n"
+        "restored = re.compile is real\n"
+        "relations = deb822.PkgRelation.parse_relations('python3 (>= 3.11), foo | bar [amd64]')\n"
+        "other = type(re.compile('x')).__name__\n"
+        "print(json.dumps({'restored': restored, 'other': other,\n"
+        "                  'names': [[alt['name'] for alt in rel] for rel in relations],\n"
+        "                  'version': relations[0][0]['version'], 'arch': relations[1][1]['arch'][0][1]}))\n"
+    )
+    assert results == {
+        "restored": True,
+        "other": "Pattern",
+        "names": [["python3"], ["foo", "bar"]],
+        "version": [">=", "3.11"],
+        "arch": "amd64",
+    }
