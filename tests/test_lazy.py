@@ -198,7 +198,7 @@ UNUSED_ON_A_PLAIN_RUN = {
     "engine.placement": ("_METADATA_DIR", "_PYSUPPORT_FIELD", "_PYCENTRAL_FIELD", "_VERSION_NUMBER"),
     "outputs.relations": ("VERSION_TAG", "CONTENTS_LINE", "CONTENTS_HEADER_END"),
     "outputs.scripts": ("_DH_PYTHON3_CALL",),
-    "rules.tags": ("_SUFFIX_SHAPE",),
+    "rules.tags": ("_SUFFIX_SHAPE", "_CPYTHON_TAG"),
 }
 
 
@@ -407,3 +407,16 @@ def test_a_lazy_pattern_of_python_debian_is_compiled_when_used_and_re_compile_is
         "version": [">=", "3.11"],
         "arch": "amd64",
     }
+
+
+def test_a_farm_run_fills_no_snippet_in_and_compiles_no_placeholder_pattern(make_source):
+    """Its snippets have no shape rendered in advance: Jinja2 renders them all."""
+    from pyshared_tools.outputs import prerender
+
+    src = make_source()
+    src.write("usr/share/pyshared/demo/__init__.py", "")
+    src.write("usr/share/python-support/python3-demo.public", "pyversions=3.11-\n")
+    status, compiled = compiled_in_a_run(src.root)
+    assert status == 0
+    assert [p for p in (prerender._PLACEHOLDER.pattern, prerender._QUOTED.pattern) if p in compiled] == []
+    assert "pyshared_farm_link" in (src.root / "debian" / "python3-demo.postinst.debhelper").read_text()
