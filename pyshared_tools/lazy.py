@@ -13,6 +13,9 @@ getLogger returns a logger that imports logging when it is first used);
 apt_pkg is reported missing, which python-debian handles by using its own
 parser (the one use_apt_pkg=False selects anyway).  Afterwards sys.modules is
 as it was, so a later ``import chardet`` anywhere gets the real module.
+Jinja2 is imported the same way (jinja2()), and python-debian's modules get
+patterns compiled on first use for the many they compile at import
+(import_deferring's lazy_patterns).
 """
 
 import importlib
