@@ -26,6 +26,30 @@ def main(argv=None):
         return 1
 
 
+def exit_after(status):
+    """Exit with `status` as sys.exit does, without Python's teardown of every
+    module (freeing each object of Jinja2, python-debian and ours: 5 ms of a
+    plain run, 12 ms of a farm-era one) when nothing waits for it: no atexit
+    handler, no other thread, stdout and stderr flushed.  Every file a run
+    writes is closed before main() returns.  Otherwise, and when a flush fails,
+    the ordinary sys.exit."""
+    import atexit
+
+    threading = sys.modules.get("threading")
+    if (
+        type(status) is not int
+        or getattr(atexit, "_ncallbacks", lambda: 1)()
+        or (threading is not None and threading.active_count() > 1)
+    ):
+        sys.exit(status)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:  # reported by sys.exit's own flush, as before
+        sys.exit(status)
+    os._exit(status)
+
+
 def run(argv, environ):
     from pyshared_tools.debhelper.buildenv import HostFacts
     from pyshared_tools.debhelper.control import package_tree, read_control, select_packages

@@ -56,9 +56,11 @@ def _unreadable(path, error):
     )
 
 
-def check_directories(path, create=False):
+def check_directories(path, create=False, known=None):
     """Every component of the relative directory `path` that exists is a real
-    directory (lstat: never a link); with `create`, make the missing ones."""
+    directory (lstat: never a link); with `create`, make the missing ones.
+    `known`, a set, holds the directories this run found real already (they
+    are not looked up again) and gets the ones found now."""
     if os.path.isabs(path) or ".." in path.split("/"):
         raise SourceFileError(
             f"{path} is not a directory inside the source package",
@@ -70,6 +72,8 @@ def check_directories(path, create=False):
         if part in ("", "."):
             continue
         current = f"{current}/{part}" if current else part
+        if known is not None and current in known:
+            continue
         try:
             info = os.lstat(current)
         except FileNotFoundError:
@@ -84,16 +88,20 @@ def check_directories(path, create=False):
                 "where dh_pyshared writes its files",
                 "remove it (dh_clean does) and run dh_pyshared again",
             )
+        if known is not None:
+            known.add(current)
 
 
-def read_bytes(path, limit=DEFAULT_LIMIT, missing_ok=False, head=False):
+def read_bytes(path, limit=DEFAULT_LIMIT, missing_ok=False, head=False, known_directories=None):
     """The bytes of the regular file `path` (None when missing and `missing_ok`).
 
     Never follows a link (in `path`'s directories either), never blocks on a
     FIFO; more than `limit` bytes is an error, or with `head` the first
-    `limit` bytes.  A relative path's directories must be real directories."""
+    `limit` bytes.  A relative path's directories must be real directories
+    (`known_directories`: as check_directories' `known`, for many files read
+    from one tree)."""
     if not os.path.isabs(path):
-        check_directories(os.path.dirname(path))
+        check_directories(os.path.dirname(path), known=known_directories)
     try:
         fd = os.open(path, _READ_FLAGS)
     except FileNotFoundError:

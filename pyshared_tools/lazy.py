@@ -13,6 +13,9 @@ getLogger returns a logger that imports logging when it is first used);
 apt_pkg is reported missing, which python-debian handles by using its own
 parser (the one use_apt_pkg=False selects anyway).  Afterwards sys.modules is
 as it was, so a later ``import chardet`` anywhere gets the real module.
+Jinja2 is imported the same way (jinja2()), and python-debian's modules get
+patterns compiled on first use for the many they compile at import
+(import_deferring's lazy_patterns).
 """
 
 import importlib
@@ -54,10 +57,21 @@ class _DeferredLogging(_Deferred):
         return _DeferredLogger(name)
 
 
-def import_deferring(module_name, deferred=(), missing=()):
-    """import_module(module_name) with `deferred` stubbed and `missing` absent."""
+def import_deferring(module_name, deferred=(), missing=(), transient=(), lazy_patterns=()):
+    """import_module(module_name) with `deferred` stubbed and `missing` absent;
+    a module of `transient` that this import loads (one that a missing module
+    made smaller) is dropped from sys.modules afterwards, so that a later
+    import of it loads it whole.  The modules named in `lazy_patterns` get a
+    `pattern` (compiled on first use) from each re.compile they call while
+    they are imported: for libraries that compile at import many patterns
+    they use only through their methods, most of them never on our path."""
     if module_name in sys.modules:
         return sys.modules[module_name]
+    if lazy_patterns:
+        return _with_lazy_patterns(
+            frozenset(lazy_patterns), import_deferring, module_name, deferred, missing, transient
+        )
+    transient = [name for name in transient if name not in sys.modules]
     installed = {}
     for name in deferred:
         if name not in sys.modules:
@@ -78,6 +92,25 @@ def import_deferring(module_name, deferred=(), missing=()):
         for name, stub in installed.items():
             if sys.modules.get(name) is stub:
                 del sys.modules[name]
+        for name in transient:
+            sys.modules.pop(name, None)
+
+
+def _with_lazy_patterns(modules, function, *arguments):
+    import re
+
+    real_compile = re.compile
+
+    def lazy_compile(text, flags=0):
+        if isinstance(text, str | bytes) and sys._getframe(1).f_globals.get("__name__") in modules:
+            return pattern(text, flags)
+        return real_compile(text, flags)
+
+    re.compile = lazy_compile
+    try:
+        return function(*arguments)
+    finally:
+        re.compile = real_compile
 
 
 def deb822():
@@ -97,6 +130,7 @@ def deb822():
             "logging",
         ),
         missing=("apt_pkg",),
+        lazy_patterns=("debian.deb822",),
     )
 
 
@@ -121,3 +155,20 @@ class pattern:
             compiled = self._compiled = re.compile(self._text, self._flags)
             self.__dict__.update({method: getattr(compiled, method) for method in self._METHODS})
         return getattr(compiled, name)
+
+
+def jinja2():
+    """Jinja2 without what rendering our templates (compiled or from source)
+    never needs: its bytecode cache's tempfile (with shutil, bz2, lzma) and
+    fnmatch, PackageLoader's importlib.util, inspect's linecache, tokenize and
+    token (for reading source code), urllib.parse's ipaddress (for bracketed
+    hosts in URLs), and OpenSSL's _hashlib: about 6 ms of its import.  hashlib
+    is then built from Python's own sha1, which gives ModuleLoader the same
+    digest of a template name; it is dropped from sys.modules afterwards, so a
+    later ``import hashlib`` gets OpenSSL's."""
+    return import_deferring(
+        "jinja2",
+        deferred=("tempfile", "fnmatch", "importlib.util", "linecache", "tokenize", "token", "ipaddress"),
+        missing=("_hashlib",),
+        transient=("hashlib",),
+    )

@@ -1,8 +1,11 @@
 """Faithful on real archive packages (issue 13): metadata names, python-support
 metadata, dist-info RECORD.  Each test fails on the code before its fix."""
 
+import json
 import os
+import subprocess
 
+import pytest
 from conftest import MULTIARCH, snapshot
 
 SHARED = "usr/lib/python3/dist-packages"
@@ -169,6 +172,73 @@ def test_a_python3_install_is_compiled_before_the_move_only_with_strict(source):
     assert snapshot(source.tree()) == before
     source.run()
     assert f"{SHARED}/chewing/__init__.py" in snapshot(source.tree())
+
+
+LSTATS_DURING_THE_COMPILE_CHECK = """
+import json, os, sys
+from collections import Counter
+sys.path.insert(0, sys.argv[1])
+from pyshared_tools import cli
+from pyshared_tools.engine import plan
+counts, active, real_lstat, real_check = Counter(), [], os.lstat, plan._check_python3_sources
+def lstat(path, *args, **kwargs):
+    if active:
+        counts[os.fspath(path)] += 1
+    return real_lstat(path, *args, **kwargs)
+def check(*args, **kwargs):
+    active.append(True)
+    try:
+        return real_check(*args, **kwargs)
+    finally:
+        active.pop()
+os.lstat, plan._check_python3_sources = lstat, check
+status = cli.main([])
+print(json.dumps([status, counts]))
+"""
+
+
+def test_the_compile_check_looks_each_directory_of_the_tree_up_once(source):
+    """Files compiled before the move are read never through a link in their
+    directories, each directory checked once for all its files, not once per file."""
+    from conftest import CHECKOUT, HOST
+
+    for name in ("a", "b", "c", "d"):
+        source.write(f"usr/share/pyshared/foo/sub/{name}.py", f"{name.upper()} = 1\n")
+        source.write(f"usr/share/pyshared/foo/{name}.py", "")
+    source.write("usr/share/pyshared-data/python3-demo", "[python-package]\npython-version=3.11\n")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+    environment.update(HOST)
+    result = subprocess.run(
+        ["/usr/bin/python3", "-c", LSTATS_DURING_THE_COMPILE_CHECK, str(CHECKOUT)],
+        cwd=source.root,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    status, counts = json.loads(result.stdout)
+    assert status == 0
+    tree = "debian/python3-demo"
+    directories = [f"{tree}/usr/share/pyshared/foo", f"{tree}/usr/share/pyshared/foo/sub", "debian"]
+    assert {path: counts.get(path) for path in directories} == dict.fromkeys(directories, 1)
+    assert f"{SHARED}/foo/sub/a.py" in snapshot(source.tree())
+
+
+def test_a_directory_found_real_once_does_not_excuse_a_link_beside_it(tmp_path, monkeypatch):
+    from pyshared_tools import files
+    from pyshared_tools.errors import SourceFileError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tree/real").mkdir(parents=True)
+    (tmp_path / "tree/real/x.py").write_text("X = 1\n")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside/y.py").write_text("secret\n")
+    (tmp_path / "tree/link").symlink_to("../outside")
+    known = set()
+    assert files.read_bytes("tree/real/x.py", known_directories=known) == b"X = 1\n"
+    assert known == {"tree", "tree/real"}
+    with pytest.raises(SourceFileError, match="tree/link is a symbolic link"):
+        files.read_bytes("tree/link/y.py", known_directories=known)
 
 
 def test_python2_code_of_a_python2_farm_stays_python2(source):

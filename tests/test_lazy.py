@@ -195,7 +195,7 @@ UNUSED_ON_A_PLAIN_RUN = {
     "engine.placement": ("_METADATA_DIR", "_PYSUPPORT_FIELD", "_PYCENTRAL_FIELD", "_VERSION_NUMBER"),
     "outputs.relations": ("VERSION_TAG", "CONTENTS_LINE", "CONTENTS_HEADER_END"),
     "outputs.scripts": ("_DH_PYTHON3_CALL",),
-    "rules.tags": ("_SUFFIX_SHAPE",),
+    "rules.tags": ("_SUFFIX_SHAPE", "_CPYTHON_TAG"),
 }
 
 
@@ -227,3 +227,193 @@ def test_a_plain_run_compiles_no_pattern_it_does_not_use(make_source):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"status": 0, "compiled": []}
     assert (src.root / "debian" / "python3-demo.postinst.debhelper").exists()
+
+
+JINJA2_UNUSED = (
+    "tempfile",
+    "shutil",
+    "fnmatch",
+    "importlib.util",
+    "linecache",
+    "tokenize",
+    "token",
+    "ipaddress",
+    "_hashlib",
+    "hashlib",
+)
+
+
+def jinja2_facts(import_line):
+    return run_python(
+        "import json, sys\n"
+        f"{import_line}\n"
+        f"loaded = [m for m in {JINJA2_UNUSED!r} if m in sys.modules]\n"
+        "key = jinja2.ModuleLoader.get_template_key('postinst-pyshared-farm')\n"
+        "source = '{{ x }}-{% for i in y %}{{ i }}{% endfor %}'\n"
+        "env = jinja2.Environment(loader=jinja2.DictLoader({'t': source}))\n"
+        "text = env.get_template('t').render(x='a', y=[1, 2])\n"
+        "cache_directory = jinja2.FileSystemBytecodeCache()._get_default_cache_dir()\n"
+        "source_lines = jinja2.nodes.inspect.getsource(jinja2.utils.pass_context).splitlines()[0]\n"
+        "import urllib.parse\n"
+        "split = urllib.parse.urlsplit('http://[::1]:8000/x').hostname\n"
+        "import hashlib\n"
+        "print(json.dumps({'loaded': loaded, 'key': key, 'text': text, 'cache': cache_directory,\n"
+        "                  'source': source_lines, 'host': split,\n"
+        "                  'sha1': hashlib.sha1.__name__,\n"
+        "                  'real': [type(sys.modules[m]).__name__\n"
+        "                           for m in ('tempfile', 'fnmatch', 'linecache')]}))\n"
+    )
+
+
+def test_jinja2_is_imported_without_its_bytecode_cache_modules_or_openssl_and_renders_alike():
+    plain = jinja2_facts("import jinja2")
+    lean = jinja2_facts("from pyshared_tools.lazy import jinja2 as lean; jinja2 = lean()")
+    assert set(plain["loaded"]) == set(JINJA2_UNUSED)
+    assert lean["loaded"] == []
+    # ModuleLoader names the compiled templates by this digest; the bytecode
+    # cache (tempfile, fnmatch) still works when asked for.
+    assert lean["key"] == plain["key"] == "tmpl_" + hashlib_sha1("postinst-pyshared-farm")
+    assert lean["text"] == plain["text"] == "a-12"
+    assert lean["cache"] == plain["cache"]
+    assert lean["real"] == plain["real"] == ["module", "module", "module"]
+    # inspect still reads source (linecache, tokenize), urllib.parse still checks an IPv6 host
+    assert lean["source"] == plain["source"] == "def pass_context(f: F) -> F:"
+    assert lean["host"] == plain["host"] == "::1"
+    # a later import of hashlib gets OpenSSL's, as without the deferred import
+    assert lean["sha1"] == plain["sha1"] == "openssl_sha1"
+
+
+def hashlib_sha1(text):
+    import hashlib
+
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def test_a_farm_run_renders_with_jinja2_without_tempfile_shutil_or_fnmatch(make_source):
+    src = make_source()
+    src.write("usr/share/pyshared/demo/__init__.py", "")
+    src.write("usr/share/pyshared/demo/core.py", "VALUE = 1\n")
+    src.write("usr/share/python-support/python3-demo.public", "pyversions=3.11-\n")
+    result = src.run(env={"PYTHONPROFILEIMPORTTIME": "1"})
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert "jinja2.environment" in imported
+    assert not {"tempfile", "shutil", "fnmatch", "importlib.util"} & imported
+    postinst = (src.root / "debian" / "python3-demo.postinst.debhelper").read_text()
+    assert 'pyshared_farm_link "$pyshared_dir"/demo/core.py /usr/share/pyshared/demo/core.py' in postinst
+
+
+def compiled_in_a_run(root):
+    """The pattern texts compiled by a whole dh_pyshared run in `root` (its exit status first)."""
+    script = (
+        "import json, sys\n"
+        "import re._compiler\n"
+        "compiled, real = [], re._compiler.compile\n"
+        "re._compiler.compile = lambda p, flags=0: compiled.append(p) or real(p, flags)\n"
+        f"sys.path.insert(0, {str(REPO_ROOT)!r})\n"
+        "from pyshared_tools import cli\n"
+        "status = cli.main([])\n"
+        "print(json.dumps([status, [p for p in compiled if isinstance(p, str)]]))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
+    environment.update(HOST)
+    result = subprocess.run(
+        ["/usr/bin/python3", "-c", script], cwd=root, env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_run_compiles_the_place_patterns_only_up_to_the_one_that_matches(make_source):
+    """match_place tries the rules in order: an upstream install matches
+    python3-versioned, and the rules after it, and the farm metadata patterns,
+    are never compiled."""
+    from pyshared_tools.rules import layouts
+
+    src = make_source()
+    src.write("usr/lib/python3.11/site-packages/demo/__init__.py", "")
+    status, compiled = compiled_in_a_run(src.root)
+    assert status == 0
+    names = [rule.name for rule in layouts.RULES]
+    later = [rule.pattern for rule in layouts.RULES[names.index("python3-versioned") + 1 :]]
+    metadata = [text for text, _ in layouts.METADATA_PATTERNS]
+    assert layouts.RULES[names.index("python3-versioned")].pattern in compiled
+    assert [text for text in later + metadata if text in compiled] == []
+    assert (src.root / "debian" / "python3-demo.postinst.debhelper").exists()
+
+
+def compiled_while(import_line, use):
+    """The pattern texts compiled by `import_line` and then `use`, and what `use` printed."""
+    return run_python(
+        "import json, sys\n"
+        "import re._compiler\n"
+        "compiled, real = [], re._compiler.compile\n"
+        "re._compiler.compile = lambda p, flags=0: compiled.append(p) or real(p, flags)\n"
+        f"{import_line}\n"
+        f"result = {use}\n"
+        "texts = [p.decode('latin-1') if isinstance(p, bytes) else p for p in compiled]\n"
+        "print(json.dumps({'compiled': texts, 'result': result}))\n"
+    )
+
+
+def test_python_debian_compiles_only_the_patterns_a_version_or_debian_control_needs():
+    head = CHANGELOG_HEADS[0]
+    plain = compiled_while(
+        "import debian.changelog as changelog",
+        f"str(changelog.Changelog({head!r}, max_blocks=1, strict=True).version)",
+    )
+    lean = compiled_while(
+        "from pyshared_tools.outputs import collect; changelog = collect._changelog_module()",
+        f"str(changelog.Changelog({head!r}, max_blocks=1, strict=True).version)",
+    )
+    assert lean["result"] == plain["result"] == "1:2.0~rc1-3+deb12u1"
+    import debian.changelog
+
+    unused = [debian.changelog.old_format_re1.pattern, debian.changelog.vim_variables.pattern]
+    assert all(text in plain["compiled"] for text in unused)
+    assert [text for text in unused if text in lean["compiled"]] == []
+    assert debian.changelog.topline.pattern in lean["compiled"]
+    assert len(lean["compiled"]) < len(plain["compiled"]) / 2
+
+    parse = f"[dict(p) for p in deb822.Deb822.iter_paragraphs({CONTROL!r}.splitlines(True))]"
+    plain = compiled_while("import debian.deb822 as deb822", parse)
+    lean = compiled_while("from pyshared_tools.lazy import deb822 as lean; deb822 = lean()", parse)
+    assert lean["result"] == plain["result"]
+    import debian.deb822
+
+    relation = debian.deb822.PkgRelation._PkgRelation__dep_RE.pattern
+    assert relation in plain["compiled"] and relation not in lean["compiled"]
+
+
+def test_a_lazy_pattern_of_python_debian_is_compiled_when_used_and_re_compile_is_restored():
+    results = run_python(
+        "import json, re\n"
+        "real = re.compile\n"
+        "from pyshared_tools.lazy import deb822 as lean\n"
+        "deb822 = lean()\n"
+        "restored = re.compile is real\n"
+        "relations = deb822.PkgRelation.parse_relations('python3 (>= 3.11), foo | bar [amd64]')\n"
+        "other = type(re.compile('x')).__name__\n"
+        "print(json.dumps({'restored': restored, 'other': other,\n"
+        "                  'names': [[alt['name'] for alt in rel] for rel in relations],\n"
+        "                  'version': relations[0][0]['version'], 'arch': relations[1][1]['arch'][0][1]}))\n"
+    )
+    assert results == {
+        "restored": True,
+        "other": "Pattern",
+        "names": [["python3"], ["foo", "bar"]],
+        "version": [">=", "3.11"],
+        "arch": "amd64",
+    }
+
+
+def test_a_farm_run_fills_no_snippet_in_and_compiles_no_placeholder_pattern(make_source):
+    """Its snippets have no shape rendered in advance: Jinja2 renders them all."""
+    from pyshared_tools.outputs import prerender
+
+    src = make_source()
+    src.write("usr/share/pyshared/demo/__init__.py", "")
+    src.write("usr/share/python-support/python3-demo.public", "pyversions=3.11-\n")
+    status, compiled = compiled_in_a_run(src.root)
+    assert status == 0
+    assert [p for p in (prerender._PLACEHOLDER.pattern, prerender._QUOTED.pattern) if p in compiled] == []
+    assert "pyshared_farm_link" in (src.root / "debian" / "python3-demo.postinst.debhelper").read_text()

@@ -129,14 +129,16 @@ def take_inventory(root, package, shared_dir=SHARED_DIR):
         if path in seen:
             continue
         seen.add(path)
-        place = layouts.match_place(path, shared_dir)
-        if place is None:
-            continue
+        # A literal place (usr/share/pyshared...) is a candidate whether it exists or
+        # not: looked up first, so that match_place compiles no rule for a missing one.
         try:
             mode = os.lstat(os.path.join(root, path)).st_mode
         except (FileNotFoundError, NotADirectoryError):
             continue
         if not stat.S_ISDIR(mode):
+            continue
+        place = layouts.match_place(path, shared_dir)
+        if place is None:
             continue
         if not _parents_are_directories(root, path):
             continue

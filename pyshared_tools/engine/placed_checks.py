@@ -53,37 +53,43 @@ def check_python3_sources(inventory, chosen, strict=False):
     every file of a large tree costs several times a whole dh_python3 run."""
     import warnings
 
+    places = Places(inventory.places)
+    known_directories = set()  # each directory of the tree checked once, not once per file
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for dest, placement in sorted(chosen.items()):
+            module = placement.module
+            if not dest.endswith(".py") or isinstance(module, KeptLink) or module.source == dest:
+                continue
+            if dest.startswith("usr/lib/python2."):
+                continue
+            if not strict and layouts.installed_for_python3(places.containing(module.source)):
+                continue
+            _compile_python3_source(inventory, module, dest, known_directories)
+
+
+def _compile_python3_source(inventory, module, dest, known_directories):
+    """Compile the .py file of `module` as Python 3 (warnings are the caller's to silence)."""
     from pyshared_tools import files
     from pyshared_tools.files import read_problem
 
-    places = Places(inventory.places)
-    for dest, placement in sorted(chosen.items()):
-        module = placement.module
-        if not dest.endswith(".py") or isinstance(module, KeptLink) or module.source == dest:
-            continue
-        if dest.startswith("usr/lib/python2."):
-            continue
-        if not strict and layouts.installed_for_python3(places.containing(module.source)):
-            continue
-        path = os.path.join(inventory.root, module.source)
-        problem = read_problem(path)
-        if problem is not None:
-            state, todo = problem
-            why = f"needed to compile it as Python 3 for {dest}"
-            raise AccessError(f"cannot read {path} ({state})", why, todo)
-        data = files.read_bytes(path, limit=PYTHON_SOURCE_LIMIT)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                compile(data, module.source, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError) as error:
-            line = f" line {error.lineno}" if getattr(error, "lineno", None) else ""
-            what = getattr(error, "msg", None) or str(error)
-            raise TreeError(
-                f"not Python 3 code ({type(error).__name__}{line}: {what}), py3compile would fail at install",
-                f"{module.origin} (for {dest}) in {inventory.package}",
-                "install it for the Python it is written for, or out of the module directories",
-            ) from None
+    path = os.path.join(inventory.root, module.source)
+    problem = read_problem(path)
+    if problem is not None:
+        state, todo = problem
+        why = f"needed to compile it as Python 3 for {dest}"
+        raise AccessError(f"cannot read {path} ({state})", why, todo)
+    data = files.read_bytes(path, limit=PYTHON_SOURCE_LIMIT, known_directories=known_directories)
+    try:
+        compile(data, module.source, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as error:
+        line = f" line {error.lineno}" if getattr(error, "lineno", None) else ""
+        what = getattr(error, "msg", None) or str(error)
+        raise TreeError(
+            f"not Python 3 code ({type(error).__name__}{line}: {what}), py3compile would fail at install",
+            f"{module.origin} (for {dest}) in {inventory.package}",
+            "install it for the Python it is written for, or out of the module directories",
+        ) from None
 
 
 def check_extensions(inventory, context, chosen, warnings):

@@ -24,13 +24,15 @@ the ones the table was made from (an edited template, a stale table).
 """
 
 import os
-import re
+
+from pyshared_tools.lazy import pattern
 
 # Private-use characters: a placeholder is P<n>Q, a recorded shquote R<n>S.
 _P, _Q, _R, _S = "\ue000", "\ue001", "\ue002", "\ue003"
 _MARKERS = frozenset(_P + _Q + _R + _S)
-_PLACEHOLDER = re.compile(f"{_P}([0-9]+){_Q}")
-_QUOTED = re.compile(f"{_R}([0-9]+){_S}")
+# Compiled when a snippet is first filled in: a farm-era run renders every one with Jinja2.
+_PLACEHOLDER = pattern(f"{_P}([0-9]+){_Q}")
+_QUOTED = pattern(f"{_R}([0-9]+){_S}")
 GENERATED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "prerendered.py")
 
 

@@ -60,11 +60,17 @@ def template_directory():
 _ENVIRONMENT = None
 
 
+def _jinja2():
+    """Jinja2, imported without the modules rendering never needs (see pyshared_tools/lazy.py)."""
+    from pyshared_tools.lazy import jinja2
+
+    return jinja2()
+
+
 def environment():
     global _ENVIRONMENT
     if _ENVIRONMENT is None:
-        import jinja2
-
+        jinja2 = _jinja2()
         _ENVIRONMENT = jinja2.Environment(
             loader=jinja2.FileSystemLoader(template_directory()),
             undefined=jinja2.StrictUndefined,
@@ -90,10 +96,9 @@ def compile_templates(directory, template_dir=None):
     compilation, and write the stamp that says from what."""
     import json
 
-    import jinja2
-
     from pyshared_tools.outputs.prerender import template_sources
 
+    jinja2 = _jinja2()
     template_dir = template_dir or template_directory()
     env = environment().overlay(loader=jinja2.FileSystemLoader(template_dir))
     env.compile_templates(directory, zip=None, ignore_errors=False, filter_func=lambda n: n != "README.md")
@@ -110,9 +115,9 @@ def compiled_environment():
         _COMPILED = False
         import json
 
-        import jinja2
-
         from pyshared_tools.outputs.prerender import template_sources
+
+        jinja2 = _jinja2()
 
         directory = template_directory()
         compiled = os.path.join(os.path.dirname(directory), COMPILED_DIRECTORY)

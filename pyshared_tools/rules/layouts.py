@@ -12,6 +12,7 @@ import re
 from collections import namedtuple
 
 from pyshared_tools import SHARED_DIR
+from pyshared_tools.lazy import pattern as lazy_pattern
 
 Rule = namedtuple(
     "Rule",
@@ -85,8 +86,10 @@ def installed_for_python3(place):
 # Directories never removed even when emptied by the move.
 KEEP_DIRECTORIES = frozenset({"", "usr", "usr/lib", "usr/share", "var", "var/lib"})
 
-_COMPILED = tuple((rule, re.compile(rule.pattern)) for rule in RULES)
-_METADATA = tuple((re.compile(pattern), helper) for pattern, helper in METADATA_PATTERNS)
+# Compiled when first tried: match_place stops at the first rule that matches, and
+# a tree without farm-era metadata never asks for match_metadata's patterns.
+_COMPILED = tuple((rule, lazy_pattern(rule.pattern)) for rule in RULES)
+_METADATA = tuple((lazy_pattern(text), helper) for text, helper in METADATA_PATTERNS)
 
 
 class Place(

@@ -16,7 +16,8 @@ from pyshared_tools.errors import ExternalToolError, TagError
 from pyshared_tools.lazy import pattern
 
 _MULTIARCH = r"[a-z0-9_]+(?:-[a-z0-9_]+)+"
-_CPYTHON_TAG = re.compile(rf"cpython-(?P<digits>\d+)(?P<flags>t?d?m?u?)(?:-(?P<multiarch>{_MULTIARCH}))?")
+# Compiled when first used: a run without --tag parses no tag text of this shape.
+_CPYTHON_TAG = pattern(rf"cpython-(?P<digits>\d+)(?P<flags>t?d?m?u?)(?:-(?P<multiarch>{_MULTIARCH}))?")
 # abi3t: the stable ABI of free-threaded builds (PEP 803), imported from 3.15 on.
 _ABI3_TAG = re.compile(rf"abi3(?P<flags>t?)(?:-(?P<multiarch>{_MULTIARCH}))?")
 _TAG_SHAPE = re.compile(r"[A-Za-z0-9_-]+")
