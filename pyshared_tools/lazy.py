@@ -13,9 +13,7 @@ getLogger returns a logger that imports logging when it is first used);
 apt_pkg is reported missing, which python-debian handles by using its own
 parser (the one use_apt_pkg=False selects anyway).  Afterwards sys.modules is
 as it was, so a later ``import chardet`` anywhere gets the real module.
-Jinja2 is imported the same way (jinja2()), and python-debian's modules get
-patterns compiled on first use for the many they compile at import
-(import_deferring's lazy_patterns).
+Jinja2 is imported the same way (jinja2()).
 """
 
 import importlib
@@ -57,20 +55,13 @@ class _DeferredLogging(_Deferred):
         return _DeferredLogger(name)
 
 
-def import_deferring(module_name, deferred=(), missing=(), transient=(), lazy_patterns=()):
+def import_deferring(module_name, deferred=(), missing=(), transient=()):
     """import_module(module_name) with `deferred` stubbed and `missing` absent;
     a module of `transient` that this import loads (one that a missing module
     made smaller) is dropped from sys.modules afterwards, so that a later
-    import of it loads it whole.  The modules named in `lazy_patterns` get a
-    `pattern` (compiled on first use) from each re.compile they call while
-    they are imported: for libraries that compile at import many patterns
-    they use only through their methods, most of them never on our path."""
+    import of it loads it whole."""
     if module_name in sys.modules:
         return sys.modules[module_name]
-    if lazy_patterns:
-        return _with_lazy_patterns(
-            frozenset(lazy_patterns), import_deferring, module_name, deferred, missing, transient
-        )
     transient = [name for name in transient if name not in sys.modules]
     installed = {}
     for name in deferred:
@@ -96,23 +87,6 @@ def import_deferring(module_name, deferred=(), missing=(), transient=(), lazy_pa
             sys.modules.pop(name, None)
 
 
-def _with_lazy_patterns(modules, function, *arguments):
-    import re
-
-    real_compile = re.compile
-
-    def lazy_compile(text, flags=0):
-        if isinstance(text, str | bytes) and sys._getframe(1).f_globals.get("__name__") in modules:
-            return pattern(text, flags)
-        return real_compile(text, flags)
-
-    re.compile = lazy_compile
-    try:
-        return function(*arguments)
-    finally:
-        re.compile = real_compile
-
-
 def deb822():
     """python-debian's deb822 without what neither debian/control, a .deb's control file,
     a Packages index nor the dpkg status file needs; every caller parses with
@@ -130,7 +104,6 @@ def deb822():
             "logging",
         ),
         missing=("apt_pkg",),
-        lazy_patterns=("debian.deb822",),
     )
 
 

@@ -36,16 +36,11 @@ def _changelog_module():
     which it imports for dates and the maintainer's address, logging, which it
     asks only for a logger, and apt_pkg (7 ms where python3-apt is installed),
     which debian_support would compare versions with: reading one version
-    needs none of them (see pyshared_tools/lazy.py).  Of the 33 patterns the
-    two modules compile at import, reading one version uses a few: each is
-    compiled when first used."""
+    needs none of them (see pyshared_tools/lazy.py)."""
     from pyshared_tools.lazy import import_deferring
 
     return import_deferring(
-        "debian.changelog",
-        deferred=("email.utils", "socket", "logging"),
-        missing=("apt_pkg",),
-        lazy_patterns=("debian.changelog", "debian.debian_support"),
+        "debian.changelog", deferred=("email.utils", "socket", "logging"), missing=("apt_pkg",)
     )
 
 
