@@ -179,8 +179,8 @@ import json, os, sys
 from collections import Counter
 sys.path.insert(0, sys.argv[1])
 from pyshared_tools import cli
-from pyshared_tools.engine import plan
-counts, active, real_lstat, real_check = Counter(), [], os.lstat, plan._check_python3_sources
+from pyshared_tools.engine import placed_checks
+counts, active, real_lstat, real_check = Counter(), [], os.lstat, placed_checks.check_python3_sources
 def lstat(path, *args, **kwargs):
     if active:
         counts[os.fspath(path)] += 1
@@ -191,7 +191,7 @@ def check(*args, **kwargs):
         return real_check(*args, **kwargs)
     finally:
         active.pop()
-os.lstat, plan._check_python3_sources = lstat, check
+os.lstat, placed_checks.check_python3_sources = lstat, check
 status = cli.main([])
 print(json.dumps([status, counts]))
 """
