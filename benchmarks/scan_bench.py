@@ -33,7 +33,8 @@ SUPPORTED = "3.11"
 DEB_CACHE_NAME = "scan-bench-debs"
 CONTENTS_INDEXES = {"amd64": "main/Contents-amd64.gz", "all": "main/Contents-all.gz"}
 TOOLS_FROM_APT = {"taskset": "util-linux", "xargs": "findutils", "zcat": "gzip", "dpkg-deb": "dpkg"}
-TARGET_RATIO = 1.2
+# Issue 15: pyshared-scan --no-cache over 64 .debs at most 1.1 x a bare dpkg-deb --fsys-tarfile.
+TARGET_RATIO = 1.1
 MEGABYTE = 1000 * 1000
 # Decompression alone with the zlib pyshared-scan uses (gzip's own inflate, zcat, is about twice slower).
 GZIP_FLOOR = "import gzip, sys\nwith gzip.open(sys.argv[1]) as s:\n    while s.read(1 << 20):\n        pass"
