@@ -202,30 +202,18 @@ UNUSED_ON_A_PLAIN_RUN = {
 def test_a_plain_run_compiles_no_pattern_it_does_not_use(make_source):
     """Patterns for build profiles, Contents lines, dh_python3's snippet calls,
     python-support metadata... are compiled when first used, not at import."""
+    import importlib
+
     src = make_source()
     src.write("usr/lib/python3.11/site-packages/demo/__init__.py", "")
-    script = (
-        "import json, os, sys\n"
-        "import re._compiler\n"
-        "compiled, real = [], re._compiler.compile\n"
-        "re._compiler.compile = lambda p, flags=0: compiled.append(p) or real(p, flags)\n"
-        f"sys.path.insert(0, {str(REPO_ROOT)!r})\n"
-        "from pyshared_tools import cli\n"
-        "status = cli.main([])\n"
-        "re._compiler.compile = real\n"
-        "import importlib\n"
-        f"texts = {{m + '.' + n: getattr(importlib.import_module('pyshared_tools.' + m), n).pattern\n"
-        f"         for m, names in {UNUSED_ON_A_PLAIN_RUN!r}.items() for n in names}}\n"
-        "found = sorted(k for k, t in texts.items() if t in compiled)\n"
-        "print(json.dumps({'status': status, 'compiled': found}))\n"
-    )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DH_", "DEB_"))}
-    environment.update(HOST)
-    result = subprocess.run(
-        ["/usr/bin/python3", "-c", script], cwd=src.root, env=environment, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"status": 0, "compiled": []}
+    status, compiled = compiled_in_a_run(src.root)
+    texts = {
+        f"{module}.{name}": getattr(importlib.import_module(f"pyshared_tools.{module}"), name).pattern
+        for module, names in UNUSED_ON_A_PLAIN_RUN.items()
+        for name in names
+    }
+    assert status == 0
+    assert sorted(key for key, text in texts.items() if text in compiled) == []
     assert (src.root / "debian" / "python3-demo.postinst.debhelper").exists()
 
 
