@@ -1,4 +1,4 @@
-"""Scan: list the Python places of one package tree and everything in them.
+"""Inventory: list the Python places of one package tree and everything in them.
 
 Nothing here follows a symlink or changes the tree.  Links are recorded with
 their text and their lexical resolution (links.resolve), so later stages
@@ -149,10 +149,12 @@ def take_inventory(root, package, shared_dir=SHARED_DIR):
         if helper and stat.S_ISREG(os.lstat(os.path.join(root, path)).st_mode):
             check_name(path, package)
             inventory.metadata.append((path, helper))
-    for entry in inventory.entries:
-        if entry.kind == "link":
-            inventory.link_texts[entry.path] = os.readlink(os.path.join(root, entry.path))
-            inventory.resolutions[entry.path] = resolve_lenient(root, entry.path, package)
+    links = [entry.path for entry in inventory.entries if entry.kind == "link"]
+    texts = inventory.link_texts
+    for path in links:
+        texts[path] = os.readlink(os.path.join(root, path))
+    for path in links:  # each hop through a link of the tree reads its text from `texts`
+        inventory.resolutions[path] = resolve_lenient(root, path, package, texts)
     return inventory
 
 

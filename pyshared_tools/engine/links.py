@@ -71,17 +71,19 @@ def _lexical(link_rel, target, clamp):
     return "/".join(parts)
 
 
-def resolve_lenient(root, rel, package=None):
+def resolve_lenient(root, rel, package=None, texts=None):
     """resolve(), but a link that escapes or loops gives a Resolution with its
     LinkError as `problem` (raised only where something must read through it)."""
     try:
-        return resolve(root, rel, package)
+        return resolve(root, rel, package, texts)
     except LinkError as problem:
         return Resolution(None, None, (), problem)
 
 
-def resolve(root, rel, package=None):
+def resolve(root, rel, package=None, texts=None):
     """Follow every link on the way to ``rel`` (including the last component).
+    `texts` ({link path: text}, the inventory's) spares a readlink of the links
+    it holds.
 
     Raises LinkError when a link climbs out of the tree or links loop.
     """
@@ -114,7 +116,9 @@ def resolve(root, rel, package=None):
                     "make the links point at a real file or directory",
                 )
             chain.append(current)
-            target = os.readlink(os.path.join(root, current))
+            target = texts.get(current) if texts else None
+            if target is None:
+                target = os.readlink(os.path.join(root, current))
             if target.startswith("/"):
                 resolved = []
                 mode = os.lstat(root).st_mode

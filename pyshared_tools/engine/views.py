@@ -192,7 +192,7 @@ class _Builder:
                     break
                 elif stat.S_ISLNK(mode):
                     resolution = self.inventory.resolutions.get(child_path) or resolve_lenient(
-                        self.root, child_path, self.inventory.package
+                        self.root, child_path, self.inventory.package, self.inventory.link_texts
                     )
                     storage = self.places.containing(child_path)
                     if (
