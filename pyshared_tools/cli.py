@@ -1,6 +1,6 @@
 """dh_pyshared: options -> packages -> inventory -> plan -> outputs -> access -> journal -> write.
 
-Every package is scanned and planned (and so validated) before the first
+Every package is inventoried and planned (and so validated) before the first
 change to any of them.  PysharedError is caught here, and only here.
 """
 

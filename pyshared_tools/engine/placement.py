@@ -1,4 +1,4 @@
-"""Plan: decide where every module goes.  Reads files, changes nothing.
+"""Placement: decide where every module goes.  Reads files, changes nothing.
 
 Python 3 modules go to the shared directory, extensions under the tag their
 interpreter imports; a top-level package whose pure files differ between
@@ -43,7 +43,7 @@ Placement = namedtuple(
     "Placement",
     (
         "dest",  # str
-        "module",  # modules.ModuleFile or modules.KeptLink
+        "module",  # views.ModuleFile or views.KeptLink
         "extension",  # Extension | None
         "duplicate_ok",  # bool: the planner already chose this dest's copy by rule
         "excluded",  # bool: -X: the file stays where it is, untouched

@@ -169,7 +169,7 @@ def _place_components():
 
 def overlapping_place(path):
     """The readable place pattern that the directory `path` contains, is or
-    lies inside, or None: a shared directory there would nest in the scan."""
+    lies inside, or None: a shared directory there would nest in the inventory."""
     parts = path.split("/")
     for regexes, readable in _place_components():
         common = min(len(parts), len(regexes))
@@ -188,8 +188,8 @@ def _is_literal(component):
 @functools.cache
 def search_components():
     """For every rule, in RULES order: its path split into components, each a str when
-    literal or a compiled regex to match directory names against.  The scan lists only
-    the directories these name (scan.candidate_directories)."""
+    literal or a compiled regex to match directory names against.  The inventory lists only
+    the directories these name (inventory.candidate_directories)."""
     return tuple(
         tuple(part if _is_literal(part) else re.compile(part) for part in _components(rule.pattern))
         for rule in RULES
