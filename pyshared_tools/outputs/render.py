@@ -11,6 +11,7 @@ import shlex
 import sys
 
 from pyshared_tools.errors import TreeError
+from pyshared_tools.lazy import jinja2 as _jinja2  # Jinja2 without what rendering never needs
 
 # A checkout, then pip's data_files (setup.cfg), then the Debian package.
 TEMPLATE_DIRECTORIES = (
@@ -58,13 +59,6 @@ def template_directory():
 
 
 _ENVIRONMENT = None
-
-
-def _jinja2():
-    """Jinja2, imported without the modules rendering never needs (see pyshared_tools/lazy.py)."""
-    from pyshared_tools.lazy import jinja2
-
-    return jinja2()
 
 
 def environment():
